@@ -1,0 +1,1 @@
+namespace Notification.Worker; public static class Program { public static void Main() { } }

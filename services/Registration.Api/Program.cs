@@ -1,0 +1,1 @@
+namespace Registration.Api; public partial class Program { public static void Main() { } }
