@@ -1,0 +1,50 @@
+using Microsoft.AspNetCore.Diagnostics;
+using Npgsql;
+
+namespace Registration.Api.Infrastructure;
+
+/// <summary>
+/// Turns what escapes a handler into a problem response with no stack trace or SQL text: overload and an
+/// unreachable database are 503 <c>unavailable</c> (with Retry-After), a bad request the framework
+/// detected is its 4xx, anything else a plain 500.
+/// </summary>
+public sealed partial class ProblemExceptionHandler(IProblemDetailsService problemDetails, ILogger<ProblemExceptionHandler> logger)
+    : IExceptionHandler
+{
+    public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
+    {
+        var (status, type, title) = exception switch
+        {
+            BadHttpRequestException bad => (bad.StatusCode, ProblemTypes.ForStatus(bad.StatusCode),
+                bad.StatusCode == StatusCodes.Status413PayloadTooLarge ? "The request body is too large." : "The request is malformed."),
+            ServiceBusyException => (StatusCodes.Status503ServiceUnavailable, ProblemTypes.Unavailable,
+                "The service is busy. Try again shortly."),
+            NpgsqlException or TimeoutException => (StatusCodes.Status503ServiceUnavailable, ProblemTypes.Unavailable,
+                "The service is temporarily unavailable. Try again shortly."),
+            OperationCanceledException when httpContext.RequestAborted.IsCancellationRequested =>
+                (499, ProblemTypes.Unavailable, "The client closed the request."),
+            _ => (StatusCodes.Status500InternalServerError, ProblemTypes.Unavailable, "An unexpected error occurred."),
+        };
+
+        if (status >= 500)
+        {
+            LogUnhandled(logger, status, exception);
+        }
+
+        if (status == StatusCodes.Status503ServiceUnavailable)
+        {
+            httpContext.Response.Headers.RetryAfter = "1";
+        }
+
+        httpContext.Response.StatusCode = status;
+        return await problemDetails.TryWriteAsync(new ProblemDetailsContext
+        {
+            HttpContext = httpContext,
+            Exception = exception,
+            ProblemDetails = { Status = status, Type = type, Title = title },
+        });
+    }
+
+    [LoggerMessage(EventId = 5000, Level = LogLevel.Error, Message = "Request failed with {Status}")]
+    private static partial void LogUnhandled(ILogger logger, int status, Exception exception);
+}

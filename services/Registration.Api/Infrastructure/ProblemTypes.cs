@@ -1,0 +1,87 @@
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace Registration.Api.Infrastructure;
+
+/// <summary>The problem <c>type</c> values of the contract, and the responses built from them.</summary>
+public static class ProblemTypes
+{
+    public const string ValidationFailed = "/problems/validation-failed";
+    public const string EmailTaken = "/problems/email-taken";
+    public const string Unauthorized = "/problems/unauthorized";
+    public const string Forbidden = "/problems/forbidden";
+    public const string NotFound = "/problems/not-found";
+    public const string AlreadyActive = "/problems/already-active";
+    public const string ActivationCodeExpired = "/problems/activation-code-expired";
+    public const string ActivationCodeInvalid = "/problems/activation-code-invalid";
+    public const string ActivationCodeLocked = "/problems/activation-code-locked";
+    public const string ResendTooSoon = "/problems/resend-too-soon";
+    public const string TooManyRequests = "/problems/too-many-requests";
+    public const string Unavailable = "/problems/unavailable";
+
+    /// <summary>The type for a status the framework produced on its own (404 route, 405, 415, ...).</summary>
+    public static string ForStatus(int status) => status switch
+    {
+        StatusCodes.Status401Unauthorized => Unauthorized,
+        StatusCodes.Status403Forbidden => Forbidden,
+        StatusCodes.Status404NotFound or StatusCodes.Status405MethodNotAllowed => NotFound,
+        StatusCodes.Status429TooManyRequests => TooManyRequests,
+        >= 500 => Unavailable,
+        _ => ValidationFailed,
+    };
+}
+
+/// <summary>Problem responses used by the handlers; one place, so titles stay consistent.</summary>
+public static class Problems
+{
+    public static ProblemHttpResult Validation(IDictionary<string, string[]> errors) =>
+        TypedResults.Problem(new HttpValidationProblemDetails(errors)
+        {
+            Status = StatusCodes.Status400BadRequest,
+            Type = ProblemTypes.ValidationFailed,
+            Title = "The request is not valid.",
+        });
+
+    public static ProblemHttpResult Validation(string field, string message) =>
+        Validation(new Dictionary<string, string[]> { [field] = [message] });
+
+    public static ProblemHttpResult UnsupportedMediaType() => Create(
+        StatusCodes.Status415UnsupportedMediaType, ProblemTypes.ValidationFailed,
+        "The request body must be application/json.");
+
+    public static ProblemHttpResult EmailTaken() => Create(
+        StatusCodes.Status409Conflict, ProblemTypes.EmailTaken,
+        "This email address is already registered.");
+
+    public static ProblemHttpResult AlreadyActive() => Create(
+        StatusCodes.Status409Conflict, ProblemTypes.AlreadyActive,
+        "The account is already active.");
+
+    public static ProblemHttpResult CodeExpired() => Create(
+        StatusCodes.Status410Gone, ProblemTypes.ActivationCodeExpired,
+        "The activation code has expired. Ask for a new one.");
+
+    public static ProblemHttpResult CodeInvalid(int attemptsLeft) => Create(
+        StatusCodes.Status422UnprocessableEntity, ProblemTypes.ActivationCodeInvalid,
+        "The activation code is not correct.",
+        detail: attemptsLeft > 0
+            ? $"{attemptsLeft} more wrong {(attemptsLeft == 1 ? "try" : "tries")} lock this code."
+            : "The next try locks this code; ask for a new one.");
+
+    public static ProblemHttpResult CodeLocked() => Create(
+        StatusCodes.Status429TooManyRequests, ProblemTypes.ActivationCodeLocked,
+        "Too many wrong tries: this code is locked. Ask for a new one.");
+
+    public static ProblemHttpResult ResendTooSoon(TimeSpan retryAfter) => Create(
+        StatusCodes.Status429TooManyRequests, ProblemTypes.ResendTooSoon,
+        "A new code was issued recently. Try again later.",
+        detail: $"Retry after {RetryAfterSeconds(retryAfter)} seconds.");
+
+    public static ProblemHttpResult NotFound() => Create(
+        StatusCodes.Status404NotFound, ProblemTypes.NotFound, "The resource does not exist.");
+
+    public static ProblemHttpResult Create(int status, string type, string title, string? detail = null) =>
+        TypedResults.Problem(statusCode: status, type: type, title: title, detail: detail);
+
+    /// <summary>Whole seconds to wait, rounded up, at least one.</summary>
+    public static int RetryAfterSeconds(TimeSpan wait) => Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds));
+}

@@ -1,0 +1,143 @@
+using Dapper;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Npgsql;
+using Registration.Api.Activation;
+using Registration.Api.Infrastructure;
+
+namespace Registration.Api.Users;
+
+public sealed record RegisterUserRequest(string? Email, string? Password);
+
+/// <summary>
+/// POST /v1/users. Creates a pending user, its first activation code and the <c>UserRegistered</c> outbox
+/// row in one transaction. An email held by a pending account whose latest code has expired is taken
+/// over (no squatting); otherwise a held email is 409.
+/// </summary>
+public static class RegisterUser
+{
+    private const string FindHolderSql = """
+        SELECT u.id, u.status, u.ever_activated,
+               (SELECT c.expires_at FROM activation_codes c
+                WHERE c.user_id = u.id ORDER BY c.issued_at DESC LIMIT 1) AS latest_code_expires_at
+        FROM users u
+        WHERE lower(u.email) = lower(@Email)
+        """;
+
+    private const string LockHolderSql = FindHolderSql + " FOR UPDATE OF u";
+
+    private const string DeleteUserSql = "DELETE FROM users WHERE id = @Id";
+
+    private const string InsertUserSql = $"""
+        INSERT INTO users (id, email, password_hash, status, created_at)
+        VALUES (@Id, @Email, @PasswordHash, 'pending', @Now)
+        RETURNING {UserRow.Columns}
+        """;
+
+    public static async Task<Results<Created<UserResponse>, ProblemHttpResult>> HandleAsync(
+        HttpRequest request,
+        NpgsqlDataSource dataSource,
+        PasswordHasher hasher,
+        ActivationCodeIssuer issuer,
+        TimeProvider timeProvider,
+        ILogger<RegisterUserRequest> logger,
+        CancellationToken cancellationToken)
+    {
+        var (body, problem) = await JsonBody.ReadAsync<RegisterUserRequest>(request, cancellationToken);
+        if (problem is not null)
+        {
+            return problem;
+        }
+
+        var errors = new Dictionary<string, string[]>();
+        if (EmailAddress.Validate(body!.Email, out var email) is { } emailError)
+        {
+            errors["email"] = [emailError];
+        }
+
+        if (PasswordRules.Validate(body.Password) is { } passwordError)
+        {
+            errors["password"] = [passwordError];
+        }
+
+        if (errors.Count > 0)
+        {
+            return Problems.Validation(errors);
+        }
+
+        // Cheap check first: a held address needs no bcrypt run (409 reveals nothing a 201 would not).
+        await using (var connection = await dataSource.OpenConnectionAsync(cancellationToken))
+        {
+            var holder = await connection.QuerySingleOrDefaultAsync<EmailHolder>(
+                new CommandDefinition(FindHolderSql, new { Email = email }, cancellationToken: cancellationToken));
+            if (holder is not null && !holder.CanBeReplaced(timeProvider.GetDatabaseNow()))
+            {
+                return Problems.EmailTaken();
+            }
+        }
+
+        var passwordHash = await hasher.HashAsync(body.Password!, cancellationToken);
+        var outcome = await CreateAsync(dataSource, issuer, email, passwordHash, timeProvider.GetDatabaseNow(), cancellationToken);
+        if (outcome is null)
+        {
+            return Problems.EmailTaken();
+        }
+
+        Log.UserRegistered(logger, outcome.Value.User.Id, outcome.Value.ReplacedUserId);
+        return TypedResults.Created($"/v1/users/{outcome.Value.User.Id}", outcome.Value.User.ToResponse());
+    }
+
+    /// <summary>Returns null when the email turned out to be taken (checked again under lock).</summary>
+    private static async Task<(UserRow User, Guid? ReplacedUserId)?> CreateAsync(
+        NpgsqlDataSource dataSource, ActivationCodeIssuer issuer, string email, string passwordHash,
+        DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+
+        // Lock the current holder, if any, so two registrations cannot both replace it.
+        var holder = await connection.QuerySingleOrDefaultAsync<EmailHolder>(
+            new CommandDefinition(LockHolderSql, new { Email = email }, transaction, cancellationToken: cancellationToken));
+        if (holder is not null)
+        {
+            if (!holder.CanBeReplaced(now))
+            {
+                return null;
+            }
+
+            await connection.ExecuteAsync(new CommandDefinition(
+                DeleteUserSql, new { holder.Id }, transaction, cancellationToken: cancellationToken));
+        }
+
+        try
+        {
+            var user = await connection.QuerySingleAsync<UserRow>(new CommandDefinition(
+                InsertUserSql,
+                new { Id = Guid.CreateVersion7(now), Email = email, PasswordHash = passwordHash, Now = now },
+                transaction,
+                cancellationToken: cancellationToken));
+            await issuer.IssueAsync(transaction, user.Id, user.Email, ActivationCodeIssuer.Registration, now, cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+            return (user, holder?.Id);
+        }
+        catch (PostgresException exception) when (exception.SqlState == PostgresErrorCodes.UniqueViolation)
+        {
+            // A concurrent registration of the same address committed first.
+            return null;
+        }
+    }
+
+    private sealed record EmailHolder(Guid Id, string Status, bool EverActivated, DateTime? LatestCodeExpiresAt)
+    {
+        /// <summary>Only a never-activated pending account whose latest code is dead can be taken over.</summary>
+        public bool CanBeReplaced(DateTimeOffset now) =>
+            Status == UserStatus.Pending
+            && !EverActivated
+            && (LatestCodeExpiresAt is null || now >= LatestCodeExpiresAt.Value.AsUtc());
+    }
+}
+
+internal static partial class Log
+{
+    [LoggerMessage(EventId = 1000, Level = LogLevel.Information, Message = "User {UserId} registered (replaced pending user {ReplacedUserId})")]
+    public static partial void UserRegistered(ILogger logger, Guid userId, Guid? replacedUserId);
+}
