@@ -7,7 +7,9 @@ using Microsoft.Extensions.Options;
 using Npgsql;
 using Registration.Api.Activation;
 using Registration.Api.Database;
+using Registration.Api.Operators;
 using Registration.Api.Outbox;
+using Scalar.AspNetCore;
 using Registration.Api.Users;
 
 namespace Registration.Api.Infrastructure;
@@ -53,8 +55,13 @@ public static partial class ApplicationServices
         services.AddExceptionHandler<ProblemExceptionHandler>();
 
         services.AddAuthentication(BasicAuthentication.Scheme)
-            .AddScheme<AuthenticationSchemeOptions, BasicAuthenticationHandler>(BasicAuthentication.Scheme, null);
-        services.AddAuthorization();
+            .AddScheme<AuthenticationSchemeOptions, BasicAuthenticationHandler>(BasicAuthentication.Scheme, null)
+            .AddScheme<AuthenticationSchemeOptions, AdminKeyAuthenticationHandler>(AdminKeyAuthentication.Scheme, null);
+        services.AddAuthorizationBuilder()
+            .AddPolicy(AdminKeyAuthentication.Policy, policy => policy
+                .AddAuthenticationSchemes(AdminKeyAuthentication.Scheme)
+                .RequireRole(AdminKeyAuthentication.OperatorRole));
+        services.AddRequestProtection(configuration);
 
         services.AddHealthChecks()
             .AddNpgSql(name: "postgres", tags: [ReadyTag], timeout: TimeSpan.FromSeconds(3));
@@ -83,7 +90,7 @@ public static partial class ApplicationServices
             });
         });
 
-        builder.Services.AddOpenApi();
+        services.AddOpenApi(options => options.AddSecuritySchemes());
 
         return builder;
     }
@@ -92,42 +99,16 @@ public static partial class ApplicationServices
     {
         app.UseExceptionHandler();
         app.UseStatusCodePages();
-        app.Use(static (context, next) =>
-        {
-            context.Response.Headers.XContentTypeOptions = "nosniff";
-            return next(context);
-        });
+        app.UseRequestProtection();
         app.UseAuthentication();
         app.UseAuthorization();
 
         app.MapOpenApi();
+        // Scalar serves its own bundled script: the docs work with no internet access.
+        app.MapScalarApiReference("/docs", options => options.WithTitle("Registration API"));
 
-        var users = app.MapGroup("/v1/users").WithTags("Users");
-        users.MapPost("/", RegisterUser.HandleAsync)
-            .WithName("RegisterUser")
-            .Accepts<RegisterUserRequest>("application/json")
-            .ProducesValidationProblem()
-            .ProducesProblem(StatusCodes.Status409Conflict)
-            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
-            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
-
-        var me = users.MapGroup("/me").RequireAuthorization();
-        me.MapGet("/", GetCurrentUser.HandleAsync).WithName("GetCurrentUser")
-            .ProducesProblem(StatusCodes.Status401Unauthorized);
-        me.MapPost("/activation", ActivateAccount.HandleAsync)
-            .WithName("ActivateAccount")
-            .Accepts<ActivateAccountRequest>("application/json")
-            .ProducesValidationProblem()
-            .ProducesProblem(StatusCodes.Status401Unauthorized)
-            .ProducesProblem(StatusCodes.Status409Conflict)
-            .ProducesProblem(StatusCodes.Status410Gone)
-            .ProducesProblem(StatusCodes.Status422UnprocessableEntity)
-            .ProducesProblem(StatusCodes.Status429TooManyRequests);
-        me.MapPost("/activation-code", ResendActivationCode.HandleAsync)
-            .WithName("ResendActivationCode")
-            .ProducesProblem(StatusCodes.Status401Unauthorized)
-            .ProducesProblem(StatusCodes.Status409Conflict)
-            .ProducesProblem(StatusCodes.Status429TooManyRequests);
+        app.MapUserEndpoints();
+        app.MapOperatorEndpoints();
 
         app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false, ResponseWriter = HealthResponses.WriteAsync });
         app.MapHealthChecks("/health/ready", new HealthCheckOptions

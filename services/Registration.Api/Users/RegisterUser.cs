@@ -15,18 +15,6 @@ public sealed record RegisterUserRequest(string? Email, string? Password);
 /// </summary>
 public static class RegisterUser
 {
-    private const string FindHolderSql = """
-        SELECT u.id, u.status, u.ever_activated,
-               (SELECT c.expires_at FROM activation_codes c
-                WHERE c.user_id = u.id ORDER BY c.issued_at DESC LIMIT 1) AS latest_code_expires_at
-        FROM users u
-        WHERE lower(u.email) = lower(@Email)
-        """;
-
-    private const string LockHolderSql = FindHolderSql + " FOR UPDATE OF u";
-
-    private const string DeleteUserSql = "DELETE FROM users WHERE id = @Id";
-
     private const string InsertUserSql = $"""
         INSERT INTO users (id, email, password_hash, status, created_at)
         VALUES (@Id, @Email, @PasswordHash, 'pending', @Now)
@@ -67,8 +55,7 @@ public static class RegisterUser
         // Cheap check first: a held address needs no bcrypt run (409 reveals nothing a 201 would not).
         await using (var connection = await dataSource.OpenConnectionAsync(cancellationToken))
         {
-            var holder = await connection.QuerySingleOrDefaultAsync<EmailHolder>(
-                new CommandDefinition(FindHolderSql, new { Email = email }, cancellationToken: cancellationToken));
+            var holder = await EmailHolder.FindAsync(connection, email, cancellationToken);
             if (holder is not null && !holder.CanBeReplaced(timeProvider.GetDatabaseNow()))
             {
                 return Problems.EmailTaken();
@@ -94,18 +81,10 @@ public static class RegisterUser
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
 
-        // Lock the current holder, if any, so two registrations cannot both replace it.
-        var holder = await connection.QuerySingleOrDefaultAsync<EmailHolder>(
-            new CommandDefinition(LockHolderSql, new { Email = email }, transaction, cancellationToken: cancellationToken));
-        if (holder is not null)
+        var (free, replacedUserId) = await EmailHolder.ClaimAsync(transaction, email, claimant: null, now, cancellationToken);
+        if (!free)
         {
-            if (!holder.CanBeReplaced(now))
-            {
-                return null;
-            }
-
-            await connection.ExecuteAsync(new CommandDefinition(
-                DeleteUserSql, new { holder.Id }, transaction, cancellationToken: cancellationToken));
+            return null;
         }
 
         try
@@ -117,7 +96,7 @@ public static class RegisterUser
                 cancellationToken: cancellationToken));
             await issuer.IssueAsync(transaction, user.Id, user.Email, ActivationCodeIssuer.Registration, now, cancellationToken);
             await transaction.CommitAsync(cancellationToken);
-            return (user, holder?.Id);
+            return (user, replacedUserId);
         }
         catch (PostgresException exception) when (exception.SqlState == PostgresErrorCodes.UniqueViolation)
         {
@@ -125,19 +104,4 @@ public static class RegisterUser
             return null;
         }
     }
-
-    private sealed record EmailHolder(Guid Id, string Status, bool EverActivated, DateTime? LatestCodeExpiresAt)
-    {
-        /// <summary>Only a never-activated pending account whose latest code is dead can be taken over.</summary>
-        public bool CanBeReplaced(DateTimeOffset now) =>
-            Status == UserStatus.Pending
-            && !EverActivated
-            && (LatestCodeExpiresAt is null || now >= LatestCodeExpiresAt.Value.AsUtc());
-    }
-}
-
-internal static partial class Log
-{
-    [LoggerMessage(EventId = 1000, Level = LogLevel.Information, Message = "User {UserId} registered (replaced pending user {ReplacedUserId})")]
-    public static partial void UserRegistered(ILogger logger, Guid userId, Guid? replacedUserId);
 }

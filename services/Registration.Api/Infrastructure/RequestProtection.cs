@@ -1,0 +1,148 @@
+using System.ComponentModel.DataAnnotations;
+using System.Globalization;
+using System.Net;
+using System.Threading.RateLimiting;
+using Microsoft.AspNetCore.HttpOverrides;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.RateLimiting;
+
+namespace Registration.Api.Infrastructure;
+
+public sealed class RateLimitingOptions
+{
+    public const string SectionName = "RateLimiting";
+
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>Length of the fixed window every per-IP limit counts in.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
+    public TimeSpan Window { get; set; } = TimeSpan.FromMinutes(1);
+
+    [Range(1, 1_000_000)]
+    public int RegistrationsPerWindow { get; set; } = 20;
+
+    [Range(1, 1_000_000)]
+    public int ActivationsPerWindow { get; set; } = 30;
+
+    [Range(1, 1_000_000)]
+    public int ResendsPerWindow { get; set; } = 10;
+}
+
+public sealed class HttpProtectionOptions
+{
+    public const string SectionName = "Http";
+
+    /// <summary>Largest request body accepted (the JSON bodies here are a few hundred bytes).</summary>
+    [Range(256, 10 * 1024 * 1024)]
+    public int MaxRequestBodyBytes { get; set; } = 4 * 1024;
+
+    /// <summary>
+    /// Reverse proxies whose X-Forwarded-For is believed (IP addresses or CIDR ranges). Empty: the
+    /// header is ignored and the client address is the TCP peer, so a client cannot spoof its IP.
+    /// </summary>
+    public string[] KnownProxies { get; set; } = [];
+}
+
+/// <summary>Per-IP rate limits, the request body limit, forwarded headers and security headers.</summary>
+public static class RequestProtection
+{
+    public const string RegistrationPolicy = "registration";
+    public const string ActivationPolicy = "activation";
+    public const string ResendPolicy = "resend";
+
+    public static IServiceCollection AddRequestProtection(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<RateLimitingOptions>().BindConfiguration(RateLimitingOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<HttpProtectionOptions>().BindConfiguration(HttpProtectionOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+
+        var limits = configuration.GetSection(RateLimitingOptions.SectionName).Get<RateLimitingOptions>() ?? new RateLimitingOptions();
+        services.AddRateLimiter(options =>
+        {
+            AddPerIpPolicy(options, RegistrationPolicy, limits, limits.RegistrationsPerWindow);
+            AddPerIpPolicy(options, ActivationPolicy, limits, limits.ActivationsPerWindow);
+            AddPerIpPolicy(options, ResendPolicy, limits, limits.ResendsPerWindow);
+            options.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
+            options.OnRejected = async (context, cancellationToken) =>
+            {
+                var retryAfter = context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) ? wait : limits.Window;
+                context.HttpContext.Response.Headers.RetryAfter =
+                    Problems.RetryAfterSeconds(retryAfter).ToString(CultureInfo.InvariantCulture);
+                await Problems.Create(
+                    StatusCodes.Status429TooManyRequests, ProblemTypes.TooManyRequests,
+                    "Too many requests from this address. Try again later.").ExecuteAsync(context.HttpContext);
+            };
+        });
+
+        services.Configure<ForwardedHeadersOptions>(options =>
+        {
+            var proxies = configuration.GetSection(HttpProtectionOptions.SectionName).Get<HttpProtectionOptions>()?.KnownProxies ?? [];
+            options.ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto;
+            options.KnownIPNetworks.Clear();
+            options.KnownProxies.Clear();
+            foreach (var proxy in proxies)
+            {
+                if (proxy.Contains('/', StringComparison.Ordinal))
+                {
+                    options.KnownIPNetworks.Add(System.Net.IPNetwork.Parse(proxy));
+                }
+                else
+                {
+                    options.KnownProxies.Add(IPAddress.Parse(proxy));
+                }
+            }
+        });
+
+        return services;
+    }
+
+    public static WebApplication UseRequestProtection(this WebApplication app)
+    {
+        app.UseForwardedHeaders();
+
+        var maxBody = app.Configuration.GetSection(HttpProtectionOptions.SectionName).Get<HttpProtectionOptions>()?.MaxRequestBodyBytes
+            ?? new HttpProtectionOptions().MaxRequestBodyBytes;
+        app.Use((context, next) =>
+        {
+            if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } bodySize)
+            {
+                bodySize.MaxRequestBodySize = maxBody;
+            }
+
+            if (context.Request.ContentLength > maxBody)
+            {
+                // Refuse before reading: 413 as a problem, like every other error.
+                return Problems.Create(StatusCodes.Status413PayloadTooLarge, ProblemTypes.ValidationFailed,
+                    $"The request body must be at most {maxBody} bytes.").ExecuteAsync(context);
+            }
+
+            var headers = context.Response.Headers;
+            headers.XContentTypeOptions = "nosniff";
+            headers.XFrameOptions = "DENY";
+            headers["Referrer-Policy"] = "no-referrer";
+            if (context.Request.Path.StartsWithSegments("/v1", StringComparison.Ordinal))
+            {
+                // Account data is personal: no cache, shared or private, keeps a copy.
+                headers.CacheControl = "no-store";
+            }
+
+            return next(context);
+        });
+
+        if (app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<RateLimitingOptions>>().Value.Enabled)
+        {
+            app.UseRateLimiter();
+        }
+
+        return app;
+    }
+
+    private static void AddPerIpPolicy(RateLimiterOptions options, string name, RateLimitingOptions limits, int permits) =>
+        options.AddPolicy(name, context => RateLimitPartition.GetFixedWindowLimiter(
+            context.Connection.RemoteIpAddress?.ToString() ?? "unknown",
+            _ => new FixedWindowRateLimiterOptions
+            {
+                PermitLimit = permits,
+                Window = limits.Window,
+                QueueLimit = 0,
+            }));
+}

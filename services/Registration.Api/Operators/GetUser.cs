@@ -1,0 +1,27 @@
+using Dapper;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Npgsql;
+using Registration.Api.Infrastructure;
+using Registration.Api.Users;
+
+namespace Registration.Api.Operators;
+
+/// <summary>GET /v1/users/{id} for operators. A malformed id is 400, an unknown one 404.</summary>
+public static class GetUser
+{
+    private const string Sql = $"SELECT {UserRow.Columns} FROM users WHERE id = @Id";
+
+    public static async Task<Results<Ok<UserResponse>, ProblemHttpResult>> HandleAsync(
+        string id, NpgsqlDataSource dataSource, CancellationToken cancellationToken)
+    {
+        if (!Guid.TryParse(id, out var userId))
+        {
+            return Problems.Validation("id", "The id must be a UUID.");
+        }
+
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        var user = await connection.QuerySingleOrDefaultAsync<UserRow>(
+            new CommandDefinition(Sql, new { Id = userId }, cancellationToken: cancellationToken));
+        return user is null ? Problems.NotFound() : TypedResults.Ok(user.ToResponse());
+    }
+}

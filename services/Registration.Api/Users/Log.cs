@@ -1,0 +1,14 @@
+namespace Registration.Api.Users;
+
+// User ids only: never the email, the password or its hash.
+internal static partial class Log
+{
+    [LoggerMessage(EventId = 1000, Level = LogLevel.Information, Message = "User {UserId} registered (replaced pending user {ReplacedUserId})")]
+    public static partial void UserRegistered(ILogger logger, Guid userId, Guid? replacedUserId);
+
+    [LoggerMessage(EventId = 1001, Level = LogLevel.Information, Message = "User {UserId} updated (email changed: {EmailChanged}, password changed: {PasswordChanged})")]
+    public static partial void UserUpdated(ILogger logger, Guid userId, bool emailChanged, bool passwordChanged);
+
+    [LoggerMessage(EventId = 1002, Level = LogLevel.Information, Message = "User {UserId} deleted by {Actor}")]
+    public static partial void UserDeleted(ILogger logger, Guid userId, string actor);
+}
