@@ -9,8 +9,8 @@ using Registration.Api.Activation;
 using Registration.Api.Database;
 using Registration.Api.Operators;
 using Registration.Api.Outbox;
-using Scalar.AspNetCore;
 using Registration.Api.Users;
+using Scalar.AspNetCore;
 
 namespace Registration.Api.Infrastructure;
 
