@@ -40,6 +40,7 @@ public static class ActivateAccount
         NpgsqlDataSource dataSource,
         TimeProvider timeProvider,
         IOptions<ActivationOptions> options,
+        RegistrationMetrics metrics,
         ILogger<ActivateAccountRequest> logger,
         CancellationToken cancellationToken)
     {
@@ -79,12 +80,14 @@ public static class ActivateAccount
         if (current is not null && current.FailedAttempts >= maxFailures)
         {
             Log.ActivationRejected(logger, userId, "locked");
+            metrics.ActivationAttempt("locked");
             return Problems.CodeLocked();
         }
 
         if (current is null || now >= current.ExpiresAt.AsUtc())
         {
             Log.ActivationRejected(logger, userId, "expired");
+            metrics.ActivationAttempt("expired");
             return Problems.CodeExpired();
         }
 
@@ -94,6 +97,7 @@ public static class ActivateAccount
                 new CommandDefinition(CountFailureSql, new { current.Id }, transaction, cancellationToken: cancellationToken));
             await transaction.CommitAsync(cancellationToken);
             Log.ActivationRejected(logger, userId, "invalid");
+            metrics.ActivationAttempt("invalid");
             return Problems.CodeInvalid(maxFailures - failures);
         }
 
@@ -101,6 +105,7 @@ public static class ActivateAccount
             ActivateSql, new { CodeId = current.Id, UserId = userId, Now = now }, transaction, cancellationToken: cancellationToken));
         await transaction.CommitAsync(cancellationToken);
         Log.UserActivated(logger, userId);
+        metrics.ActivationAttempt("ok");
         return TypedResults.Ok(activated.ToResponse());
     }
 

@@ -91,6 +91,7 @@ public static partial class ApplicationServices
         });
 
         services.AddOpenApi(options => options.AddSecuritySchemes());
+        builder.AddTelemetry();
 
         return builder;
     }
@@ -107,6 +108,7 @@ public static partial class ApplicationServices
         // Scalar serves its own bundled script: the docs work with no internet access.
         app.MapScalarApiReference("/docs", options => options.WithTitle("Registration API"));
 
+        app.MapPrometheusScrapingEndpoint("/metrics");
         app.MapUserEndpoints();
         app.MapOperatorEndpoints();
 

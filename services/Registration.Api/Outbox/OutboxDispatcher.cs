@@ -21,6 +21,7 @@ public sealed partial class OutboxDispatcher(
     NpgsqlDataSource dataSource,
     IBus bus,
     IOptions<OutboxOptions> options,
+    RegistrationMetrics metrics,
     ILogger<OutboxDispatcher> logger) : BackgroundService
 {
     public const string NotificationChannel = "outbox_messages";
@@ -44,6 +45,11 @@ public sealed partial class OutboxDispatcher(
         UPDATE outbox_messages
         SET attempts = attempts + 1, last_error = @Error, next_attempt_at = now() + @RetryDelay
         WHERE id = @Id
+        """;
+
+    private const string BacklogSql = """
+        SELECT count(*) AS pending, coalesce(extract(epoch FROM now() - min(created_at)), 0)::float8 AS oldest_age_seconds
+        FROM outbox_messages WHERE dispatched_at IS NULL
         """;
 
     // Capacity one: any number of wake-ups while a batch runs collapse into one more pass.
@@ -74,6 +80,7 @@ public sealed partial class OutboxDispatcher(
 
             if (claimed < settings.BatchSize)
             {
+                await MeasureBacklogAsync(stoppingToken);
                 await WaitForWorkAsync(settings.PollInterval, stoppingToken);
             }
         }
@@ -118,6 +125,8 @@ public sealed partial class OutboxDispatcher(
         // Commit with no cancellation: the broker already has these messages; losing the mark would only
         // cause a duplicate publish, which consumers tolerate by MessageId, but there is no reason to.
         await transaction.CommitAsync(CancellationToken.None);
+        metrics.OutboxPublished(dispatched.Length);
+        metrics.OutboxPublishFailed(rows.Count - dispatched.Length);
 
         if (dispatched.Length < rows.Count)
         {
@@ -127,6 +136,21 @@ public sealed partial class OutboxDispatcher(
         }
 
         return rows.Count;
+    }
+
+    /// <summary>Updates the outbox lag gauges; cheap (partial index), run when the loop goes idle.</summary>
+    private async Task MeasureBacklogAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+            var backlog = await connection.QuerySingleAsync<Backlog>(new CommandDefinition(BacklogSql, cancellationToken: cancellationToken));
+            metrics.OutboxBacklog(backlog.Pending, TimeSpan.FromSeconds(backlog.OldestAgeSeconds));
+        }
+        catch (Exception exception) when (exception is NpgsqlException or TimeoutException)
+        {
+            // Metrics are best effort; the dispatch loop reports database trouble itself.
+        }
     }
 
     /// <summary>Publishes one row; returns null on a confirmed publish, else a short error description.</summary>
@@ -231,6 +255,8 @@ public sealed partial class OutboxDispatcher(
             }
         }
     }
+
+    private sealed record Backlog(long Pending, double OldestAgeSeconds);
 
     private sealed record OutboxRow(Guid Id, string MessageType, string Payload, string? TraceParent, int Attempts);
 

@@ -27,6 +27,7 @@ public static class RegisterUser
         PasswordHasher hasher,
         ActivationCodeIssuer issuer,
         TimeProvider timeProvider,
+        RegistrationMetrics metrics,
         ILogger<RegisterUserRequest> logger,
         CancellationToken cancellationToken)
     {
@@ -70,6 +71,7 @@ public static class RegisterUser
         }
 
         Log.UserRegistered(logger, outcome.Value.User.Id, outcome.Value.ReplacedUserId);
+        metrics.UserRegistered();
         return TypedResults.Created($"/v1/users/{outcome.Value.User.Id}", outcome.Value.User.ToResponse());
     }
 
