@@ -1,1 +1,16 @@
-namespace Notification.Worker; public static class Program { public static void Main() { } }
+using Notification.Worker.DeadLetters;
+using Notification.Worker.Infrastructure;
+
+// `dead-letters list|replay`: an operator command, not the worker.
+if (DeadLetterCommand.Handles(args))
+{
+    return await DeadLetterCommand.RunAsync(args, Console.Out, Console.Error);
+}
+
+// appsettings.json ships next to the dll: find it whatever the current directory.
+var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = args, ContentRootPath = AppContext.BaseDirectory });
+builder.AddNotificationWorker();
+
+using var host = builder.Build();
+await host.RunAsync();
+return 0;

@@ -1,0 +1,148 @@
+using System.Security.Cryptography;
+using MassTransit;
+using Notification.Worker.Email;
+using Registration.Contracts.V1;
+
+namespace Notification.Worker.Consumers;
+
+/// <summary>
+/// Emails an activation code, once per MessageId, and never after the code expired: a late
+/// code is answered with <see cref="ActivationCodeExpiredBeforeDelivery"/> so that the API
+/// issues a fresh one.
+/// </summary>
+/// <remarks>
+/// Failures are exceptions on purpose, for MassTransit: a transient one is retried with growing
+/// intervals (see <see cref="ActivationEmailConsumerDefinition"/>) and then dead-lettered; a
+/// permanent one is dead-lettered at once with the provider's reason.
+/// </remarks>
+public sealed class ActivationEmailConsumer(
+    IActivationEmailSender sender,
+    ProcessedMessages processedMessages,
+    TimeProvider clock,
+    ILogger<ActivationEmailConsumer> logger)
+    : IConsumer<UserRegistered>, IConsumer<ActivationCodeReissued>
+{
+    private static readonly TimeSpan MaxSendWindow = TimeSpan.FromDays(7);
+
+    public Task Consume(ConsumeContext<UserRegistered> context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var message = context.Message;
+        return HandleAsync(context, message.UserId, message.Email, message.ActivationCode, message.CodeExpiresAt);
+    }
+
+    public Task Consume(ConsumeContext<ActivationCodeReissued> context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var message = context.Message;
+        return HandleAsync(context, message.UserId, message.Email, message.ActivationCode, message.CodeExpiresAt);
+    }
+
+    private async Task HandleAsync(ConsumeContext context, Guid userId, string email, string code, DateTimeOffset codeExpiresAt)
+    {
+        var cancellationToken = context.CancellationToken;
+        var messageId = context.MessageId;
+        if (messageId is null)
+        {
+            Log.NoMessageId(logger, userId);
+        }
+        else if (await processedMessages.ContainsAsync(messageId.Value, cancellationToken))
+        {
+            Log.AlreadyHandled(logger, messageId.Value, userId);
+            return;
+        }
+
+        // Checked on every delivery and every retry: a retry may come after the code died.
+        var now = clock.GetUtcNow();
+        if (codeExpiresAt <= now)
+        {
+            await ReportExpiredAsync(context, userId, email, codeExpiresAt, cancellationToken);
+            return;
+        }
+
+        // A send still under way when the code expires is abandoned: its retries must not
+        // deliver a dead code. (Capped: a timer takes at most ~49 days, a send far less.)
+        var remaining = codeExpiresAt - now;
+        using var untilExpiry = new CancellationTokenSource(remaining < MaxSendWindow ? remaining : MaxSendWindow, clock);
+        using var sending = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, untilExpiry.Token);
+        EmailSendResult result;
+        try
+        {
+            result = await sender.SendAsync(new ActivationEmail(messageId, userId, email, code, codeExpiresAt), sending.Token);
+        }
+        catch (OperationCanceledException) when (untilExpiry.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            await ReportExpiredAsync(context, userId, email, codeExpiresAt, cancellationToken);
+            return;
+        }
+
+        switch (result.Outcome)
+        {
+            case EmailSendOutcome.Accepted:
+                Log.EmailSent(logger, userId, messageId);
+                await RecordSentAsync(messageId, userId);
+                return;
+            case EmailSendOutcome.PermanentFailure:
+                Log.PermanentFailure(logger, userId, messageId, result.Reason);
+                throw new PermanentEmailFailureException(result.Reason ?? "The provider refused the email.");
+            default:
+                Log.TransientFailure(logger, userId, messageId, result.Reason);
+                throw new TransientEmailFailureException(result.Reason ?? "The provider did not accept the email.");
+        }
+    }
+
+    private async Task RecordSentAsync(Guid? messageId, Guid userId)
+    {
+        if (messageId is not { } id)
+        {
+            return;
+        }
+
+        // The email is out: neither a stopping host nor a database hiccup may turn this into a
+        // retry, which would send it again. Failing to record is logged and the message acked.
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        try
+        {
+            await processedMessages.RecordAsync(id, userId, ProcessedMessages.Sent, clock.GetUtcNow(), timeout.Token);
+        }
+        catch (Exception ex) when (ex is Npgsql.NpgsqlException or OperationCanceledException or TimeoutException)
+        {
+            Log.RecordFailed(logger, ex, userId, id);
+        }
+    }
+
+    private async Task ReportExpiredAsync(ConsumeContext context, Guid userId, string email, DateTimeOffset codeExpiresAt, CancellationToken cancellationToken)
+    {
+        var messageId = context.MessageId;
+        Log.CodeExpired(logger, userId, codeExpiresAt, messageId);
+        var now = clock.GetUtcNow();
+        await context.Publish(
+            new ActivationCodeExpiredBeforeDelivery(userId, email, codeExpiresAt, now),
+            publish =>
+            {
+                // Stable per original message: a redelivery republishes the same event, which
+                // the API can recognise.
+                if (messageId is { } id)
+                {
+                    publish.MessageId = ExpiredEventId(id);
+                }
+            },
+            cancellationToken);
+
+        if (messageId is { } processedId)
+        {
+            await processedMessages.RecordAsync(processedId, userId, ProcessedMessages.Expired, now, cancellationToken);
+        }
+    }
+
+    /// <summary>A deterministic id derived from the late message's id.</summary>
+    internal static Guid ExpiredEventId(Guid messageId)
+    {
+        Span<byte> input = stackalloc byte[32];
+        messageId.TryWriteBytes(input);
+        "expired-before-delivery"u8[..16].CopyTo(input[16..]);
+        Span<byte> hash = stackalloc byte[32];
+        SHA256.HashData(input, hash);
+        return new Guid(hash[..16]);
+    }
+}

@@ -1,0 +1,190 @@
+using MassTransit;
+using Notification.Worker.Consumers;
+using Notification.Worker.Infrastructure;
+using RabbitMQ.Client;
+using RabbitMQ.Client.Exceptions;
+using PublishException = RabbitMQ.Client.Exceptions.PublishException;
+
+namespace Notification.Worker.DeadLetters;
+
+/// <summary>
+/// Reads and replays this worker's <c>_error</c> queues with the plain RabbitMQ client: no
+/// management API (it may not be there in production), queues found by passive declaration
+/// of the names MassTransit gives this worker's endpoints.
+/// </summary>
+public sealed class DeadLetterQueues : IAsyncDisposable
+{
+    public const string ErrorSuffix = "_error";
+
+    private readonly IConnection _connection;
+
+    private DeadLetterQueues(IConnection connection) => _connection = connection;
+
+    /// <summary>
+    /// Runs after a dead letter was published to its queue and confirmed, before it is acked
+    /// in the error queue. Only for tests, to interrupt a replay at its most delicate point.
+    /// </summary>
+    internal Func<DeadLetter, CancellationToken, Task>? AfterPublish { get; set; }
+
+    /// <summary>The error queues of the endpoints this worker consumes, named as the bus names them.</summary>
+    public static IReadOnlyList<string> KnownErrorQueues { get; } =
+    [
+        KebabCaseEndpointNameFormatter.Instance.Consumer<ActivationEmailConsumer>() + ErrorSuffix,
+    ];
+
+    /// <summary>Accepts a queue named with or without its <c>_error</c> suffix.</summary>
+    public static string ErrorQueueName(string queue) =>
+        queue.EndsWith(ErrorSuffix, StringComparison.Ordinal) ? queue : queue + ErrorSuffix;
+
+    public static string SourceQueueName(string errorQueue) => errorQueue[..^ErrorSuffix.Length];
+
+    public static async Task<DeadLetterQueues> ConnectAsync(RabbitMqOptions options, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var factory = new ConnectionFactory
+        {
+            HostName = options.Host,
+            Port = options.Port,
+            VirtualHost = options.VirtualHost,
+            UserName = options.Username,
+            Password = options.Password,
+            ClientProvidedName = "notification-worker dead-letters",
+            // A command: fail and let the operator run it again rather than reconnect quietly.
+            AutomaticRecoveryEnabled = false,
+        };
+        return new DeadLetterQueues(await factory.CreateConnectionAsync(cancellationToken));
+    }
+
+    /// <summary>Ready messages in a queue, or null when there is no such queue.</summary>
+    public async Task<uint?> CountAsync(string queue, CancellationToken cancellationToken)
+    {
+        // A passive declaration of a missing queue closes its channel: one channel per probe.
+        await using var channel = await _connection.CreateChannelAsync(cancellationToken: cancellationToken);
+        try
+        {
+            var declared = await channel.QueueDeclarePassiveAsync(queue, cancellationToken);
+            return declared.MessageCount;
+        }
+        catch (OperationInterruptedException ex) when (ex.ShutdownReason?.ReplyCode == 404)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// Looks at up to <paramref name="max"/> messages without removing them: they are fetched
+    /// unacknowledged and handed back to the queue, in order, when done.
+    /// </summary>
+    public async Task<IReadOnlyList<DeadLetter>> PeekAsync(string errorQueue, int max, CancellationToken cancellationToken)
+    {
+        if (await CountAsync(errorQueue, cancellationToken) is null)
+        {
+            return [];
+        }
+
+        await using var channel = await _connection.CreateChannelAsync(cancellationToken: cancellationToken);
+        var letters = new List<DeadLetter>();
+        ulong lastTag = 0;
+        while (letters.Count < max)
+        {
+            var message = await channel.BasicGetAsync(errorQueue, autoAck: false, cancellationToken);
+            if (message is null)
+            {
+                break;
+            }
+
+            lastTag = message.DeliveryTag;
+            letters.Add(DeadLetter.From(errorQueue, message.BasicProperties, message.Body));
+        }
+
+        if (lastTag != 0)
+        {
+            await channel.BasicNackAsync(lastTag, multiple: true, requeue: true, cancellationToken);
+        }
+
+        await channel.CloseAsync(cancellationToken);
+        return letters;
+    }
+
+    /// <summary>
+    /// Moves up to <paramref name="max"/> messages from <paramref name="errorQueue"/> back to
+    /// its source queue, fault headers removed. Each message is published and confirmed by the
+    /// broker before it is acked in the error queue: a crash in between leaves it in both
+    /// queues (the consumer's MessageId check keeps that from emailing twice), never in neither.
+    /// </summary>
+    /// <returns>The number of messages moved.</returns>
+    public async Task<int> ReplayAsync(string errorQueue, int max, CancellationToken cancellationToken)
+    {
+        var sourceQueue = SourceQueueName(errorQueue);
+        var waiting = await CountAsync(errorQueue, cancellationToken)
+            ?? throw new DeadLetterException($"There is no queue {errorQueue}.");
+        if (await CountAsync(sourceQueue, cancellationToken) is null)
+        {
+            throw new DeadLetterException($"There is no queue {sourceQueue} to replay {errorQueue} into.");
+        }
+
+        // Only what was waiting at the start: a message failing again during the replay comes
+        // back to the error queue and must not be replayed round and round.
+        var limit = (int)Math.Min((uint)max, waiting);
+
+        var options = new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true);
+        await using var channel = await _connection.CreateChannelAsync(options, cancellationToken);
+        var moved = 0;
+        while (moved < limit)
+        {
+            var message = await channel.BasicGetAsync(errorQueue, autoAck: false, cancellationToken);
+            if (message is null)
+            {
+                break;
+            }
+
+            var properties = new BasicProperties(message.BasicProperties)
+            {
+                Headers = message.BasicProperties.Headers?
+                    .Where(header => !DeadLetter.IsFaultHeader(header.Key))
+                    .ToDictionary(header => header.Key, header => header.Value, StringComparer.Ordinal),
+            };
+
+            try
+            {
+                // Default exchange, routing key = queue: straight to the source queue and no
+                // other. Mandatory: an unroutable message fails here instead of vanishing.
+                await channel.BasicPublishAsync(string.Empty, sourceQueue, mandatory: true, properties, message.Body, cancellationToken);
+            }
+            catch (PublishException ex)
+            {
+                await channel.BasicNackAsync(message.DeliveryTag, multiple: false, requeue: true, cancellationToken);
+                throw new DeadLetterException(
+                    $"The broker did not take message {message.BasicProperties.MessageId} for {sourceQueue} ({(ex.IsReturn ? "unroutable" : "nacked")}); it stays in {errorQueue}.",
+                    ex);
+            }
+
+            if (AfterPublish is { } afterPublish)
+            {
+                await afterPublish(DeadLetter.From(errorQueue, message.BasicProperties, message.Body), cancellationToken);
+            }
+
+            await channel.BasicAckAsync(message.DeliveryTag, multiple: false, cancellationToken);
+            moved++;
+        }
+
+        await channel.CloseAsync(cancellationToken);
+        return moved;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        // Unacked messages of a failed command go back to their queue when the connection closes.
+        await _connection.DisposeAsync();
+    }
+}
+
+/// <summary>A dead-letter command could not do what was asked; the message says why.</summary>
+public sealed class DeadLetterException : Exception
+{
+    public DeadLetterException(string message) : base(message) { }
+
+    public DeadLetterException() { }
+
+    public DeadLetterException(string message, Exception innerException) : base(message, innerException) { }
+}

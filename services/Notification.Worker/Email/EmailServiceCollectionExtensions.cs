@@ -1,0 +1,112 @@
+using System.Net.Http.Headers;
+using Microsoft.Extensions.Http.Resilience;
+using Microsoft.Extensions.Options;
+using Polly;
+
+namespace Notification.Worker.Email;
+
+internal static class EmailServiceCollectionExtensions
+{
+    private const string PipelineName = "email-provider";
+
+    /// <summary>
+    /// Registers <see cref="IActivationEmailSender"/> for <c>Email:Provider</c>: a typed
+    /// HttpClient with one resilience pipeline for the HTTP providers, the console writer otherwise.
+    /// </summary>
+    public static IServiceCollection AddActivationEmailSender(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<EmailOptions>()
+            .Bind(configuration.GetSection(EmailOptions.SectionName))
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        services.AddSingleton<IValidateOptions<EmailOptions>, EmailOptionsValidator>();
+        services.AddOptions<EmailResilienceOptions>()
+            .Bind(configuration.GetSection(EmailResilienceOptions.SectionName))
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+
+        // The provider picks which services exist, so it is read now; its settings are validated at start.
+        var provider = configuration.GetSection(EmailOptions.SectionName).GetValue<EmailProvider?>(nameof(EmailOptions.Provider))
+            ?? EmailProvider.Console;
+        switch (provider)
+        {
+            case EmailProvider.Mailjet:
+                services.AddHttpClient<MailjetEmailClient>(ConfigureProviderClient).AddResilienceHandler(PipelineName, ConfigurePipeline);
+                services.AddTransient<IActivationEmailSender>(sp => sp.GetRequiredService<MailjetEmailClient>());
+                break;
+            case EmailProvider.Mailpit:
+                services.AddHttpClient<MailpitEmailClient>(ConfigureProviderClient).AddResilienceHandler(PipelineName, ConfigurePipeline);
+                services.AddTransient<IActivationEmailSender>(sp => sp.GetRequiredService<MailpitEmailClient>());
+                break;
+            default:
+                services.AddSingleton<IActivationEmailSender, ConsoleEmailClient>();
+                break;
+        }
+
+        return services;
+    }
+
+    private static void ConfigureProviderClient(IServiceProvider services, HttpClient client)
+    {
+        var options = services.GetRequiredService<IOptions<EmailOptions>>().Value;
+        client.BaseAddress = ProviderHttp.WithTrailingSlash(options.BaseUrl!);
+        // The pipeline's total timeout bounds a send; HttpClient's own 100 s must not cut in first.
+        client.Timeout = Timeout.InfiniteTimeSpan;
+        client.DefaultRequestHeaders.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
+        if (!string.IsNullOrWhiteSpace(options.ApiKey) && !string.IsNullOrWhiteSpace(options.ApiSecret))
+        {
+            client.DefaultRequestHeaders.Authorization = ProviderHttp.BasicAuth(options.ApiKey, options.ApiSecret);
+        }
+    }
+
+    /// <summary>
+    /// Outermost first: total timeout, retry (jittered exponential backoff on 5xx, 408, 429,
+    /// network errors and attempt timeouts, honouring Retry-After up to a cap), circuit
+    /// breaker, per-attempt timeout.
+    /// </summary>
+    private static void ConfigurePipeline(ResiliencePipelineBuilder<HttpResponseMessage> pipeline, ResilienceHandlerContext context)
+    {
+        var options = context.ServiceProvider.GetRequiredService<IOptions<EmailResilienceOptions>>().Value;
+
+        // Transport timing runs on the wall clock. The injected TimeProvider is the business
+        // clock (code expiry) that tests move by hand; waits and timeouts must still elapse.
+        pipeline.TimeProvider = TimeProvider.System;
+
+        pipeline.AddTimeout(options.TotalTimeout);
+        if (options.MaxRetryAttempts > 0)
+        {
+            pipeline.AddRetry(new HttpRetryStrategyOptions
+            {
+                MaxRetryAttempts = options.MaxRetryAttempts,
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = true,
+                Delay = options.RetryBaseDelay,
+                MaxDelay = options.RetryMaxDelay,
+                ShouldRetryAfterHeader = false,
+                DelayGenerator = args => ValueTask.FromResult(RetryAfter(args.Outcome.Result, options.RetryAfterCap)),
+            });
+        }
+
+        pipeline.AddCircuitBreaker(new HttpCircuitBreakerStrategyOptions
+        {
+            FailureRatio = options.BreakerFailureRatio,
+            MinimumThroughput = options.BreakerMinimumThroughput,
+            SamplingDuration = options.BreakerSamplingDuration,
+            BreakDuration = options.BreakerBreakDuration,
+        });
+        pipeline.AddTimeout(options.AttemptTimeout);
+    }
+
+    /// <summary>The provider's Retry-After (seconds or a date), capped; null falls back to the backoff.</summary>
+    internal static TimeSpan? RetryAfter(HttpResponseMessage? response, TimeSpan cap)
+    {
+        var header = response?.Headers.RetryAfter;
+        var wait = header?.Delta ?? (header?.Date is { } date ? date - TimeProvider.System.GetUtcNow() : null);
+        if (wait is null)
+        {
+            return null;
+        }
+
+        return wait < TimeSpan.Zero ? TimeSpan.Zero : wait > cap ? cap : wait;
+    }
+}

@@ -1,0 +1,78 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using Polly.CircuitBreaker;
+using Polly.Timeout;
+
+namespace Notification.Worker.Email;
+
+/// <summary>What the HTTP providers share: JSON shape, auth header and the failure taxonomy.</summary>
+internal static class ProviderHttp
+{
+    /// <summary>Provider APIs name their fields in PascalCase, as our records do; nulls are left out.</summary>
+    public static readonly JsonSerializerOptions Json = new()
+    {
+        DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull,
+        PropertyNameCaseInsensitive = true,
+    };
+
+    public static AuthenticationHeaderValue BasicAuth(string user, string password) =>
+        new("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{user}:{password}")));
+
+    /// <summary>BaseAddress must end with '/' or a path prefix in it is dropped by relative URIs.</summary>
+    public static Uri WithTrailingSlash(Uri baseUrl) =>
+        baseUrl.AbsoluteUri.EndsWith('/') ? baseUrl : new Uri(baseUrl.AbsoluteUri + "/");
+
+    /// <summary>Still failing after the resilience pipeline's retries: 408, 429 and 5xx are worth another go later.</summary>
+    public static bool IsTransient(HttpStatusCode status) =>
+        status is HttpStatusCode.RequestTimeout or HttpStatusCode.TooManyRequests || (int)status >= 500;
+
+    /// <summary>
+    /// Posts <paramref name="body"/> and maps every failure to a result; a 2xx response is handed
+    /// to <paramref name="readSuccess"/>. Only the caller's cancellation escapes as an exception.
+    /// </summary>
+    public static async Task<EmailSendResult> PostAsync<TBody>(
+        HttpClient http,
+        string provider,
+        string path,
+        TBody body,
+        ActivationEmail email,
+        Func<HttpResponseMessage, CancellationToken, Task<EmailSendResult>> readSuccess,
+        CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var content = JsonContent.Create(body, options: Json);
+            using var response = await http.PostAsync(new Uri(path, UriKind.Relative), content, cancellationToken);
+            if (response.IsSuccessStatusCode)
+            {
+                return await readSuccess(response, cancellationToken);
+            }
+
+            var text = await response.Content.ReadAsStringAsync(cancellationToken);
+            var reason = $"{provider} answered {(int)response.StatusCode} {response.ReasonPhrase}: {email.Redact(text)}".TrimEnd(' ', ':');
+            return IsTransient(response.StatusCode)
+                ? EmailSendResult.Transient(reason)
+                : EmailSendResult.Permanent(reason);
+        }
+        catch (BrokenCircuitException)
+        {
+            return EmailSendResult.Transient($"{provider} circuit is open after repeated failures");
+        }
+        catch (TimeoutRejectedException ex)
+        {
+            return EmailSendResult.Transient($"{provider} timed out ({ex.Timeout.TotalSeconds:0.###} s)");
+        }
+        catch (HttpRequestException ex)
+        {
+            return EmailSendResult.Transient($"{provider} unreachable: {email.Redact(ex.Message)}");
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            // HttpClient.Timeout, not the caller: a timeout like any other.
+            return EmailSendResult.Transient($"{provider} timed out");
+        }
+    }
+}

@@ -1,0 +1,12 @@
+-- MessageIds of activation events this worker has handled, so that a redelivery is not
+-- emailed twice. Written after the provider accepted the email ('sent') or after the
+-- expired-code event was published ('expired').
+CREATE TABLE notification.processed_messages (
+    message_id   uuid        PRIMARY KEY,
+    user_id      uuid        NOT NULL,
+    outcome      text        NOT NULL CHECK (outcome IN ('sent', 'expired')),
+    processed_at timestamptz NOT NULL
+);
+
+-- The hourly purge of old ids.
+CREATE INDEX processed_messages_processed_at_idx ON notification.processed_messages (processed_at);
