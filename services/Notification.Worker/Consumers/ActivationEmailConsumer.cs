@@ -1,6 +1,8 @@
+using System.Diagnostics;
 using System.Security.Cryptography;
 using MassTransit;
 using Notification.Worker.Email;
+using Notification.Worker.Infrastructure;
 using Registration.Contracts.V1;
 
 namespace Notification.Worker.Consumers;
@@ -19,6 +21,7 @@ public sealed class ActivationEmailConsumer(
     IActivationEmailSender sender,
     ProcessedMessages processedMessages,
     TimeProvider clock,
+    NotificationMetrics metrics,
     ILogger<ActivationEmailConsumer> logger)
     : IConsumer<UserRegistered>, IConsumer<ActivationCodeReissued>
 {
@@ -49,6 +52,7 @@ public sealed class ActivationEmailConsumer(
         else if (await processedMessages.ContainsAsync(messageId.Value, cancellationToken))
         {
             Log.AlreadyHandled(logger, messageId.Value, userId);
+            metrics.DuplicateSkipped();
             return;
         }
 
@@ -66,6 +70,7 @@ public sealed class ActivationEmailConsumer(
         using var untilExpiry = new CancellationTokenSource(remaining < MaxSendWindow ? remaining : MaxSendWindow, clock);
         using var sending = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, untilExpiry.Token);
         EmailSendResult result;
+        var started = Stopwatch.GetTimestamp();
         try
         {
             result = await sender.SendAsync(new ActivationEmail(messageId, userId, email, code, codeExpiresAt), sending.Token);
@@ -80,13 +85,16 @@ public sealed class ActivationEmailConsumer(
         {
             case EmailSendOutcome.Accepted:
                 Log.EmailSent(logger, userId, messageId);
+                metrics.Sent(Stopwatch.GetElapsedTime(started));
                 await RecordSentAsync(messageId, userId);
                 return;
             case EmailSendOutcome.PermanentFailure:
                 Log.PermanentFailure(logger, userId, messageId, result.Reason);
+                metrics.Failed(permanent: true);
                 throw new PermanentEmailFailureException(result.Reason ?? "The provider refused the email.");
             default:
                 Log.TransientFailure(logger, userId, messageId, result.Reason);
+                metrics.Failed(permanent: false);
                 throw new TransientEmailFailureException(result.Reason ?? "The provider did not accept the email.");
         }
     }
@@ -115,6 +123,7 @@ public sealed class ActivationEmailConsumer(
     {
         var messageId = context.MessageId;
         Log.CodeExpired(logger, userId, codeExpiresAt, messageId);
+        metrics.ExpiredBeforeDelivery();
         var now = clock.GetUtcNow();
         await context.Publish(
             new ActivationCodeExpiredBeforeDelivery(userId, email, codeExpiresAt, now),

@@ -48,6 +48,7 @@ public static class NotificationWorkerExtensions
         services.AddHostedService<ProcessedMessagesPurge>();
 
         services.AddActivationEmailSender(configuration);
+        builder.AddWorkerTelemetry();
 
         services.AddMassTransit(bus =>
         {

@@ -1,0 +1,182 @@
+using System.ComponentModel.DataAnnotations;
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using Microsoft.Extensions.Logging.Console;
+using Microsoft.Extensions.Options;
+using Notification.Worker.DeadLetters;
+using OpenTelemetry;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
+
+namespace Notification.Worker.Infrastructure;
+
+/// <summary>The worker's own metrics (Prometheus shows dots as underscores).</summary>
+public sealed class NotificationMetrics : IDisposable
+{
+    public const string MeterName = "Notification.Worker";
+
+    private readonly Meter _meter;
+    private readonly Counter<long> _sent;
+    private readonly Counter<long> _failed;
+    private readonly Counter<long> _expired;
+    private readonly Counter<long> _duplicates;
+    private readonly Histogram<double> _sendDuration;
+    private long _deadLetters = -1;
+
+    public NotificationMetrics(IMeterFactory meterFactory)
+    {
+        _meter = meterFactory.Create(MeterName);
+        _sent = _meter.CreateCounter<long>("notification.emails.sent", "{email}", "Activation emails accepted by the provider.");
+        _failed = _meter.CreateCounter<long>("notification.emails.failed", "{email}", "Send attempts that failed, by kind: transient (retried) or permanent (dead-lettered).");
+        _expired = _meter.CreateCounter<long>("notification.emails.expired_before_delivery", "{email}", "Codes that expired before they could be emailed (not sent; a fresh one is asked for).");
+        _duplicates = _meter.CreateCounter<long>("notification.emails.duplicates_skipped", "{email}", "Redelivered messages already handled: nothing sent.");
+        _sendDuration = _meter.CreateHistogram<double>("notification.provider.duration", "s", "Time to get one email accepted by the provider, HTTP retries included.");
+        _meter.CreateObservableGauge("notification.dead_letters", ObserveDeadLetters, "{message}", "Messages waiting in the error queue (activation-email_error).");
+    }
+
+    public void Sent(TimeSpan duration)
+    {
+        _sent.Add(1);
+        _sendDuration.Record(duration.TotalSeconds);
+    }
+
+    public void Failed(bool permanent) => _failed.Add(1, new KeyValuePair<string, object?>("kind", permanent ? "permanent" : "transient"));
+
+    public void ExpiredBeforeDelivery() => _expired.Add(1);
+
+    public void DuplicateSkipped() => _duplicates.Add(1);
+
+    public void DeadLetters(long count) => Interlocked.Exchange(ref _deadLetters, count);
+
+    private IEnumerable<Measurement<long>> ObserveDeadLetters()
+    {
+        var count = Interlocked.Read(ref _deadLetters);
+        return count < 0 ? [] : [new Measurement<long>(count)];
+    }
+
+    public void Dispose() => _meter.Dispose();
+}
+
+public sealed class TelemetryOptions
+{
+    public const string SectionName = "Telemetry";
+
+    /// <summary>Port of the Prometheus scrape endpoint (http://+:port/metrics); 0 turns it off.</summary>
+    [Range(0, 65535)]
+    public int PrometheusPort { get; set; }
+
+    /// <summary>How often the dead-letter depth is read from the broker.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
+    public TimeSpan DeadLetterPollInterval { get; set; } = TimeSpan.FromSeconds(30);
+}
+
+public static class Telemetry
+{
+    public const string ServiceName = "notification-worker";
+
+    /// <summary>
+    /// Traces (MassTransit consume → provider HTTP call, continuing the API's trace through the message
+    /// headers) and metrics; OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set, Prometheus when
+    /// Telemetry:PrometheusPort is set, JSON logs with the trace id when Logging:Format is "json".
+    /// </summary>
+    public static IHostApplicationBuilder AddWorkerTelemetry(this IHostApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.AddOptions<TelemetryOptions>().BindConfiguration(TelemetryOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<NotificationMetrics>();
+        services.AddHostedService<DeadLetterDepthProbe>();
+
+        var prometheusPort = builder.Configuration.GetValue<int>($"{TelemetryOptions.SectionName}:{nameof(TelemetryOptions.PrometheusPort)}");
+        var telemetry = services.AddOpenTelemetry()
+            .ConfigureResource(resource => resource.AddService(ServiceName))
+            .WithTracing(tracing => tracing
+                .AddSource("MassTransit")
+                .AddHttpClientInstrumentation())
+            .WithMetrics(metrics =>
+            {
+                metrics.AddMeter(NotificationMetrics.MeterName, "MassTransit")
+                    .AddHttpClientInstrumentation()
+                    .AddRuntimeInstrumentation();
+                if (prometheusPort > 0)
+                {
+                    metrics.AddPrometheusHttpListener(listener =>
+                    {
+                        listener.Host = "+";
+                        listener.Port = prometheusPort;
+                    });
+                }
+            });
+        if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
+        {
+            telemetry.UseOtlpExporter();
+        }
+
+        if (string.Equals(builder.Configuration["Logging:Format"], "json", StringComparison.OrdinalIgnoreCase))
+        {
+            builder.Logging.ClearProviders();
+            builder.Logging.AddJsonConsole(options =>
+            {
+                options.IncludeScopes = true;
+                options.UseUtcTimestamp = true;
+                options.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ";
+            });
+            builder.Logging.Configure(options => options.ActivityTrackingOptions = ActivityTrackingOptions.TraceId | ActivityTrackingOptions.SpanId);
+        }
+
+        return builder;
+    }
+}
+
+/// <summary>Reads the error queue's depth now and then for the dead-letter gauge (passive declare: no management API needed).</summary>
+public sealed partial class DeadLetterDepthProbe(
+    IOptions<RabbitMqOptions> rabbit,
+    IOptions<TelemetryOptions> options,
+    NotificationMetrics metrics,
+    ILogger<DeadLetterDepthProbe> logger) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(options.Value.DeadLetterPollInterval);
+        do
+        {
+            try
+            {
+                await using var queues = await DeadLetterQueues.ConnectAsync(rabbit.Value, stoppingToken);
+                long total = 0;
+                foreach (var queue in DeadLetterQueues.KnownErrorQueues)
+                {
+                    total += await queues.CountAsync(queue, stoppingToken) ?? 0;
+                }
+
+                metrics.DeadLetters(total);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception exception) when (exception is not OperationCanceledException)
+            {
+                // Broker unreachable: the gauge keeps its last value; the bus reports the outage itself.
+                var reason = exception.GetType().Name;
+                LogProbeFailed(logger, reason);
+            }
+        }
+        while (await WaitAsync(timer, stoppingToken));
+    }
+
+    private static async Task<bool> WaitAsync(PeriodicTimer timer, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await timer.WaitForNextTickAsync(cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
+    [LoggerMessage(EventId = 3100, Level = LogLevel.Debug, Message = "Could not read the dead-letter depth: {Reason}")]
+    private static partial void LogProbeFailed(ILogger logger, string reason);
+}
