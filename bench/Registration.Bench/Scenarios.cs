@@ -1,0 +1,367 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using Dapper;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Registration.Bench;
+
+/// <summary>The benchmark scenarios. Each prints one table; numbers are measured in this run.</summary>
+public sealed class Scenarios(BenchEnvironment environment, BenchOptions options)
+{
+    private const string Password = "bench-password-1";
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+    private double _hashSeconds;
+    private double _bound;
+    private int _runId;
+
+    /// <summary>bcrypt time h at the work factor, and the bound C / h.</summary>
+    public void Hash()
+    {
+        BCrypt.Net.BCrypt.HashPassword(Password, options.WorkFactor);
+        const int samples = 10;
+        var watch = Stopwatch.StartNew();
+        for (var i = 0; i < samples; i++)
+        {
+            BCrypt.Net.BCrypt.HashPassword(Password, options.WorkFactor);
+        }
+
+        _hashSeconds = watch.Elapsed.TotalSeconds / samples;
+        var cores = Environment.ProcessorCount;
+        _bound = cores / _hashSeconds;
+
+        // What the cores really deliver in parallel (shared caches, SMT, a noisy neighbour).
+        var parallelCount = 0;
+        watch.Restart();
+        Parallel.For(0, cores * 5, new ParallelOptions { MaxDegreeOfParallelism = cores }, _ =>
+        {
+            BCrypt.Net.BCrypt.HashPassword(Password, options.WorkFactor);
+            Interlocked.Increment(ref parallelCount);
+        });
+        var parallelRate = parallelCount / watch.Elapsed.TotalSeconds;
+
+        var table = new Table("work factor", "cores C", "h (ms, one thread)", "bound C/h (per s)", "measured parallel bcrypt/s");
+        table.Add(options.WorkFactor, cores, LatencyStats.Ms(_hashSeconds * 1000), _bound.ToString("0.0"), parallelRate.ToString("0.0"));
+        table.Print("hash: bcrypt cost and the bound");
+    }
+
+    /// <summary>Closed-loop registrations at rising concurrency.</summary>
+    public async Task RegisterAsync()
+    {
+        EnsureBound();
+        var table = new Table("concurrency", "201/s", "% of bound", "p50 ms", "p95 ms", "p99 ms", "201", "503", "other");
+        foreach (var concurrency in options.Concurrency)
+        {
+            var run = Interlocked.Increment(ref _runId);
+            var step = await ClosedLoopAsync(concurrency, async (worker, i) =>
+            {
+                using var content = JsonContent.Create(new { email = $"r{run}-{worker}-{i}@bench.local", password = Password });
+                using var response = await environment.Api.PostAsync("/v1/users", content);
+                return response.StatusCode;
+            });
+            table.Add(concurrency, step.Rate.ToString("0.0"), (100 * step.Rate / _bound).ToString("0"), LatencyStats.Ms(step.Latency.Percentile(50)),
+                LatencyStats.Ms(step.Latency.Percentile(95)), LatencyStats.Ms(step.Latency.Percentile(99)), step.Ok, step.Busy, step.Other);
+        }
+
+        table.Print($"register: POST /v1/users, {options.StepDuration.TotalSeconds:0} s per step, work factor {options.WorkFactor}");
+    }
+
+    /// <summary>Closed-loop activations (Basic auth + code check) of pre-made pending users.</summary>
+    public async Task ActivateAsync()
+    {
+        EnsureBound();
+        var users = (int)Math.Ceiling(_bound * 1.5 * options.StepDuration.TotalSeconds * options.Concurrency.Count) + 200;
+        var emails = await CreatePendingUsersAsync(users);
+        var next = -1;
+        var table = new Table("concurrency", "200/s", "% of bound", "p50 ms", "p95 ms", "p99 ms", "200", "503", "other");
+        foreach (var concurrency in options.Concurrency)
+        {
+            var step = await ClosedLoopAsync(concurrency, async (_, _) =>
+            {
+                var index = Interlocked.Increment(ref next);
+                if (index >= emails.Count)
+                {
+                    return null;
+                }
+
+                using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/users/me/activation")
+                {
+                    Content = JsonContent.Create(new { code = "1234" }),
+                };
+                request.Headers.Authorization = new AuthenticationHeaderValue(
+                    "Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{emails[index]}:{Password}")));
+                using var response = await environment.Api.SendAsync(request);
+                return response.StatusCode;
+            });
+            table.Add(concurrency, step.Rate.ToString("0.0"), (100 * step.Rate / _bound).ToString("0"), LatencyStats.Ms(step.Latency.Percentile(50)),
+                LatencyStats.Ms(step.Latency.Percentile(95)), LatencyStats.Ms(step.Latency.Percentile(99)), step.Ok, step.Busy, step.Other);
+        }
+
+        table.Print($"activate: POST /v1/users/me/activation, {options.StepDuration.TotalSeconds:0} s per step, work factor {options.WorkFactor}");
+    }
+
+    /// <summary>Outbox rows inserted directly, published by the API, emailed by 1..N workers to the fake provider.</summary>
+    public async Task PipelineAsync()
+    {
+        var table = new Table("workers", "provider delay", "messages", "emails/s", "max outbox lag ms", "latency p50 ms", "latency p99 ms", "duplicates");
+        foreach (var delay in options.ProviderDelaysMs)
+        {
+            foreach (var workers in options.PipelineWorkers)
+            {
+                environment.Provider.Delay = TimeSpan.FromMilliseconds(delay);
+                await environment.StartWorkersAsync(workers, options.WorkerConcurrency);
+                environment.Provider.Reset();
+                var run = Interlocked.Increment(ref _runId);
+                var emails = Enumerable.Range(0, options.PipelineMessages).Select(i => $"p{run}-{i}@bench.local").ToList();
+
+                var start = await InsertOutboxRowsAsync(emails);
+                var maxLag = await WaitForDeliveryAsync(emails.Count, TimeSpan.FromMinutes(5));
+                var latency = new LatencyStats();
+                long last = start;
+                foreach (var email in emails)
+                {
+                    if (environment.Provider.TryGetArrival(email, out var arrived))
+                    {
+                        latency.AddElapsed(start, arrived);
+                        last = Math.Max(last, arrived);
+                    }
+                }
+
+                var seconds = Stopwatch.GetElapsedTime(start, last).TotalSeconds;
+                table.Add(workers, $"{delay} ms", latency.Count, (latency.Count / seconds).ToString("0"), maxLag.ToString("0"),
+                    LatencyStats.Ms(latency.Percentile(50)), LatencyStats.Ms(latency.Percentile(99)),
+                    environment.Provider.Received - environment.Provider.Distinct);
+            }
+        }
+
+        await environment.StopWorkersAsync();
+        table.Print($"pipeline: {options.PipelineMessages} UserRegistered through outbox → RabbitMQ → worker → provider (worker concurrency {options.WorkerConcurrency})");
+    }
+
+    /// <summary>Registrations at 50% of the bound; time from the 201 to the provider receiving the email.</summary>
+    public async Task EndToEndAsync()
+    {
+        EnsureBound();
+        environment.Provider.Delay = TimeSpan.Zero;
+        await environment.StartWorkersAsync(1, options.WorkerConcurrency);
+        environment.Provider.Reset();
+        var rate = _bound / 2;
+        var run = Interlocked.Increment(ref _runId);
+        var created = new System.Collections.Concurrent.ConcurrentDictionary<string, long>();
+        var failures = 0;
+        var inFlight = new List<Task>();
+        var watch = Stopwatch.StartNew();
+        for (var i = 0; watch.Elapsed < options.EndToEndDuration; i++)
+        {
+            // Open loop: request i leaves at i / rate whatever the previous ones are doing.
+            var due = TimeSpan.FromSeconds(i / rate);
+            if (due > watch.Elapsed)
+            {
+                await Task.Delay(due - watch.Elapsed);
+            }
+
+            var email = $"e{run}-{i}@bench.local";
+            inFlight.Add(Task.Run(async () =>
+            {
+                using var content = JsonContent.Create(new { email, password = Password });
+                using var response = await environment.Api.PostAsync("/v1/users", content);
+                if (response.StatusCode == HttpStatusCode.Created)
+                {
+                    created[email] = Stopwatch.GetTimestamp();
+                }
+                else
+                {
+                    Interlocked.Increment(ref failures);
+                }
+            }));
+        }
+
+        await Task.WhenAll(inFlight);
+        await WaitForDeliveryAsync(created.Count, TimeSpan.FromSeconds(60));
+        var latency = new LatencyStats();
+        var missing = 0;
+        foreach (var (email, createdAt) in created)
+        {
+            if (environment.Provider.TryGetArrival(email, out var arrived))
+            {
+                // The email can land before the client has read the 201: count that as zero.
+                latency.Add(Math.Max(0, Stopwatch.GetElapsedTime(createdAt, arrived).TotalMilliseconds));
+            }
+            else
+            {
+                missing++;
+            }
+        }
+
+        await environment.StopWorkersAsync();
+        var table = new Table("target rate/s", "achieved 201/s", "non-201", "emails", "missing", "p50 ms", "p99 ms", "max ms");
+        table.Add(rate.ToString("0.0"), (created.Count / options.EndToEndDuration.TotalSeconds).ToString("0.0"), failures, latency.Count, missing,
+            LatencyStats.Ms(latency.Percentile(50)), LatencyStats.Ms(latency.Percentile(99)), LatencyStats.Ms(latency.Max()));
+        table.Print($"e2e: registrations at 50% of the bound for {options.EndToEndDuration.TotalSeconds:0} s, 201 → provider");
+    }
+
+    private void EnsureBound()
+    {
+        if (_bound <= 0)
+        {
+            Hash();
+        }
+    }
+
+    private sealed record StepResult(double Rate, LatencyStats Latency, int Ok, int Busy, int Other);
+
+    /// <summary>
+    /// <paramref name="concurrency"/> loops, each sending its next request when the previous answered, for
+    /// one step duration (after a short warm-up that is not counted). A null status ends that loop.
+    /// </summary>
+    private async Task<StepResult> ClosedLoopAsync(int concurrency, Func<int, int, Task<HttpStatusCode?>> send)
+    {
+        var latency = new LatencyStats();
+        int ok = 0, busy = 0, other = 0;
+        var warmUp = TimeSpan.FromSeconds(options.Quick ? 0.5 : 1);
+        var watch = Stopwatch.StartNew();
+        var end = warmUp + options.StepDuration;
+        var loops = Enumerable.Range(0, concurrency).Select(worker => Task.Run(async () =>
+        {
+            for (var i = 0; watch.Elapsed < end; i++)
+            {
+                var started = Stopwatch.GetTimestamp();
+                var status = await send(worker, i);
+                if (status is null)
+                {
+                    return;
+                }
+
+                if (watch.Elapsed < warmUp)
+                {
+                    continue;
+                }
+
+                latency.AddElapsed(started, Stopwatch.GetTimestamp());
+                switch ((int)status.Value)
+                {
+                    case 200 or 201:
+                        Interlocked.Increment(ref ok);
+                        break;
+                    case 503:
+                        Interlocked.Increment(ref busy);
+                        break;
+                    default:
+                        Interlocked.Increment(ref other);
+                        break;
+                }
+            }
+        }));
+        await Task.WhenAll(loops);
+        var measured = Math.Min(options.StepDuration.TotalSeconds, (watch.Elapsed - warmUp).TotalSeconds);
+        return new StepResult(ok / measured, latency, ok, busy, other);
+    }
+
+    /// <summary>Pending users with one known password hash and a live code "1234", written straight to the database.</summary>
+    private async Task<List<string>> CreatePendingUsersAsync(int count)
+    {
+        var hash = BCrypt.Net.BCrypt.HashPassword(Password, options.WorkFactor);
+        var run = Interlocked.Increment(ref _runId);
+        var now = DateTime.UtcNow;
+        var emails = new List<string>(count);
+        var ids = new List<Guid>(count);
+        await using var connection = await environment.OpenAsync();
+        await using (var users = await connection.BeginBinaryImportAsync(
+            "COPY users (id, email, password_hash, status, created_at) FROM STDIN (FORMAT BINARY)"))
+        {
+            for (var i = 0; i < count; i++)
+            {
+                var id = Guid.CreateVersion7();
+                var email = $"a{run}-{i}@bench.local";
+                emails.Add(email);
+                ids.Add(id);
+                await users.StartRowAsync();
+                await users.WriteAsync(id, NpgsqlDbType.Uuid);
+                await users.WriteAsync(email, NpgsqlDbType.Text);
+                await users.WriteAsync(hash, NpgsqlDbType.Text);
+                await users.WriteAsync("pending", NpgsqlDbType.Text);
+                await users.WriteAsync(now, NpgsqlDbType.TimestampTz);
+            }
+
+            await users.CompleteAsync();
+        }
+
+        await using (var codes = await connection.BeginBinaryImportAsync(
+            "COPY activation_codes (id, user_id, code, reason, issued_at, expires_at) FROM STDIN (FORMAT BINARY)"))
+        {
+            foreach (var id in ids)
+            {
+                await codes.StartRowAsync();
+                await codes.WriteAsync(Guid.CreateVersion7(), NpgsqlDbType.Uuid);
+                await codes.WriteAsync(id, NpgsqlDbType.Uuid);
+                await codes.WriteAsync("1234", NpgsqlDbType.Char);
+                await codes.WriteAsync("registration", NpgsqlDbType.Text);
+                await codes.WriteAsync(now, NpgsqlDbType.TimestampTz);
+                await codes.WriteAsync(now.AddHours(2), NpgsqlDbType.TimestampTz);
+            }
+
+            await codes.CompleteAsync();
+        }
+
+        return emails;
+    }
+
+    /// <summary>Writes one UserRegistered outbox row per email in one transaction; returns the commit time.</summary>
+    private async Task<long> InsertOutboxRowsAsync(IReadOnlyList<string> emails)
+    {
+        var now = DateTimeOffset.UtcNow;
+        await using var connection = await environment.OpenAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+        await using (var rows = await connection.BeginBinaryImportAsync(
+            "COPY outbox_messages (id, message_type, payload, created_at) FROM STDIN (FORMAT BINARY)"))
+        {
+            foreach (var email in emails)
+            {
+                var payload = JsonSerializer.Serialize(new
+                {
+                    userId = Guid.CreateVersion7(),
+                    email,
+                    activationCode = "1234",
+                    codeExpiresAt = now.AddHours(1),
+                    occurredAt = now,
+                }, Json);
+                await rows.StartRowAsync();
+                await rows.WriteAsync(Guid.CreateVersion7(), NpgsqlDbType.Uuid);
+                await rows.WriteAsync("UserRegistered", NpgsqlDbType.Text);
+                await rows.WriteAsync(payload, NpgsqlDbType.Jsonb);
+                await rows.WriteAsync(now.UtcDateTime, NpgsqlDbType.TimestampTz);
+            }
+
+            await rows.CompleteAsync();
+        }
+
+        await transaction.CommitAsync();
+        return Stopwatch.GetTimestamp();
+    }
+
+    /// <summary>Waits until the provider saw <paramref name="expected"/> recipients; returns the largest outbox lag seen (ms).</summary>
+    private async Task<double> WaitForDeliveryAsync(int expected, TimeSpan timeout)
+    {
+        await using var connection = await environment.OpenAsync();
+        var maxLag = 0.0;
+        var watch = Stopwatch.StartNew();
+        while (environment.Provider.Distinct < expected && watch.Elapsed < timeout)
+        {
+            var lag = await connection.ExecuteScalarAsync<double?>(
+                "SELECT extract(epoch FROM now() - min(created_at)) * 1000 FROM outbox_messages WHERE dispatched_at IS NULL") ?? 0;
+            maxLag = Math.Max(maxLag, lag);
+            await Task.Delay(100);
+        }
+
+        if (environment.Provider.Distinct < expected)
+        {
+            Console.Error.WriteLine($"  warning: only {environment.Provider.Distinct} of {expected} emails arrived within {timeout.TotalSeconds:0} s");
+        }
+
+        return maxLag;
+    }
+}
