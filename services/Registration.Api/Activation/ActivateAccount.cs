@@ -65,7 +65,7 @@ public static class ActivateAccount
             new CommandDefinition(LockUserSql, new { Id = userId }, transaction, cancellationToken: cancellationToken));
         if (user is null)
         {
-            return Problems.Create(StatusCodes.Status401Unauthorized, ProblemTypes.Unauthorized, "The account no longer exists.");
+            return Problems.AccountGone();
         }
 
         if (user.Status == UserStatus.Active)

@@ -54,7 +54,9 @@ public static partial class ApplicationServices
         });
         services.AddExceptionHandler<ProblemExceptionHandler>();
 
-        services.AddAuthentication(BasicAuthentication.Scheme)
+        // No default scheme: only the routes that require a user or an operator authenticate (through
+        // their policy's scheme), so a stray Authorization header on /health or sign-up costs nothing.
+        services.AddAuthentication()
             .AddScheme<AuthenticationSchemeOptions, BasicAuthenticationHandler>(BasicAuthentication.Scheme, null)
             .AddScheme<AuthenticationSchemeOptions, AdminKeyAuthenticationHandler>(AdminKeyAuthentication.Scheme, null);
         services.AddAuthorizationBuilder()
@@ -117,6 +119,13 @@ public static partial class ApplicationServices
         {
             Predicate = check => check.Tags.Contains(ReadyTag),
             ResponseWriter = HealthResponses.WriteAsync,
+            // MassTransit reports a bus that lost the broker as Degraded: not ready either.
+            ResultStatusCodes =
+            {
+                [HealthStatus.Healthy] = StatusCodes.Status200OK,
+                [HealthStatus.Degraded] = StatusCodes.Status503ServiceUnavailable,
+                [HealthStatus.Unhealthy] = StatusCodes.Status503ServiceUnavailable,
+            },
         });
 
         return app;

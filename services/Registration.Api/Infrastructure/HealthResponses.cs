@@ -14,7 +14,7 @@ public static class HealthResponses
             entry => entry.Key,
             entry => new { status = entry.Value.Status.ToString(), durationMs = (int)entry.Value.Duration.TotalMilliseconds });
 
-        if (report.Status == HealthStatus.Unhealthy)
+        if (context.Response.StatusCode >= StatusCodes.Status500InternalServerError)
         {
             context.Response.ContentType = "application/problem+json";
             return context.Response.WriteAsync(JsonSerializer.Serialize(new

@@ -65,7 +65,7 @@ public static class Problems
         "The activation code is not correct.",
         detail: attemptsLeft > 0
             ? $"{attemptsLeft} more wrong {(attemptsLeft == 1 ? "try" : "tries")} lock this code."
-            : "The next try locks this code; ask for a new one.");
+            : "This code is now locked: ask for a new one.");
 
     public static ProblemHttpResult CodeLocked() => Create(
         StatusCodes.Status429TooManyRequests, ProblemTypes.ActivationCodeLocked,
@@ -75,6 +75,10 @@ public static class Problems
         StatusCodes.Status429TooManyRequests, ProblemTypes.ResendTooSoon,
         "A new code was issued recently. Try again later.",
         detail: $"Retry after {RetryAfterSeconds(retryAfter)} seconds.");
+
+    /// <summary>The credentials were valid, but the account was deleted before the handler read it.</summary>
+    public static ProblemHttpResult AccountGone() => Create(
+        StatusCodes.Status401Unauthorized, ProblemTypes.Unauthorized, "The account no longer exists.");
 
     public static ProblemHttpResult NotFound() => Create(
         StatusCodes.Status404NotFound, ProblemTypes.NotFound, "The resource does not exist.");

@@ -20,7 +20,7 @@ public static class GetCurrentUser
 
         // Deleted between authentication and this query: the credentials no longer name an account.
         return user is null
-            ? Problems.Create(StatusCodes.Status401Unauthorized, ProblemTypes.Unauthorized, "The account no longer exists.")
+            ? Problems.AccountGone()
             : TypedResults.Ok(user.ToResponse());
     }
 }

@@ -75,7 +75,7 @@ public static class UpdateCurrentUser
             new CommandDefinition(LockUserSql, new { Id = userId }, transaction, cancellationToken: cancellationToken));
         if (user is null)
         {
-            return Problems.Create(StatusCodes.Status401Unauthorized, ProblemTypes.Unauthorized, "The account no longer exists.");
+            return Problems.AccountGone();
         }
 
         if (passwordHash is not null)

@@ -25,7 +25,19 @@ public static class UserEndpoints
         var me = users.MapGroup("/me")
             .RequireAuthorization(policy => policy.AddAuthenticationSchemes(BasicAuthentication.Scheme).RequireAuthenticatedUser())
             .ProducesProblem(StatusCodes.Status401Unauthorized)
-            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
+            .AddEndpointFilter(async (context, next) =>
+            {
+                // Every 401 of these routes invites Basic credentials, including the rare one a handler
+                // returns when the account vanished between authentication and its query.
+                var result = await next(context);
+                if (result is IStatusCodeHttpResult { StatusCode: StatusCodes.Status401Unauthorized })
+                {
+                    context.HttpContext.Response.Headers.WWWAuthenticate = BasicAuthentication.Challenge;
+                }
+
+                return result;
+            });
 
         me.MapGet("/", GetCurrentUser.HandleAsync)
             .WithName("GetCurrentUser")
