@@ -1,0 +1,133 @@
+using System.Net;
+using System.Text;
+using FluentAssertions;
+using Registration.Api.Tests.Support;
+
+namespace Registration.Api.Tests.Api;
+
+/// <summary>GET /v1/users/me, and Basic authentication as every /me route sees it.</summary>
+public sealed class CurrentUserTests(ApiFactory factory) : IClassFixture<ApiFactory>
+{
+    private readonly HttpClient _client = factory.CreateClient();
+
+    [Fact]
+    public async Task GetMe_ReturnsTheUser_WhenCredentialsAreRight()
+    {
+        var user = await _client.RegisterUserAsync();
+
+        using var response = await _client.GetMeAsync(user.Credentials);
+
+        response.StatusCode.Should().Be(HttpStatusCode.OK);
+        var body = await response.ReadJsonAsync();
+        body.GetProperty("id").GetGuid().Should().Be(user.Id);
+        body.GetProperty("email").GetString().Should().Be(user.Email);
+        body.GetProperty("status").GetString().Should().Be("pending");
+        body.EnumerateObject().Select(property => property.Name)
+            .Should().BeEquivalentTo("id", "email", "status", "createdAt", "activatedAt");
+    }
+
+    [Fact]
+    public async Task GetMe_ShowsTheAccountActive_AfterActivation()
+    {
+        var user = await _client.RegisterActiveUserAsync(factory.Database);
+
+        using var response = await _client.GetMeAsync(user.Credentials);
+
+        var body = await response.ReadJsonAsync();
+        body.GetProperty("status").GetString().Should().Be("active");
+        body.GetProperty("activatedAt").GetDateTimeOffset().Should().Be(factory.Clock.GetUtcNow());
+    }
+
+    [Fact]
+    public async Task GetMe_AcceptsTheEmailInAnyCase()
+    {
+        var user = await _client.RegisterUserAsync();
+
+        using var response = await _client.GetMeAsync(BasicAuth.Header(user.Email.ToUpperInvariant(), user.Password));
+
+        response.StatusCode.Should().Be(HttpStatusCode.OK);
+    }
+
+    [Fact]
+    public async Task GetMe_AcceptsAPasswordContainingColonsAndNonAsciiCharacters()
+    {
+        var user = await _client.RegisterUserAsync(password: "pass:wörd:€uro");
+
+        using var response = await _client.GetMeAsync(user.Credentials);
+
+        response.StatusCode.Should().Be(HttpStatusCode.OK);
+    }
+
+    [Fact]
+    public async Task GetMe_ReturnsUnauthorized_WithoutCredentials()
+    {
+        using var response = await _client.GetMeAsync(credentials: null);
+
+        await response.ShouldBeUnauthorizedAsync();
+    }
+
+    [Fact]
+    public async Task GetMe_ReturnsUnauthorized_WhenPasswordIsWrong()
+    {
+        var user = await _client.RegisterUserAsync();
+
+        using var response = await _client.GetMeAsync(BasicAuth.Header(user.Email, user.Password + "!"));
+
+        await response.ShouldBeUnauthorizedAsync();
+    }
+
+    [Fact]
+    public async Task GetMe_ReturnsTheSameUnauthorized_ForAnUnknownEmailAsForAWrongPassword()
+    {
+        var user = await _client.RegisterUserAsync();
+
+        using var unknown = await _client.GetMeAsync(BasicAuth.Header(ApiRequests.UniqueEmail(), user.Password));
+        using var wrong = await _client.GetMeAsync(BasicAuth.Header(user.Email, "wrong password"));
+
+        await unknown.ShouldBeUnauthorizedAsync();
+        await wrong.ShouldBeUnauthorizedAsync();
+        WithoutTraceId(await unknown.ReadJsonAsync()).Should().Equal(WithoutTraceId(await wrong.ReadJsonAsync()));
+    }
+
+    [Theory]
+    [InlineData("Basic")]
+    [InlineData("Basic ")]
+    [InlineData("Basic %%%%")]
+    [InlineData("Basic dXNlcg")] // base64 without its padding
+    [InlineData("Digest username=\"user\"")]
+    [InlineData("Basic OnBhc3N3b3JkMTIz")] // ":password123": empty email
+    [InlineData("Basic dXNlckBleGFtcGxlLmNvbTo=")] // "user@example.com:": empty password
+    [InlineData("Basic gICAgA==")] // bytes 0x80..: not UTF-8
+    public async Task GetMe_ReturnsUnauthorized_NeverAServerError_WhenTheHeaderIsMalformed(string authorization)
+    {
+        using var response = await _client.SendWithRawAuthorizationAsync(HttpMethod.Get, "/v1/users/me", authorization);
+
+        await response.ShouldBeUnauthorizedAsync();
+    }
+
+    [Fact]
+    public async Task GetMe_ReturnsUnauthorized_WhenTheHeaderIsHuge()
+    {
+        var user = await _client.RegisterUserAsync();
+        var huge = "Basic " + Convert.ToBase64String(Encoding.UTF8.GetBytes($"{user.Email}:{user.Password}{new string('x', 16_000)}"));
+
+        using var response = await _client.SendWithRawAuthorizationAsync(HttpMethod.Get, "/v1/users/me", huge);
+
+        await response.ShouldBeUnauthorizedAsync();
+    }
+
+    [Fact]
+    public async Task GetMe_ReturnsUnauthorized_WhenTwoAuthorizationHeadersAreSent()
+    {
+        var user = await _client.RegisterUserAsync();
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/v1/users/me");
+        request.Headers.TryAddWithoutValidation("Authorization", [user.Credentials.ToString(), user.Credentials.ToString()]);
+
+        using var response = await _client.SendAsync(request);
+
+        await response.ShouldBeUnauthorizedAsync();
+    }
+
+    private static Dictionary<string, string> WithoutTraceId(System.Text.Json.JsonElement problem) =>
+        problem.EnumerateObject().Where(member => member.Name != "traceId").ToDictionary(member => member.Name, member => member.Value.GetRawText());
+}

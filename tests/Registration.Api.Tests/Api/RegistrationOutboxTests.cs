@@ -1,0 +1,111 @@
+using System.Net;
+using System.Text.Json;
+using Dapper;
+using FluentAssertions;
+using Registration.Api.Tests.Support;
+
+namespace Registration.Api.Tests.Api;
+
+/// <summary>
+/// The transactional outbox as the database sees it: a registration's user, code and UserRegistered row
+/// commit together or not at all.
+/// </summary>
+public sealed class RegistrationOutboxTests(ApiFactory factory) : IClassFixture<ApiFactory>
+{
+    private readonly HttpClient _client = factory.CreateClient();
+
+    [Fact]
+    public async Task Register_WritesOneUserRegisteredOutboxMessage_CarryingTheUsersCode()
+    {
+        var user = await _client.RegisterUserAsync();
+
+        var code = await factory.Database.GetCurrentCodeAsync(user.Id);
+        var message = (await factory.Database.GetOutboxMessagesAsync(user.Id)).Should().ContainSingle().Subject;
+        message.MessageType.Should().Be("UserRegistered");
+        message.CreatedAt.Should().Be(factory.Clock.GetUtcNow().UtcDateTime);
+        var payload = JsonDocument.Parse(message.Payload).RootElement;
+        payload.GetProperty("userId").GetGuid().Should().Be(user.Id);
+        payload.GetProperty("email").GetString().Should().Be(user.Email);
+        payload.GetProperty("activationCode").GetString().Should().Be(code.Code);
+        payload.GetProperty("codeExpiresAt").GetDateTimeOffset().Should().Be(factory.Clock.GetUtcNow() + TimeSpan.FromMinutes(1));
+        payload.GetProperty("occurredAt").GetDateTimeOffset().Should().Be(factory.Clock.GetUtcNow());
+    }
+
+    [Fact]
+    public async Task Register_LeavesNoCodeAndNoOutboxMessage_WhenAConcurrentRegistrationOfTheEmailCommitsFirst()
+    {
+        var email = ApiRequests.UniqueEmail("concurrent");
+        var rivalId = Guid.NewGuid();
+        await using var rival = await factory.Database.OpenAsync();
+        await using var rivalTransaction = await rival.BeginTransactionAsync();
+        // An uncommitted row: the API's checks do not see it, but its insert must wait on the unique index.
+        await rival.ExecuteAsync(
+            "INSERT INTO users (id, email, password_hash, status, created_at) VALUES (@Id, @Email, 'not a hash', 'pending', now())",
+            new { Id = rivalId, Email = email.ToUpperInvariant() },
+            rivalTransaction);
+
+        var registration = _client.RegisterAsync(email, ApiRequests.DefaultPassword);
+        await Eventually.HoldsAsync(
+            () => IsWaitingOnALockAsync("INSERT INTO users"),
+            TimeSpan.FromSeconds(10),
+            "the API's user insert waits for the rival transaction");
+        await rivalTransaction.CommitAsync();
+        using var response = await registration;
+
+        await response.ShouldBeProblemAsync(HttpStatusCode.Conflict, "/problems/email-taken");
+        (await factory.Database.GetUsersAsync(email)).Should().ContainSingle().Which.Id.Should().Be(rivalId);
+        (await factory.Database.CountCodesOfUsersWithEmailAsync(email)).Should().Be(0);
+        (await factory.Database.CountOrphanCodesAsync()).Should().Be(0);
+        (await factory.Database.GetOutboxMessagesAsync(email)).Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task Register_LeavesNoUserAndNoCode_WhenWritingTheOutboxMessageFails()
+    {
+        const string prefix = "outbox-fails";
+        var email = ApiRequests.UniqueEmail(prefix);
+        // The outbox insert is the last write of the transaction: if it fails, the user and code must go too.
+        await factory.Database.ExecuteAsync($$"""
+            CREATE OR REPLACE FUNCTION test_fail_outbox_insert() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF NEW.payload->>'email' LIKE '{{prefix}}-%' THEN
+                    RAISE EXCEPTION 'simulated outbox failure';
+                END IF;
+                RETURN NEW;
+            END;
+            $$;
+            CREATE TRIGGER test_fail_outbox_insert BEFORE INSERT ON outbox_messages
+                FOR EACH ROW EXECUTE FUNCTION test_fail_outbox_insert();
+            """);
+        try
+        {
+            using var response = await _client.RegisterAsync(email, ApiRequests.DefaultPassword);
+
+            var problem = await response.ShouldBeProblemAsync(HttpStatusCode.ServiceUnavailable, "/problems/unavailable");
+            problem.GetRawText().Should().NotContain("simulated outbox failure");
+            (await factory.Database.GetUsersAsync(email)).Should().BeEmpty();
+            (await factory.Database.CountOrphanCodesAsync()).Should().Be(0);
+            (await factory.Database.GetOutboxMessagesAsync(email)).Should().BeEmpty();
+        }
+        finally
+        {
+            await factory.Database.ExecuteAsync(
+                "DROP TRIGGER test_fail_outbox_insert ON outbox_messages; DROP FUNCTION test_fail_outbox_insert();");
+        }
+
+        // The email was never taken: registering it again works.
+        (await _client.RegisterUserAsync(email)).Email.Should().Be(email);
+    }
+
+    private async Task<bool> IsWaitingOnALockAsync(string queryStart)
+    {
+        await using var connection = await factory.Database.OpenAsync();
+        return await connection.ExecuteScalarAsync<bool>(
+            """
+            SELECT EXISTS (
+                SELECT FROM pg_stat_activity
+                WHERE datname = current_database() AND wait_event_type = 'Lock' AND ltrim(query) LIKE @Pattern)
+            """,
+            new { Pattern = queryStart + "%" });
+    }
+}

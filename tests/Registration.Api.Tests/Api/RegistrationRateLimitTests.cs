@@ -1,0 +1,27 @@
+using System.Net;
+using FluentAssertions;
+using Registration.Api.Tests.Support;
+
+namespace Registration.Api.Tests.Api;
+
+/// <summary>POST /v1/users answers 429 <c>too-many-requests</c> past the per-address limit.</summary>
+public sealed class RegistrationRateLimitTests(RateLimitedApiFactory factory) : IClassFixture<RateLimitedApiFactory>
+{
+    private readonly HttpClient _client = factory.CreateClient();
+
+    [Fact]
+    public async Task Register_ReturnsTooManyRequestsWithRetryAfter_PastTheLimitPerAddress()
+    {
+        for (var i = 0; i < RateLimitedApiFactory.RegistrationsPerWindow; i++)
+        {
+            await _client.RegisterUserAsync();
+        }
+
+        var email = ApiRequests.UniqueEmail();
+        using var response = await _client.RegisterAsync(email, ApiRequests.DefaultPassword);
+
+        await response.ShouldBeProblemAsync(HttpStatusCode.TooManyRequests, "/problems/too-many-requests");
+        response.Headers.RetryAfter?.Delta.Should().BePositive();
+        (await factory.Database.GetUsersAsync(email)).Should().BeEmpty();
+    }
+}

@@ -1,0 +1,99 @@
+using System.Net;
+using System.Text.Json;
+using FluentAssertions;
+using Registration.Api.Tests.Support;
+
+namespace Registration.Api.Tests.Outbox;
+
+/// <summary>The outbox dispatcher against the real broker: each row published once, its id as MessageId.</summary>
+public sealed class OutboxPublishingTests(ApiFactory factory) : IClassFixture<ApiFactory>
+{
+    private static readonly TimeSpan DeliveryTimeout = TimeSpan.FromSeconds(20);
+
+    private readonly HttpClient _client = factory.CreateClient();
+
+    [Fact]
+    public async Task Register_PublishesUserRegisteredExactlyOnce_WithTheOutboxIdAsMessageId()
+    {
+        await using var tap = await ExchangeTap.BindAsync(factory.VirtualHost, ExchangeTap.UserRegisteredExchange);
+
+        var user = await _client.RegisterUserAsync();
+
+        var row = (await factory.Database.GetOutboxMessagesAsync(user.Id)).Should().ContainSingle().Subject;
+        await Eventually.HoldsAsync(() => Task.FromResult(tap.WithMessageId(row.Id).Count > 0), DeliveryTimeout, "the message reaches the queue");
+        var dispatched = await WaitUntilDispatchedAsync(row.Id);
+        await DrainAsync();
+
+        var message = tap.WithMessageId(row.Id).Should().ContainSingle().Subject;
+        tap.Messages.Where(tapped => MessageUserId(tapped) == user.Id).Should().ContainSingle("nothing else was published for the user");
+        dispatched.Attempts.Should().Be(0, "the first publish was confirmed");
+        var envelope = JsonDocument.Parse(message.Body).RootElement;
+        envelope.GetProperty("messageId").GetGuid().Should().Be(row.Id);
+        envelope.GetProperty("messageType").EnumerateArray().Select(type => type.GetString())
+            .Should().Contain("urn:message:Registration.Contracts.V1:UserRegistered");
+        var code = await factory.Database.GetCurrentCodeAsync(user.Id);
+        var payload = envelope.GetProperty("message");
+        payload.GetProperty("userId").GetGuid().Should().Be(user.Id);
+        payload.GetProperty("email").GetString().Should().Be(user.Email);
+        payload.GetProperty("activationCode").GetString().Should().Be(code.Code);
+    }
+
+    [Fact]
+    public async Task Resend_PublishesActivationCodeReissued_WithTheOutboxIdAsMessageId()
+    {
+        await using var registered = await ExchangeTap.BindAsync(factory.VirtualHost, ExchangeTap.UserRegisteredExchange);
+        await using var reissued = await ExchangeTap.BindAsync(factory.VirtualHost, ExchangeTap.ActivationCodeReissuedExchange);
+        var user = await _client.RegisterUserAsync();
+        factory.Clock.Advance(TimeSpan.FromSeconds(30));
+
+        (await _client.RequestNewCodeAsync(user)).StatusCode.Should().Be(HttpStatusCode.Accepted);
+
+        var row = (await factory.Database.GetOutboxMessagesAsync(user.Id)).Should().Contain(message => message.MessageType == "ActivationCodeReissued").Subject;
+        await Eventually.HoldsAsync(() => Task.FromResult(reissued.WithMessageId(row.Id).Count > 0), DeliveryTimeout, "the reissue reaches the queue");
+        await WaitUntilDispatchedAsync(row.Id);
+        await DrainAsync();
+        var payload = JsonDocument.Parse(reissued.WithMessageId(row.Id).Should().ContainSingle().Subject.Body).RootElement.GetProperty("message");
+        payload.GetProperty("activationCode").GetString().Should().Be((await factory.Database.GetCurrentCodeAsync(user.Id)).Code);
+        payload.GetProperty("reason").GetString().Should().Be("resend");
+    }
+
+    [Fact]
+    public async Task Dispatcher_KeepsAMessageUndispatched_WhileNoQueueIsBound_AndDeliversItOnceOneIs()
+    {
+        // No tap: the other tests' queues are exclusive and auto-delete, so none is bound now.
+        var user = await _client.RegisterUserAsync();
+        var row = (await factory.Database.GetOutboxMessagesAsync(user.Id)).Should().ContainSingle().Subject;
+
+        var refused = await Eventually.GetAsync(
+            () => GetRowAsync(row.Id),
+            stored => stored.Attempts >= 1 || stored.DispatchedAt is not null,
+            DeliveryTimeout,
+            "the dispatcher tries the row");
+        refused.DispatchedAt.Should().BeNull("an unroutable message must not count as sent");
+        refused.LastError.Should().NotBeNullOrEmpty();
+
+        await using var tap = await ExchangeTap.BindAsync(factory.VirtualHost, ExchangeTap.UserRegisteredExchange);
+        await Eventually.HoldsAsync(() => Task.FromResult(tap.WithMessageId(row.Id).Count > 0), DeliveryTimeout, "the retried message reaches the queue");
+        await WaitUntilDispatchedAsync(row.Id);
+        await DrainAsync();
+        tap.WithMessageId(row.Id).Should().ContainSingle();
+    }
+
+    private async Task<StoredOutboxMessage> WaitUntilDispatchedAsync(Guid rowId) =>
+        await Eventually.GetAsync(() => GetRowAsync(rowId), row => row.DispatchedAt is not null, DeliveryTimeout, "the row is marked dispatched");
+
+    private async Task<StoredOutboxMessage> GetRowAsync(Guid rowId)
+    {
+        var rows = await factory.Database.GetOutboxMessagesByIdAsync([rowId]);
+        return rows.Single();
+    }
+
+    /// <summary>A duplicate would arrive right behind the original: give it a moment to show up.</summary>
+    private static Task DrainAsync() => Task.Delay(TimeSpan.FromMilliseconds(500));
+
+    private static Guid? MessageUserId(TappedMessage message)
+    {
+        var envelope = JsonDocument.Parse(message.Body).RootElement;
+        return envelope.TryGetProperty("message", out var payload) && payload.TryGetProperty("userId", out var id) ? id.GetGuid() : null;
+    }
+}
