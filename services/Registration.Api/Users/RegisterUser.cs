@@ -70,7 +70,15 @@ public static class RegisterUser
             return Problems.EmailTaken();
         }
 
-        Log.UserRegistered(logger, outcome.Value.User.Id, outcome.Value.ReplacedUserId);
+        if (outcome.Value.ReplacedUserId is { } replaced)
+        {
+            Log.UserRegisteredReplacing(logger, outcome.Value.User.Id, replaced);
+        }
+        else
+        {
+            Log.UserRegistered(logger, outcome.Value.User.Id);
+        }
+
         metrics.UserRegistered();
         return TypedResults.Created($"/v1/users/{outcome.Value.User.Id}", outcome.Value.User.ToResponse());
     }
