@@ -54,6 +54,7 @@ public sealed class Scenarios(BenchEnvironment environment, BenchOptions options
     {
         EnsureBound();
         var table = new Table("concurrency", "201/s", "% of bound", "p50 ms", "p95 ms", "p99 ms", "201", "503", "other");
+        var steps = new List<(int, StepResult)>();
         foreach (var concurrency in options.Concurrency)
         {
             var run = Interlocked.Increment(ref _runId);
@@ -63,11 +64,13 @@ public sealed class Scenarios(BenchEnvironment environment, BenchOptions options
                 using var response = await environment.Api.PostAsync("/v1/users", content);
                 return response.StatusCode;
             });
+            steps.Add((concurrency, step));
             table.Add(concurrency, step.Rate.ToString("0.0"), (100 * step.Rate / _bound).ToString("0"), LatencyStats.Ms(step.Latency.Percentile(50)),
                 LatencyStats.Ms(step.Latency.Percentile(95)), LatencyStats.Ms(step.Latency.Percentile(99)), step.Ok, step.Busy, step.Other);
         }
 
         table.Print($"register: POST /v1/users, {options.StepDuration.TotalSeconds:0} s per step, work factor {options.WorkFactor}");
+        PrintCpu("register: where the CPU went (per 201)", steps);
     }
 
     /// <summary>Closed-loop activations (Basic auth + code check) of pre-made pending users.</summary>
@@ -78,6 +81,7 @@ public sealed class Scenarios(BenchEnvironment environment, BenchOptions options
         var emails = await CreatePendingUsersAsync(users);
         var next = -1;
         var table = new Table("concurrency", "200/s", "% of bound", "p50 ms", "p95 ms", "p99 ms", "200", "503", "other");
+        var steps = new List<(int, StepResult)>();
         foreach (var concurrency in options.Concurrency)
         {
             var step = await ClosedLoopAsync(concurrency, async (_, _) =>
@@ -97,17 +101,20 @@ public sealed class Scenarios(BenchEnvironment environment, BenchOptions options
                 using var response = await environment.Api.SendAsync(request);
                 return response.StatusCode;
             });
+            steps.Add((concurrency, step));
             table.Add(concurrency, step.Rate.ToString("0.0"), (100 * step.Rate / _bound).ToString("0"), LatencyStats.Ms(step.Latency.Percentile(50)),
                 LatencyStats.Ms(step.Latency.Percentile(95)), LatencyStats.Ms(step.Latency.Percentile(99)), step.Ok, step.Busy, step.Other);
         }
 
         table.Print($"activate: POST /v1/users/me/activation, {options.StepDuration.TotalSeconds:0} s per step, work factor {options.WorkFactor}");
+        PrintCpu("activate: where the CPU went (per 200)", steps);
     }
 
     /// <summary>Outbox rows inserted directly, published by the API, emailed by 1..N workers to the fake provider.</summary>
     public async Task PipelineAsync()
     {
         var table = new Table("workers", "provider delay", "messages", "emails/s", "max outbox lag ms", "latency p50 ms", "latency p99 ms", "duplicates");
+        var cpuTable = new Table(["workers", "provider delay", .. CpuMeter.Components.Select(c => $"{c} µs/email"), "CPU busy %"]);
         foreach (var delay in options.ProviderDelaysMs)
         {
             foreach (var workers in options.PipelineWorkers)
@@ -118,6 +125,7 @@ public sealed class Scenarios(BenchEnvironment environment, BenchOptions options
                 var run = Interlocked.Increment(ref _runId);
                 var emails = Enumerable.Range(0, options.PipelineMessages).Select(i => $"p{run}-{i}@bench.local").ToList();
 
+                var cpuBefore = CpuMeter.Snapshot();
                 var start = await InsertOutboxRowsAsync(emails);
                 var maxLag = await WaitForDeliveryAsync(emails.Count, TimeSpan.FromMinutes(5));
                 var latency = new LatencyStats();
@@ -132,6 +140,10 @@ public sealed class Scenarios(BenchEnvironment environment, BenchOptions options
                 }
 
                 var seconds = Stopwatch.GetElapsedTime(start, last).TotalSeconds;
+                var cpu = CpuMeter.Since(cpuBefore);
+                var wall = Stopwatch.GetElapsedTime(start).TotalSeconds;
+                cpuTable.Add([workers, $"{delay} ms", .. CpuMeter.Components.Select(c => (1e6 * cpu[c] / Math.Max(1, latency.Count)).ToString("0")),
+                    (100 * cpu.Values.Sum() / (Environment.ProcessorCount * wall)).ToString("0")]);
                 table.Add(workers, $"{delay} ms", latency.Count, (latency.Count / seconds).ToString("0"), maxLag.ToString("0"),
                     LatencyStats.Ms(latency.Percentile(50)), LatencyStats.Ms(latency.Percentile(99)),
                     environment.Provider.Received - environment.Provider.Distinct);
@@ -140,6 +152,7 @@ public sealed class Scenarios(BenchEnvironment environment, BenchOptions options
 
         await environment.StopWorkersAsync();
         table.Print($"pipeline: {options.PipelineMessages} UserRegistered through outbox → RabbitMQ → worker → provider (worker concurrency {options.WorkerConcurrency})");
+        cpuTable.Print("pipeline: where the CPU went (per email; the bench column includes the fake provider)");
     }
 
     /// <summary>Registrations at 50% of the bound; time from the 201 to the provider receiving the email.</summary>
@@ -212,7 +225,22 @@ public sealed class Scenarios(BenchEnvironment environment, BenchOptions options
         }
     }
 
-    private sealed record StepResult(double Rate, LatencyStats Latency, int Ok, int Busy, int Other);
+    private sealed record StepResult(double Rate, LatencyStats Latency, int Ok, int Busy, int Other, Dictionary<string, double> Cpu, double Seconds);
+
+    /// <summary>CPU milliseconds per successful request, by component, for each step.</summary>
+    private static void PrintCpu(string title, IReadOnlyList<(int Concurrency, StepResult Step)> steps)
+    {
+        var table = new Table(["concurrency", .. CpuMeter.Components.Select(c => $"{c} ms/req"), "total ms/req", "CPU busy %"]);
+        foreach (var (concurrency, step) in steps)
+        {
+            var perRequest = CpuMeter.Components.Select(c => step.Ok == 0 ? "-" : (1000 * step.Cpu[c] / step.Ok).ToString("0.0")).ToList();
+            var total = step.Cpu.Values.Sum();
+            table.Add([concurrency, .. perRequest, step.Ok == 0 ? "-" : (1000 * total / step.Ok).ToString("0.0"),
+                (100 * total / (Environment.ProcessorCount * step.Seconds)).ToString("0")]);
+        }
+
+        table.Print(title);
+    }
 
     /// <summary>
     /// <paramref name="concurrency"/> loops, each sending its next request when the previous answered, for
@@ -225,10 +253,16 @@ public sealed class Scenarios(BenchEnvironment environment, BenchOptions options
         var warmUp = TimeSpan.FromSeconds(options.Quick ? 0.5 : 1);
         var watch = Stopwatch.StartNew();
         var end = warmUp + options.StepDuration;
+        Dictionary<string, double>? cpuBefore = null;
         var loops = Enumerable.Range(0, concurrency).Select(worker => Task.Run(async () =>
         {
             for (var i = 0; watch.Elapsed < end; i++)
             {
+                if (cpuBefore is null && watch.Elapsed >= warmUp)
+                {
+                    Interlocked.CompareExchange(ref cpuBefore, CpuMeter.Snapshot(), null);
+                }
+
                 var started = Stopwatch.GetTimestamp();
                 var status = await send(worker, i);
                 if (status is null)
@@ -258,7 +292,7 @@ public sealed class Scenarios(BenchEnvironment environment, BenchOptions options
         }));
         await Task.WhenAll(loops);
         var measured = Math.Min(options.StepDuration.TotalSeconds, (watch.Elapsed - warmUp).TotalSeconds);
-        return new StepResult(ok / measured, latency, ok, busy, other);
+        return new StepResult(ok / measured, latency, ok, busy, other, CpuMeter.Since(cpuBefore!), measured);
     }
 
     /// <summary>Pending users with one known password hash and a live code "1234", written straight to the database.</summary>
