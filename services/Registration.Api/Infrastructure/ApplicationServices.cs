@@ -101,14 +101,20 @@ public static partial class ApplicationServices
     public static WebApplication MapApplication(this WebApplication app)
     {
         app.UseExceptionHandler();
-        app.UseStatusCodePages();
+        // Framework-made errors (404 route, 405, 415) as problem documents. Not the default UseStatusCodePages():
+        // it answers text/plain when the Accept header rules out JSON; a ProblemHttpResult writes JSON regardless.
+        app.UseStatusCodePages(context =>
+        {
+            var status = context.HttpContext.Response.StatusCode;
+            return TypedResults.Problem(statusCode: status, type: ProblemTypes.ForStatus(status)).ExecuteAsync(context.HttpContext);
+        });
         app.UseRequestProtection();
         app.UseAuthentication();
         app.UseAuthorization();
 
         app.MapOpenApi();
-        // Scalar serves its own bundled script: the docs work with no internet access.
-        app.MapScalarApiReference("/docs", options => options.WithTitle("Registration API"));
+        // Scalar serves its own bundled script; no web fonts, no telemetry: the docs work offline.
+        app.MapScalarApiReference("/docs", options => options.WithTitle("Registration API").DisableDefaultFonts().DisableTelemetry());
 
         app.MapPrometheusScrapingEndpoint("/metrics");
         app.MapUserEndpoints();

@@ -79,7 +79,10 @@ public sealed class PasswordHasher : IDisposable
 
         try
         {
-            return work();
+            // On a thread of its own, not a thread-pool one: bcrypt holds its thread for tens of
+            // milliseconds, and with one run per core the pool would have no thread left for the cheap
+            // requests (health checks) until it grew. The bulkhead bounds these threads to the slots.
+            return await Task.Factory.StartNew(work, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         }
         finally
         {

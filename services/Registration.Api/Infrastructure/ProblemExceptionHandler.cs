@@ -8,7 +8,8 @@ namespace Registration.Api.Infrastructure;
 /// unreachable database are 503 <c>unavailable</c> (with Retry-After), a bad request the framework
 /// detected is its 4xx, anything else a plain 500.
 /// </summary>
-public sealed partial class ProblemExceptionHandler(IProblemDetailsService problemDetails, ILogger<ProblemExceptionHandler> logger)
+public sealed partial class ProblemExceptionHandler(
+    IProblemDetailsService problemDetails, RegistrationMetrics metrics, ILogger<ProblemExceptionHandler> logger)
     : IExceptionHandler
 {
     public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
@@ -26,9 +27,23 @@ public sealed partial class ProblemExceptionHandler(IProblemDetailsService probl
             _ => (StatusCodes.Status500InternalServerError, ProblemTypes.Unavailable, "An unexpected error occurred."),
         };
 
-        if (status >= 500)
+        switch (exception)
         {
-            LogUnhandled(logger, status, exception);
+            case ServiceBusyException:
+                // Expected under a flood, possibly thousands a second: a counter and a terse line, no stack.
+                metrics.RejectedBusy();
+                LogBusy(logger, exception.Message);
+                break;
+            case NpgsqlException or TimeoutException:
+                LogDatabaseUnavailable(logger, exception.GetType().Name, exception.Message);
+                break;
+            default:
+                if (status >= 500)
+                {
+                    LogUnhandled(logger, status, exception);
+                }
+
+                break;
         }
 
         if (status == StatusCodes.Status503ServiceUnavailable)
@@ -37,13 +52,27 @@ public sealed partial class ProblemExceptionHandler(IProblemDetailsService probl
         }
 
         httpContext.Response.StatusCode = status;
-        return await problemDetails.TryWriteAsync(new ProblemDetailsContext
+        var problem = new ProblemDetailsContext
         {
             HttpContext = httpContext,
             Exception = exception,
             ProblemDetails = { Status = status, Type = type, Title = title },
-        });
+        };
+        if (!await problemDetails.TryWriteAsync(problem))
+        {
+            // The writer declines when the Accept header rules out JSON (e.g. text/html), which left an empty
+            // body; the contract answers with a problem document whatever the client prefers.
+            await TypedResults.Problem(problem.ProblemDetails).ExecuteAsync(httpContext);
+        }
+
+        return true;
     }
+
+    [LoggerMessage(EventId = 5001, Level = LogLevel.Warning, Message = "Request rejected with 503: {Reason}")]
+    private static partial void LogBusy(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 5002, Level = LogLevel.Warning, Message = "Request answered 503, the database is unavailable: {ExceptionType}: {Reason}")]
+    private static partial void LogDatabaseUnavailable(ILogger logger, string exceptionType, string reason);
 
     [LoggerMessage(EventId = 5000, Level = LogLevel.Error, Message = "Request failed with {Status}")]
     private static partial void LogUnhandled(ILogger logger, int status, Exception exception);

@@ -76,7 +76,11 @@ public static class RequestProtection
         services.Configure<ForwardedHeadersOptions>(options =>
         {
             var proxies = configuration.GetSection(HttpProtectionOptions.SectionName).Get<HttpProtectionOptions>()?.KnownProxies ?? [];
-            options.ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto;
+            // With both lists empty the middleware would believe X-Forwarded-For from ANY peer (it checks
+            // the peer only when a list has an entry): with no proxy configured, process no header at all.
+            options.ForwardedHeaders = proxies.Length == 0
+                ? ForwardedHeaders.None
+                : ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto;
             options.KnownIPNetworks.Clear();
             options.KnownProxies.Clear();
             foreach (var proxy in proxies)
@@ -108,21 +112,15 @@ public static class RequestProtection
                 bodySize.MaxRequestBodySize = maxBody;
             }
 
+            // Added as the response starts, so that every response carries them: also the 413 below and
+            // the answers of the exception handler, which clears the headers set before it ran.
+            context.Response.OnStarting(AddResponseHeaders, context);
+
             if (context.Request.ContentLength > maxBody)
             {
                 // Refuse before reading: 413 as a problem, like every other error.
                 return Problems.Create(StatusCodes.Status413PayloadTooLarge, ProblemTypes.ValidationFailed,
                     $"The request body must be at most {maxBody} bytes.").ExecuteAsync(context);
-            }
-
-            var headers = context.Response.Headers;
-            headers.XContentTypeOptions = "nosniff";
-            headers.XFrameOptions = "DENY";
-            headers["Referrer-Policy"] = "no-referrer";
-            if (context.Request.Path.StartsWithSegments("/v1", StringComparison.Ordinal))
-            {
-                // Account data is personal: no cache, shared or private, keeps a copy.
-                headers.CacheControl = "no-store";
             }
 
             return next(context);
@@ -134,6 +132,30 @@ public static class RequestProtection
         }
 
         return app;
+    }
+
+    private static Task AddResponseHeaders(object state)
+    {
+        var context = (HttpContext)state;
+        var headers = context.Response.Headers;
+        headers.XContentTypeOptions = "nosniff";
+        headers.XFrameOptions = "DENY";
+        headers["Referrer-Policy"] = "no-referrer";
+        if (context.Request.Path.StartsWithSegments("/v1", StringComparison.Ordinal))
+        {
+            // Account data is personal: no cache, shared or private, keeps a copy.
+            headers.CacheControl = "no-store";
+        }
+
+        if (context.Response.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            // The unread body cannot be drained (it is over the limit), so the server closes the
+            // connection after this answer; saying so keeps a keep-alive client from sending its next
+            // request into a connection that is going away.
+            headers.Connection = "close";
+        }
+
+        return Task.CompletedTask;
     }
 
     private static void AddPerIpPolicy(RateLimiterOptions options, string name, RateLimitingOptions limits, int permits) =>

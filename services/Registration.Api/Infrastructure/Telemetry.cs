@@ -20,6 +20,7 @@ public sealed class RegistrationMetrics : IDisposable
     private readonly Counter<long> _activations;
     private readonly Counter<long> _outboxPublished;
     private readonly Counter<long> _outboxFailed;
+    private readonly Counter<long> _rejectedBusy;
     private double _outboxLagSeconds;
     private long _outboxPending;
 
@@ -30,6 +31,7 @@ public sealed class RegistrationMetrics : IDisposable
         _activations = _meter.CreateCounter<long>("registration.activations", "{attempt}", "Activation attempts by outcome: ok, invalid, expired, locked.");
         _outboxPublished = _meter.CreateCounter<long>("registration.outbox.published", "{message}", "Outbox messages confirmed by the broker.");
         _outboxFailed = _meter.CreateCounter<long>("registration.outbox.publish_failures", "{message}", "Outbox publishes not confirmed (retried later).");
+        _rejectedBusy = _meter.CreateCounter<long>("registration.requests.rejected_busy", "{request}", "Requests answered 503 because password hashing was at capacity.");
         _meter.CreateObservableGauge("registration.outbox.lag", () => Volatile.Read(ref _outboxLagSeconds), "s",
             "Age of the oldest undispatched outbox message (0 when none).");
         _meter.CreateObservableGauge("registration.outbox.pending", () => Volatile.Read(ref _outboxPending), "{message}",
@@ -39,6 +41,8 @@ public sealed class RegistrationMetrics : IDisposable
     public void UserRegistered() => _registrations.Add(1);
 
     public void ActivationAttempt(string outcome) => _activations.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
+
+    public void RejectedBusy() => _rejectedBusy.Add(1);
 
     public void OutboxPublished(int count) => _outboxPublished.Add(count);
 

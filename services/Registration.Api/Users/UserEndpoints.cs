@@ -49,6 +49,7 @@ public static class UserEndpoints
             .Accepts<UpdateUserRequest>("application/json")
             .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status409Conflict)
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
 
         me.MapDelete("/", DeleteUser.HandleSelfAsync)
