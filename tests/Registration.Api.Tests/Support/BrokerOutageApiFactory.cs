@@ -1,3 +1,5 @@
+using Registration.Testing;
+
 namespace Registration.Api.Tests.Support;
 
 /// <summary>

@@ -17,7 +17,7 @@ public static class ProblemAssertions
     {
         var body = await response.Content.ReadAsStringAsync();
         response.StatusCode.Should().Be(status, "the body was: {0}", body);
-        response.Content.Headers.ContentType?.MediaType.Should().Be(ProblemJson, "the body was: {0}", body);
+        (response.Content.Headers.ContentType?.MediaType).Should().Be(ProblemJson, "the body was: {0}", body);
 
         var problem = JsonDocument.Parse(body).RootElement.Clone();
         problem.GetProperty("type").GetString().Should().Be(type, "the body was: {0}", body);

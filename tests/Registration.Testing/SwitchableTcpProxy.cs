@@ -2,12 +2,14 @@ using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 
-namespace Registration.Api.Tests.Support;
+namespace Registration.Testing;
 
 /// <summary>
-/// A TCP forwarder on 127.0.0.1 that a test can switch off and on, to make a server (here RabbitMQ)
-/// unreachable for the code under test without touching the real server. Off means: every open connection
-/// is reset and new ones are refused (the port stops listening), as when the server goes down.
+/// A TCP forwarder on 127.0.0.1 that a test can switch off and on, to make a server (PostgreSQL,
+/// RabbitMQ) unreachable for the code under test without touching the real server, which other
+/// tests share. Off means: every open connection is reset and new ones are refused (the port stops
+/// listening), as when the server goes down. Stalled means: connections stay open and new ones are
+/// accepted, but not a byte moves either way, as in a network partition where only timeouts help.
 /// </summary>
 public sealed class SwitchableTcpProxy : IAsyncDisposable
 {
@@ -17,6 +19,8 @@ public sealed class SwitchableTcpProxy : IAsyncDisposable
     private readonly Lock _gate = new();
     private TcpListener? _listener;
     private Task _acceptLoop = Task.CompletedTask;
+    // Completed while bytes may flow; a stall swaps in an uncompleted one that the pumps await.
+    private TaskCompletionSource _flowing = Flowing();
     private int _connectionsForwarded;
 
     private SwitchableTcpProxy(string targetHost, int targetPort, int port)
@@ -29,13 +33,14 @@ public sealed class SwitchableTcpProxy : IAsyncDisposable
     /// <summary>The local port clients connect to instead of the target's.</summary>
     public int Port { get; }
 
+    /// <summary>Listening and forwarding.</summary>
     public bool IsOn
     {
         get
         {
             lock (_gate)
             {
-                return _listener is not null;
+                return _listener is not null && _flowing.Task.IsCompleted;
             }
         }
     }
@@ -56,22 +61,29 @@ public sealed class SwitchableTcpProxy : IAsyncDisposable
         return proxy;
     }
 
-    /// <summary>Listens again on the same port; connections from now on are forwarded.</summary>
+    /// <summary>Listens again on the same port (or ends a stall); connections from now on are forwarded.</summary>
     public void TurnOn()
     {
         lock (_gate)
         {
-            if (_listener is not null)
-            {
-                return;
-            }
+            StartListening();
+            _flowing.TrySetResult();
+        }
+    }
 
-            var listener = new TcpListener(IPAddress.Loopback, Port);
-            // The port may still have connections in TIME_WAIT from before the cut.
-            listener.Server.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
-            listener.Start();
-            _listener = listener;
-            _acceptLoop = AcceptAsync(listener);
+    /// <summary>
+    /// Keeps every connection open and accepts new ones, but forwards nothing until <see cref="TurnOn"/>:
+    /// clients see no error, only silence (a black-holed network).
+    /// </summary>
+    public void Stall()
+    {
+        lock (_gate)
+        {
+            StartListening();
+            if (_flowing.Task.IsCompleted)
+            {
+                _flowing = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            }
         }
     }
 
@@ -97,9 +109,46 @@ public sealed class SwitchableTcpProxy : IAsyncDisposable
             Reset(socket);
             _open.TryRemove(key, out _);
         }
+
+        // Pumps held by a stall wake up, find their sockets reset, and end.
+        lock (_gate)
+        {
+            _flowing.TrySetResult();
+        }
     }
 
     public async ValueTask DisposeAsync() => await TurnOffAsync();
+
+    private static TaskCompletionSource Flowing()
+    {
+        var flowing = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        flowing.SetResult();
+        return flowing;
+    }
+
+    private Task WhenFlowing()
+    {
+        lock (_gate)
+        {
+            return _flowing.Task;
+        }
+    }
+
+    // Under _gate.
+    private void StartListening()
+    {
+        if (_listener is not null)
+        {
+            return;
+        }
+
+        var listener = new TcpListener(IPAddress.Loopback, Port);
+        // The port may still have connections in TIME_WAIT from before the cut.
+        listener.Server.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+        listener.Start();
+        _listener = listener;
+        _acceptLoop = AcceptAsync(listener);
+    }
 
     private async Task AcceptAsync(TcpListener listener)
     {
@@ -128,6 +177,13 @@ public sealed class SwitchableTcpProxy : IAsyncDisposable
         _open[upstreamKey] = upstream;
         try
         {
+            // A connection accepted during a stall waits, like a SYN into a black hole.
+            await WhenFlowing();
+            if (!_open.ContainsKey(clientKey))
+            {
+                return; // reset by TurnOffAsync meanwhile
+            }
+
             await upstream.ConnectAsync(_targetHost, _targetPort);
             Interlocked.Increment(ref _connectionsForwarded);
             // Whichever direction ends first ends both.
@@ -146,7 +202,7 @@ public sealed class SwitchableTcpProxy : IAsyncDisposable
         }
     }
 
-    private static async Task PumpAsync(Socket from, Socket to)
+    private async Task PumpAsync(Socket from, Socket to)
     {
         var buffer = new byte[16 * 1024];
         try
@@ -159,6 +215,8 @@ public sealed class SwitchableTcpProxy : IAsyncDisposable
                     return;
                 }
 
+                // Held here during a stall; TCP back-pressure then stops the sender too.
+                await WhenFlowing();
                 await to.SendAsync(buffer.AsMemory(0, read), SocketFlags.None);
             }
         }

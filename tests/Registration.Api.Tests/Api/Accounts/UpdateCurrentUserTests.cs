@@ -1,0 +1,363 @@
+using System.Net;
+using System.Text.Json;
+using Dapper;
+using FluentAssertions;
+using Registration.Api.Tests.Support;
+
+namespace Registration.Api.Tests.Api.Accounts;
+
+/// <summary>PATCH /v1/users/me: a new password, a new email (back to pending, with a new code), 400, 401, 409, 415.</summary>
+public sealed class UpdateCurrentUserTests(ApiFactory factory) : IClassFixture<ApiFactory>
+{
+    private const string NewPassword = "a brand new passphrase";
+    private static readonly TimeSpan CodeLifetime = TimeSpan.FromMinutes(1);
+
+    private readonly HttpClient _client = factory.CreateClient();
+
+    [Fact]
+    public async Task PatchMe_ChangesThePassword_SoOnlyTheNewOneAuthenticates()
+    {
+        var user = await _client.RegisterActiveUserAsync(factory.Database);
+
+        using var response = await _client.PatchMeAsync(user, new { password = NewPassword });
+
+        response.StatusCode.Should().Be(HttpStatusCode.OK);
+        var body = await response.ReadJsonAsync();
+        body.GetProperty("id").GetGuid().Should().Be(user.Id);
+        body.GetProperty("status").GetString().Should().Be("active", "a password change does not touch the activation");
+        body.EnumerateObject().Select(property => property.Name)
+            .Should().BeEquivalentTo("id", "email", "status", "createdAt", "activatedAt");
+        using var withOld = await _client.GetMeAsync(user.Credentials);
+        await withOld.ShouldBeUnauthorizedAsync();
+        using var withNew = await _client.GetMeAsync(BasicAuth.Header(user.Email, NewPassword));
+        withNew.StatusCode.Should().Be(HttpStatusCode.OK);
+        BCrypt.Net.BCrypt.Verify(NewPassword, (await factory.Database.GetUsersAsync(user.Email)).Single().PasswordHash).Should().BeTrue();
+    }
+
+    [Theory]
+    [InlineData("1234567")] // 7 characters
+    [InlineData("ééééééé")] // 7 characters, 14 bytes
+    [InlineData("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa")] // 73 bytes
+    [InlineData("ééééééééééééééééééééééééééééééééééééa")] // 36 × 2 + 1 = 73 bytes
+    public async Task PatchMe_ReturnsValidationFailed_AndKeepsThePassword_WhenTheNewPasswordBreaksARule(string password)
+    {
+        var user = await _client.RegisterUserAsync();
+
+        using var response = await _client.PatchMeAsync(user, new { password });
+
+        await response.ShouldBeValidationProblemAsync("password");
+        using var withOld = await _client.GetMeAsync(user.Credentials);
+        withOld.StatusCode.Should().Be(HttpStatusCode.OK);
+    }
+
+    [Theory]
+    [InlineData("12345678")] // 8 characters
+    [InlineData("éééééééééééééééééééééééééééééééééééé")] // 36 × 2 = exactly 72 bytes
+    public async Task PatchMe_AcceptsANewPassword_AtTheBoundsOfTheRules(string password)
+    {
+        var user = await _client.RegisterUserAsync();
+
+        using var response = await _client.PatchMeAsync(user, new { password });
+
+        response.StatusCode.Should().Be(HttpStatusCode.OK);
+        using var withNew = await _client.GetMeAsync(BasicAuth.Header(user.Email, password));
+        withNew.StatusCode.Should().Be(HttpStatusCode.OK);
+    }
+
+    [Fact]
+    public async Task PatchMe_ChangingTheEmail_ReturnsTheAccountPendingUnderTheNewEmail()
+    {
+        var user = await _client.RegisterActiveUserAsync(factory.Database);
+        var newEmail = ApiRequests.UniqueEmail("changed");
+
+        using var response = await _client.PatchMeAsync(user, new { email = newEmail });
+
+        response.StatusCode.Should().Be(HttpStatusCode.OK);
+        var body = await response.ReadJsonAsync();
+        body.GetProperty("id").GetGuid().Should().Be(user.Id);
+        body.GetProperty("email").GetString().Should().Be(newEmail);
+        body.GetProperty("status").GetString().Should().Be("pending");
+        body.GetProperty("activatedAt").ValueKind.Should().Be(JsonValueKind.Null);
+        using var withNewEmail = await _client.GetMeAsync(BasicAuth.Header(newEmail, user.Password));
+        withNewEmail.StatusCode.Should().Be(HttpStatusCode.OK);
+        using var withOldEmail = await _client.GetMeAsync(user.Credentials);
+        await withOldEmail.ShouldBeUnauthorizedAsync();
+    }
+
+    [Fact]
+    public async Task PatchMe_ChangingTheEmail_FreesTheOldAddressForANewRegistration()
+    {
+        var user = await _client.RegisterActiveUserAsync(factory.Database);
+        using var patch = await _client.PatchMeAsync(user, new { email = ApiRequests.UniqueEmail("changed") });
+        patch.StatusCode.Should().Be(HttpStatusCode.OK);
+
+        using var response = await _client.RegisterAsync(user.Email, ApiRequests.DefaultPassword);
+
+        response.StatusCode.Should().Be(HttpStatusCode.Created);
+        (await response.ReadJsonAsync()).GetProperty("id").GetGuid().Should().NotBe(user.Id);
+    }
+
+    [Fact]
+    public async Task PatchMe_ChangingTheEmail_TakesTheNewAddress()
+    {
+        var user = await _client.RegisterActiveUserAsync(factory.Database);
+        var newEmail = ApiRequests.UniqueEmail("changed");
+        using var patch = await _client.PatchMeAsync(user, new { email = newEmail });
+        patch.StatusCode.Should().Be(HttpStatusCode.OK);
+
+        using var response = await _client.RegisterAsync(newEmail.ToUpperInvariant(), ApiRequests.DefaultPassword);
+
+        await response.ShouldBeProblemAsync(HttpStatusCode.Conflict, "/problems/email-taken");
+    }
+
+    [Fact]
+    public async Task PatchMe_ChangingTheEmail_IssuesAnEmailChangedCode_AndQueuesItsEmailInTheOutbox()
+    {
+        var user = await _client.RegisterActiveUserAsync(factory.Database);
+        var newEmail = ApiRequests.UniqueEmail("changed");
+        factory.Clock.Advance(TimeSpan.FromSeconds(5));
+
+        using var response = await _client.PatchMeAsync(user, new { email = newEmail });
+
+        response.StatusCode.Should().Be(HttpStatusCode.OK);
+        var code = await factory.Database.GetCurrentCodeAsync(user.Id);
+        (await ReasonOfCodeAsync(code.Id)).Should().Be("email-changed");
+        code.ExpiresAt.Should().Be((factory.Clock.GetUtcNow() + CodeLifetime).UtcDateTime);
+        var reissued = (await factory.Database.GetOutboxMessagesAsync(user.Id))
+            .Where(message => message.MessageType == "ActivationCodeReissued")
+            .Should().ContainSingle().Subject;
+        var payload = JsonDocument.Parse(reissued.Payload).RootElement;
+        payload.GetProperty("userId").GetGuid().Should().Be(user.Id);
+        payload.GetProperty("email").GetString().Should().Be(newEmail, "the code goes to the new address");
+        payload.GetProperty("activationCode").GetString().Should().Be(code.Code);
+        payload.GetProperty("reason").GetString().Should().Be("email-changed");
+        payload.GetProperty("codeExpiresAt").GetDateTimeOffset().Should().Be(factory.Clock.GetUtcNow() + CodeLifetime);
+    }
+
+    [Fact]
+    public async Task PatchMe_ChangingTheEmail_SendsACodeThatActivatesTheAccountAgain()
+    {
+        var user = await _client.RegisterActiveUserAsync(factory.Database);
+        var newEmail = ApiRequests.UniqueEmail("changed");
+        using var patch = await _client.PatchMeAsync(user, new { email = newEmail });
+        patch.StatusCode.Should().Be(HttpStatusCode.OK);
+        var code = await factory.Database.GetCurrentCodeAsync(user.Id);
+
+        using var response = await _client.ActivateAsync(BasicAuth.Header(newEmail, user.Password), code.Code);
+
+        response.StatusCode.Should().Be(HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
+        var body = await response.ReadJsonAsync();
+        body.GetProperty("status").GetString().Should().Be("active");
+        body.GetProperty("email").GetString().Should().Be(newEmail);
+    }
+
+    [Fact]
+    public async Task PatchMe_ChangingTheEmailOfAPendingAccount_SupersedesItsRegistrationCode()
+    {
+        var user = await _client.RegisterUserAsync();
+        var registrationCode = await factory.Database.GetCurrentCodeAsync(user.Id);
+        var newEmail = ApiRequests.UniqueEmail("changed");
+        using var patch = await _client.PatchMeAsync(user, new { email = newEmail });
+        patch.StatusCode.Should().Be(HttpStatusCode.OK);
+        var newCode = await factory.Database.GetCurrentCodeAsync(user.Id);
+        newCode.Id.Should().NotBe(registrationCode.Id);
+
+        using var response = await _client.ActivateAsync(BasicAuth.Header(newEmail, user.Password), ApiRequests.OtherThan(newCode.Code));
+
+        await response.ShouldBeProblemAsync(HttpStatusCode.UnprocessableEntity, "/problems/activation-code-invalid");
+        (await factory.Database.GetCodesAsync(user.Id)).Should().HaveCount(2);
+    }
+
+    [Fact]
+    public async Task PatchMe_ReturnsEmailTaken_WhenTheNewEmailBelongsToAnActiveUser()
+    {
+        var holder = await _client.RegisterActiveUserAsync(factory.Database);
+        var user = await _client.RegisterActiveUserAsync(factory.Database);
+
+        using var response = await _client.PatchMeAsync(user, new { email = holder.Email.ToUpperInvariant() });
+
+        await response.ShouldBeProblemAsync(HttpStatusCode.Conflict, "/problems/email-taken");
+        await ShouldBeUnchangedAsync(user, "active");
+    }
+
+    [Fact]
+    public async Task PatchMe_ReturnsEmailTaken_WhenTheNewEmailBelongsToAPendingUserWithALiveCode()
+    {
+        var holder = await _client.RegisterUserAsync();
+        var user = await _client.RegisterActiveUserAsync(factory.Database);
+        factory.Clock.Advance(CodeLifetime - TimeSpan.FromSeconds(1));
+
+        using var response = await _client.PatchMeAsync(user, new { email = holder.Email });
+
+        await response.ShouldBeProblemAsync(HttpStatusCode.Conflict, "/problems/email-taken");
+        await ShouldBeUnchangedAsync(user, "active");
+        using var holderStillThere = await _client.GetMeAsync(holder.Credentials);
+        holderStillThere.StatusCode.Should().Be(HttpStatusCode.OK);
+    }
+
+    [Fact]
+    public async Task PatchMe_TakesOverTheNewEmail_WhenItsPendingHolderNeverActivatedAndTheCodeExpired()
+    {
+        var holder = await _client.RegisterUserAsync(password: "the squatter's own password");
+        var user = await _client.RegisterActiveUserAsync(factory.Database);
+        factory.Clock.Advance(CodeLifetime);
+
+        using var response = await _client.PatchMeAsync(user, new { email = holder.Email });
+
+        response.StatusCode.Should().Be(HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
+        (await factory.Database.GetUsersAsync(holder.Email)).Should().ContainSingle().Which.Id.Should().Be(user.Id);
+        using var holderGone = await _client.GetMeAsync(holder.Credentials);
+        await holderGone.ShouldBeUnauthorizedAsync();
+    }
+
+    [Fact]
+    public async Task PatchMe_ChangesNothing_WhenTheNewEmailIsTakenAndANewPasswordCameWithIt()
+    {
+        var holder = await _client.RegisterActiveUserAsync(factory.Database);
+        var user = await _client.RegisterActiveUserAsync(factory.Database);
+
+        using var response = await _client.PatchMeAsync(user, new { email = holder.Email, password = NewPassword });
+
+        await response.ShouldBeProblemAsync(HttpStatusCode.Conflict, "/problems/email-taken");
+        await ShouldBeUnchangedAsync(user, "active");
+    }
+
+    [Fact]
+    public async Task PatchMe_ChangesEmailAndPasswordTogether()
+    {
+        var user = await _client.RegisterActiveUserAsync(factory.Database);
+        var newEmail = ApiRequests.UniqueEmail("changed");
+
+        using var response = await _client.PatchMeAsync(user, new { email = newEmail, password = NewPassword });
+
+        response.StatusCode.Should().Be(HttpStatusCode.OK);
+        using var withBoth = await _client.GetMeAsync(BasicAuth.Header(newEmail, NewPassword));
+        withBoth.StatusCode.Should().Be(HttpStatusCode.OK);
+        using var withNewEmailOldPassword = await _client.GetMeAsync(BasicAuth.Header(newEmail, user.Password));
+        await withNewEmailOldPassword.ShouldBeUnauthorizedAsync();
+    }
+
+    [Fact]
+    public async Task PatchMe_TreatsTheSameEmailInAnotherCase_AsNoChange()
+    {
+        var user = await _client.RegisterActiveUserAsync(factory.Database);
+        var codesBefore = await factory.Database.GetCodesAsync(user.Id);
+        var outboxBefore = await factory.Database.GetOutboxMessagesAsync(user.Id);
+
+        using var response = await _client.PatchMeAsync(user, new { email = $"  {user.Email.ToUpperInvariant()} " });
+
+        response.StatusCode.Should().Be(HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
+        (await response.ReadJsonAsync()).GetProperty("status").GetString().Should().Be("active");
+        (await factory.Database.GetCodesAsync(user.Id)).Should().HaveCount(codesBefore.Count, "no new code is issued");
+        (await factory.Database.GetOutboxMessagesAsync(user.Id)).Should().HaveCount(outboxBefore.Count, "no email is sent");
+        await ShouldBeUnchangedAsync(user, "active");
+    }
+
+    [Theory]
+    [InlineData("{}")]
+    [InlineData("""{"email":null,"password":null}""")]
+    [InlineData("""{"unknown":"field"}""")]
+    public async Task PatchMe_ReturnsValidationFailed_WhenTheBodyAsksForNoChange(string body)
+    {
+        var user = await _client.RegisterUserAsync();
+
+        using var response = await _client.PatchMeRawAsync(user.Credentials, body);
+
+        await response.ShouldBeValidationProblemAsync("body");
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("   ")]
+    [InlineData("no-at-sign.example.com")]
+    [InlineData("two@at@example.com")]
+    [InlineData("user@localhost")]
+    [InlineData("us er@example.com")]
+    public async Task PatchMe_ReturnsValidationFailed_AndChangesNothing_WhenTheNewEmailBreaksARule(string email)
+    {
+        var user = await _client.RegisterActiveUserAsync(factory.Database);
+
+        using var response = await _client.PatchMeAsync(user, new { email, password = NewPassword });
+
+        await response.ShouldBeValidationProblemAsync("email");
+        await ShouldBeUnchangedAsync(user, "active");
+    }
+
+    [Fact]
+    public async Task PatchMe_ReturnsValidationFailed_ForAnEmailLongerThan254Characters()
+    {
+        var user = await _client.RegisterUserAsync();
+        var email = new string('a', 243) + "@example.com"; // 255
+
+        using var response = await _client.PatchMeAsync(user, new { email });
+
+        await response.ShouldBeValidationProblemAsync("email");
+    }
+
+    [Theory]
+    [InlineData("""{"email":5}""")]
+    [InlineData("""{"password":["a","b"]}""")]
+    [InlineData("[]")]
+    [InlineData("\"text\"")]
+    [InlineData("null")]
+    [InlineData("{\"email\":")]
+    [InlineData("not json")]
+    public async Task PatchMe_ReturnsValidationFailed_WhenTheBodyIsNotTheExpectedJson(string body)
+    {
+        var user = await _client.RegisterUserAsync();
+
+        using var response = await _client.PatchMeRawAsync(user.Credentials, body);
+
+        await response.ShouldBeProblemAsync(HttpStatusCode.BadRequest, "/problems/validation-failed");
+    }
+
+    [Fact]
+    public async Task PatchMe_ReturnsUnauthorized_WithoutCredentials()
+    {
+        using var response = await _client.PatchMeAsync(credentials: null, new { password = NewPassword });
+
+        await response.ShouldBeUnauthorizedAsync();
+    }
+
+    [Fact]
+    public async Task PatchMe_ReturnsUnauthorized_AndChangesNothing_WhenThePasswordIsWrong()
+    {
+        var user = await _client.RegisterActiveUserAsync(factory.Database);
+
+        using var response = await _client.PatchMeAsync(BasicAuth.Header(user.Email, "not the password"), new { password = NewPassword });
+
+        await response.ShouldBeUnauthorizedAsync();
+        await ShouldBeUnchangedAsync(user, "active");
+    }
+
+    [Theory]
+    [InlineData("text/plain")]
+    [InlineData("application/x-www-form-urlencoded")]
+    [InlineData("application/xml")]
+    public async Task PatchMe_ReturnsUnsupportedMediaType_WhenTheBodyIsNotJson(string contentType)
+    {
+        var user = await _client.RegisterUserAsync();
+
+        using var response = await _client.PatchMeRawAsync(user.Credentials, $$"""{"password":"{{NewPassword}}"}""", contentType);
+
+        await response.ShouldBeProblemAsync(HttpStatusCode.UnsupportedMediaType, "/problems/validation-failed");
+        using var withOld = await _client.GetMeAsync(user.Credentials);
+        withOld.StatusCode.Should().Be(HttpStatusCode.OK);
+    }
+
+    /// <summary>The account still answers to its old credentials, with its old email and status.</summary>
+    private async Task ShouldBeUnchangedAsync(TestUser user, string status)
+    {
+        using var response = await _client.GetMeAsync(user.Credentials);
+        response.StatusCode.Should().Be(HttpStatusCode.OK, "the old email and password still work");
+        var body = await response.ReadJsonAsync();
+        body.GetProperty("email").GetString().Should().Be(user.Email);
+        body.GetProperty("status").GetString().Should().Be(status);
+    }
+
+    private async Task<string> ReasonOfCodeAsync(Guid codeId)
+    {
+        await using var connection = await factory.Database.OpenAsync();
+        return await connection.QuerySingleAsync<string>("SELECT reason FROM activation_codes WHERE id = @Id", new { Id = codeId });
+    }
+}

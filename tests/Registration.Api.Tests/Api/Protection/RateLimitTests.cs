@@ -1,0 +1,162 @@
+using System.Net;
+using FluentAssertions;
+using Registration.Api.Tests.Support;
+
+namespace Registration.Api.Tests.Api.Protection;
+
+/// <summary>
+/// Per-address rate limits on registration, activation and resend: the request past the limit is 429
+/// <c>too-many-requests</c> with Retry-After; other addresses and other routes are unaffected. The limiter
+/// counts in real time, so the window is long and the permits few; nothing sleeps. Each test is its own
+/// client address, named through X-Forwarded-For from the trusted (loopback) proxy.
+/// </summary>
+public sealed class RateLimitTests(RateLimitedKestrelApiFactory factory) : IClassFixture<RateLimitedKestrelApiFactory>
+{
+    private static readonly TimeSpan ResendCooldown = TimeSpan.FromSeconds(30);
+
+    [Fact]
+    public async Task Register_ReturnsTooManyRequestsWithRetryAfter_PastTheLimitOfOneAddress()
+    {
+        var client = ClientAt(RateLimitedKestrelApiFactory.NextClientAddress());
+        for (var i = 0; i < RateLimitedKestrelApiFactory.RegistrationsPerWindow; i++)
+        {
+            await client.RegisterUserAsync();
+        }
+
+        var email = ApiRequests.UniqueEmail();
+        using var response = await client.RegisterAsync(email, ApiRequests.DefaultPassword);
+
+        await ShouldBeRateLimitedAsync(response);
+        (await factory.Database.GetUsersAsync(email)).Should().BeEmpty();
+        using var fromElsewhere = await ClientAt(RateLimitedKestrelApiFactory.NextClientAddress()).RegisterAsync(email, ApiRequests.DefaultPassword);
+        fromElsewhere.StatusCode.Should().Be(HttpStatusCode.Created, "the limit is per address");
+    }
+
+    [Fact]
+    public async Task Activate_ReturnsTooManyRequests_PastTheLimitOfOneAddress_EvenWithTheRightCode()
+    {
+        var user = await ClientAt(RateLimitedKestrelApiFactory.NextClientAddress()).RegisterUserAsync();
+        var code = (await factory.Database.GetCurrentCodeAsync(user.Id)).Code;
+        var client = ClientAt(RateLimitedKestrelApiFactory.NextClientAddress());
+        for (var i = 0; i < RateLimitedKestrelApiFactory.ActivationsPerWindow; i++)
+        {
+            using var wrong = await client.ActivateAsync(user, ApiRequests.OtherThan(code));
+            wrong.StatusCode.Should().Be(HttpStatusCode.UnprocessableEntity);
+        }
+
+        using var response = await client.ActivateAsync(user, code);
+
+        await ShouldBeRateLimitedAsync(response);
+        using var fromElsewhere = await ClientAt(RateLimitedKestrelApiFactory.NextClientAddress()).ActivateAsync(user, code);
+        fromElsewhere.StatusCode.Should().Be(HttpStatusCode.OK, "the code was neither used nor locked by the refused try");
+    }
+
+    [Fact]
+    public async Task Resend_ReturnsTooManyRequests_PastTheLimitOfOneAddress_EvenAfterTheCooldown()
+    {
+        var user = await ClientAt(RateLimitedKestrelApiFactory.NextClientAddress()).RegisterUserAsync();
+        var client = ClientAt(RateLimitedKestrelApiFactory.NextClientAddress());
+        for (var i = 0; i < RateLimitedKestrelApiFactory.ResendsPerWindow; i++)
+        {
+            factory.Clock.Advance(ResendCooldown);
+            using var accepted = await client.RequestNewCodeAsync(user);
+            accepted.StatusCode.Should().Be(HttpStatusCode.Accepted);
+        }
+
+        factory.Clock.Advance(ResendCooldown);
+        using var response = await client.RequestNewCodeAsync(user);
+
+        await ShouldBeRateLimitedAsync(response);
+        using var fromElsewhere = await ClientAt(RateLimitedKestrelApiFactory.NextClientAddress()).RequestNewCodeAsync(user);
+        fromElsewhere.StatusCode.Should().Be(HttpStatusCode.Accepted);
+    }
+
+    [Fact]
+    public async Task OtherRoutes_KeepAnswering_ForAnAddressPastItsRegistrationLimit()
+    {
+        var client = ClientAt(RateLimitedKestrelApiFactory.NextClientAddress());
+        var user = await client.RegisterUserAsync();
+        for (var i = 1; i < RateLimitedKestrelApiFactory.RegistrationsPerWindow; i++)
+        {
+            await client.RegisterUserAsync();
+        }
+
+        using var limited = await client.RegisterAsync(ApiRequests.UniqueEmail(), ApiRequests.DefaultPassword);
+        limited.StatusCode.Should().Be(HttpStatusCode.TooManyRequests);
+
+        using var me = await client.GetMeAsync(user.Credentials);
+        using var patch = await client.PatchMeAsync(user, new { password = "another good password" });
+        using var live = await client.GetAsync("/health/live");
+        using var list = await client.ListUsersAsync(OperatorApiFactory.OperatorCredentials, "?limit=1");
+        using var openApi = await client.GetAsync("/openapi/v1.json");
+        using var activate = await client.ActivateAsync(
+            BasicAuth.Header(user.Email, "another good password"), (await factory.Database.GetCurrentCodeAsync(user.Id)).Code);
+
+        me.StatusCode.Should().Be(HttpStatusCode.OK);
+        patch.StatusCode.Should().Be(HttpStatusCode.OK);
+        live.StatusCode.Should().Be(HttpStatusCode.OK);
+        list.StatusCode.Should().Be(HttpStatusCode.OK);
+        openApi.StatusCode.Should().Be(HttpStatusCode.OK);
+        activate.StatusCode.Should().Be(HttpStatusCode.OK, "each route has a limit of its own");
+    }
+
+    [Fact]
+    public async Task Limits_CountRequestsRefusedForOtherReasons_SoGuessingCostsPermits()
+    {
+        var client = ClientAt(RateLimitedKestrelApiFactory.NextClientAddress());
+        for (var i = 0; i < RateLimitedKestrelApiFactory.ActivationsPerWindow; i++)
+        {
+            using var unauthorized = await client.ActivateAsync(BasicAuth.Header(ApiRequests.UniqueEmail(), "a wrong password"), "1234");
+            unauthorized.StatusCode.Should().Be(HttpStatusCode.Unauthorized);
+        }
+
+        using var response = await client.ActivateAsync(BasicAuth.Header(ApiRequests.UniqueEmail(), "a wrong password"), "1234");
+
+        await ShouldBeRateLimitedAsync(response);
+    }
+
+    private HttpClient ClientAt(string address)
+    {
+        var client = factory.CreateClient();
+        client.DefaultRequestHeaders.Add("X-Forwarded-For", address);
+        return client;
+    }
+
+    private static async Task ShouldBeRateLimitedAsync(HttpResponseMessage response)
+    {
+        await response.ShouldBeProblemAsync(HttpStatusCode.TooManyRequests, "/problems/too-many-requests");
+        response.Headers.RetryAfter.Should().NotBeNull("a 429 says when to come back");
+        response.Headers.RetryAfter!.Delta.Should().BePositive().And.BeLessThanOrEqualTo(TimeSpan.FromHours(1));
+        response.Headers.TryGetValues("X-Content-Type-Options", out var nosniff).Should().BeTrue("a 429 is a response like any other");
+        nosniff.Should().Equal("nosniff");
+    }
+}
+
+/// <summary>
+/// With no reverse proxy configured (the default), X-Forwarded-For is the client's own claim and must not
+/// choose its rate-limit bucket: otherwise a new made-up address per request escapes every limit.
+/// </summary>
+public sealed class ForwardedHeadersTests(RateLimitedApiFactory factory) : IClassFixture<RateLimitedApiFactory>
+{
+    private readonly HttpClient _client = factory.CreateClient();
+
+    [Fact]
+    public async Task Register_IsLimitedPerConnection_WhenAClientForgesADifferentXForwardedForEachTime()
+    {
+        var statuses = new List<HttpStatusCode>();
+        for (var i = 0; i <= RateLimitedApiFactory.RegistrationsPerWindow; i++)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/users")
+            {
+                Content = System.Net.Http.Json.JsonContent.Create(new { email = ApiRequests.UniqueEmail(), password = ApiRequests.DefaultPassword }),
+            };
+            request.Headers.Add("X-Forwarded-For", $"198.51.100.{i + 1}");
+            using var response = await _client.SendAsync(request);
+            statuses.Add(response.StatusCode);
+        }
+
+        statuses.Should().Equal(
+            Enumerable.Repeat(HttpStatusCode.Created, RateLimitedApiFactory.RegistrationsPerWindow).Append(HttpStatusCode.TooManyRequests),
+            "a forged X-Forwarded-For from an untrusted peer is ignored");
+    }
+}

@@ -1,0 +1,216 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text;
+using FluentAssertions;
+using Registration.Api.Tests.Support;
+
+namespace Registration.Api.Tests.Api.Protection;
+
+/// <summary>
+/// Errors the framework makes on its own (unknown route, wrong method, wrong media type, too large, an
+/// authentication challenge) are problems like the handlers' own: application/problem+json, a status
+/// member, and a <c>type</c> from the design.
+/// </summary>
+public sealed class UniformErrorTests(OperatorApiFactory factory) : IClassFixture<OperatorApiFactory>
+{
+    private readonly HttpClient _client = factory.CreateClient();
+
+    [Theory]
+    [InlineData("GET", "/nowhere")]
+    [InlineData("GET", "/v1")]
+    [InlineData("GET", "/v1/users/me/nowhere")]
+    [InlineData("GET", "/v2/users")]
+    [InlineData("POST", "/v1/users/me/activations")]
+    [InlineData("DELETE", "/v1/users/me/activation/0427")]
+    [InlineData("GET", "/problems/not-found")]
+    public async Task UnknownRoute_ReturnsNotFoundProblem(string method, string path)
+    {
+        using var response = await _client.SendAsync(new HttpMethod(method), path, credentials: null);
+
+        await response.ShouldBeProblemAsync(HttpStatusCode.NotFound, "/problems/not-found");
+    }
+
+    [Theory]
+    [InlineData("PUT", "/v1/users/me")]
+    [InlineData("POST", "/v1/users/me")]
+    [InlineData("PUT", "/v1/users")]
+    [InlineData("DELETE", "/v1/users")]
+    [InlineData("PATCH", "/v1/users")]
+    [InlineData("GET", "/v1/users/me/activation")]
+    [InlineData("DELETE", "/v1/users/me/activation-code")]
+    [InlineData("POST", "/v1/users/3f2504e0-4f89-41d3-9a0c-0305e82c3301")]
+    [InlineData("PATCH", "/v1/users/3f2504e0-4f89-41d3-9a0c-0305e82c3301")]
+    public async Task WrongMethod_ReturnsMethodNotAllowedProblem_WithAllow(string method, string path)
+    {
+        using var response = await _client.SendAsync(new HttpMethod(method), path, credentials: null, JsonContent.Create(new { }));
+
+        var problem = await response.ShouldBeProblemAsync(HttpStatusCode.MethodNotAllowed, "/problems/not-found");
+        problem.GetProperty("title").GetString().Should().NotBeNullOrWhiteSpace();
+    }
+
+    [Theory]
+    [InlineData("text/plain")]
+    [InlineData("application/xml")]
+    [InlineData("multipart/form-data; boundary=x")]
+    [InlineData("application/x-www-form-urlencoded")]
+    public async Task NonJsonBody_ReturnsUnsupportedMediaTypeProblem(string contentType)
+    {
+        var email = ApiRequests.UniqueEmail();
+        using var content = new StringContent($$"""{"email":"{{email}}","password":"{{ApiRequests.DefaultPassword}}"}""", Encoding.UTF8);
+        content.Headers.ContentType = MediaTypeHeaderValue.Parse(contentType);
+
+        using var response = await _client.PostAsync("/v1/users", content);
+
+        await response.ShouldBeProblemAsync(HttpStatusCode.UnsupportedMediaType, "/problems/validation-failed");
+        (await factory.Database.GetUsersAsync(email)).Should().BeEmpty();
+    }
+
+    [Theory]
+    [InlineData("POST", "/v1/users")]
+    [InlineData("POST", "/v1/users/me/activation")]
+    [InlineData("PATCH", "/v1/users/me")]
+    public async Task JsonWithACharsetNobodyKnows_ReturnsUnsupportedMediaTypeProblem_NotAServerError(string method, string path)
+    {
+        var user = await _client.RegisterUserAsync();
+        var email = ApiRequests.UniqueEmail();
+        using var content = new StringContent($$"""{"email":"{{email}}","password":"{{ApiRequests.DefaultPassword}}","code":"0427"}""", Encoding.UTF8);
+        content.Headers.ContentType = MediaTypeHeaderValue.Parse("application/json; charset=bogus");
+
+        using var response = await _client.SendAsync(new HttpMethod(method), path, user.Credentials, content);
+
+        await response.ShouldBeProblemAsync(HttpStatusCode.UnsupportedMediaType, "/problems/validation-failed");
+        (await factory.Database.GetUsersAsync(email)).Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task JsonWithAQuotedCharset_ReturnsUnsupportedMediaTypeProblem_NotAServerError()
+    {
+        // RFC 9110 allows charset="utf-8", but ReadFromJsonAsync does not unquote it: 415 rather than a 500.
+        using var content = new ByteArrayContent(Encoding.UTF8.GetBytes($$"""{"email":"{{ApiRequests.UniqueEmail()}}","password":"{{ApiRequests.DefaultPassword}}"}"""));
+        content.Headers.TryAddWithoutValidation("Content-Type", "application/json; charset=\"utf-8\"").Should().BeTrue();
+
+        using var response = await _client.PostAsync("/v1/users", content);
+
+        ((int)response.StatusCode).Should().BeOneOf([201, 415], await response.Content.ReadAsStringAsync());
+    }
+
+    [Theory]
+    [InlineData("utf-8")]
+    [InlineData("UTF-16")]
+    public async Task JsonInACharsetDotNetKnows_IsRead(string charset)
+    {
+        var email = ApiRequests.UniqueEmail();
+        var encoding = charset.Contains("16", StringComparison.Ordinal) ? Encoding.Unicode : Encoding.UTF8;
+        using var content = new ByteArrayContent(encoding.GetBytes($$"""{"email":"{{email}}","password":"{{ApiRequests.DefaultPassword}}"}"""));
+        content.Headers.TryAddWithoutValidation("Content-Type", $"application/json; charset={charset}").Should().BeTrue();
+
+        using var response = await _client.PostAsync("/v1/users", content);
+
+        response.StatusCode.Should().Be(HttpStatusCode.Created, await response.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task MissingBodyAndContentType_ReturnsUnsupportedMediaTypeProblem()
+    {
+        using var response = await _client.PostAsync("/v1/users", content: null);
+
+        await response.ShouldBeProblemAsync(HttpStatusCode.UnsupportedMediaType, "/problems/validation-failed");
+    }
+
+    [Fact]
+    public async Task TooLargeBody_ReturnsPayloadTooLargeProblem()
+    {
+        using var response = await _client.PostAsync("/v1/users", new StringContent(new string(' ', 5000) + "{}", Encoding.UTF8, "application/json"));
+
+        await response.ShouldBeProblemAsync(HttpStatusCode.RequestEntityTooLarge, "/problems/validation-failed");
+    }
+
+    [Theory]
+    [InlineData("GET", "/v1/users/me")]
+    [InlineData("PATCH", "/v1/users/me")]
+    [InlineData("DELETE", "/v1/users/me")]
+    [InlineData("POST", "/v1/users/me/activation")]
+    [InlineData("POST", "/v1/users/me/activation-code")]
+    public async Task UserRoute_ReturnsUnauthorizedProblemWithBasicChallenge_WithoutCredentials(string method, string path)
+    {
+        using var response = await _client.SendAsync(new HttpMethod(method), path, credentials: null, JsonContent.Create(new { code = "0427" }));
+
+        await response.ShouldBeUnauthorizedAsync();
+    }
+
+    [Theory]
+    [InlineData("GET", "/v1/users")]
+    [InlineData("GET", "/v1/users/3f2504e0-4f89-41d3-9a0c-0305e82c3301")]
+    [InlineData("DELETE", "/v1/users/3f2504e0-4f89-41d3-9a0c-0305e82c3301")]
+    public async Task OperatorRoute_ReturnsUnauthorizedProblemWithBearerChallenge_WithoutTheKey(string method, string path)
+    {
+        using var response = await _client.SendAsync(new HttpMethod(method), path, credentials: null);
+
+        await response.ShouldBeProblemAsync(HttpStatusCode.Unauthorized, "/problems/unauthorized");
+        response.Headers.WwwAuthenticate.Should().ContainSingle().Which.Scheme.Should().Be("Bearer");
+    }
+
+    [Theory]
+    [InlineData("application/json")]
+    [InlineData("application/problem+json")]
+    [InlineData("*/*")]
+    [InlineData("text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8")]
+    [InlineData("text/html")]
+    [InlineData("application/xml")]
+    [InlineData("text/plain")]
+    public async Task Errors_AreProblemJson_WhateverTheClientSaysItAccepts(string accept)
+    {
+        using var unknownRoute = new HttpRequestMessage(HttpMethod.Get, "/nowhere");
+        unknownRoute.Headers.TryAddWithoutValidation("Accept", accept);
+        using var unauthorized = new HttpRequestMessage(HttpMethod.Get, "/v1/users/me");
+        unauthorized.Headers.TryAddWithoutValidation("Accept", accept);
+
+        using var wrongMethod = new HttpRequestMessage(HttpMethod.Put, "/v1/users/me");
+        wrongMethod.Headers.TryAddWithoutValidation("Accept", accept);
+
+        using var notFound = await _client.SendAsync(unknownRoute);
+        using var challenge = await _client.SendAsync(unauthorized);
+        using var notAllowed = await _client.SendAsync(wrongMethod);
+
+        await notFound.ShouldBeProblemAsync(HttpStatusCode.NotFound, "/problems/not-found");
+        await challenge.ShouldBeUnauthorizedAsync();
+        await notAllowed.ShouldBeProblemAsync(HttpStatusCode.MethodNotAllowed, "/problems/not-found");
+    }
+
+    [Fact]
+    public async Task EveryProblemType_IsOneTheDesignNames()
+    {
+        string[] designTypes =
+        [
+            "/problems/validation-failed", "/problems/email-taken", "/problems/unauthorized", "/problems/forbidden",
+            "/problems/not-found", "/problems/already-active", "/problems/activation-code-expired",
+            "/problems/activation-code-invalid", "/problems/activation-code-locked", "/problems/resend-too-soon",
+            "/problems/too-many-requests", "/problems/unavailable",
+        ];
+        var user = await _client.RegisterUserAsync();
+        var requests = new List<Func<Task<HttpResponseMessage>>>
+        {
+            () => _client.GetAsync("/nowhere"),
+            () => _client.PutAsync("/v1/users/me", JsonContent.Create(new { })),
+            () => _client.PostAsync("/v1/users", new StringContent("{}", Encoding.UTF8, "text/plain")),
+            () => _client.PostAsync("/v1/users", new StringContent("{", Encoding.UTF8, "application/json")),
+            () => _client.RegisterAsync(user.Email, ApiRequests.DefaultPassword),
+            () => _client.GetMeAsync(credentials: null),
+            () => _client.ListUsersAsync(credentials: null),
+            () => _client.GetUserAsync(OperatorApiFactory.OperatorCredentials, "not-a-uuid"),
+            () => _client.GetUserAsync(OperatorApiFactory.OperatorCredentials, Guid.NewGuid().ToString()),
+            () => _client.ActivateAsync(user, "12"),
+            () => _client.RequestNewCodeAsync(user),
+        };
+
+        foreach (var send in requests)
+        {
+            using var response = await send();
+            var body = await response.Content.ReadAsStringAsync();
+            ((int)response.StatusCode).Should().BeInRange(400, 599, body);
+            (response.Content.Headers.ContentType?.MediaType).Should().Be(ProblemAssertions.ProblemJson, body);
+            (await response.ReadJsonAsync()).GetProperty("type").GetString().Should().BeOneOf(designTypes, body);
+        }
+    }
+}
