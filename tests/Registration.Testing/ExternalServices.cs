@@ -110,7 +110,20 @@ public sealed class ExternalServices
             NpgsqlConnection.ClearPool(connection);
         }
 
-        await ExecuteAdminCommandAsync($"DROP DATABASE IF EXISTS \"{database}\" WITH (FORCE)", ct);
+        // WITH (FORCE) cannot end an autovacuum worker for a non-superuser (42501): it finishes in
+        // moments, so try a few times before giving up.
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await ExecuteAdminCommandAsync($"DROP DATABASE IF EXISTS \"{database}\" WITH (FORCE)", ct);
+                return;
+            }
+            catch (PostgresException exception) when (exception.SqlState is PostgresErrorCodes.InsufficientPrivilege or PostgresErrorCodes.ObjectInUse && attempt < 5)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(200 * attempt), ct);
+            }
+        }
     }
 
     /// <summary>

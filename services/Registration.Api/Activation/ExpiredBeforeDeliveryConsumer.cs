@@ -61,8 +61,10 @@ public sealed class ExpiredBeforeDeliveryConsumer(
             RecentRedeliveriesSql, new { UserId = message.UserId, Since = now.AddHours(-1) }, transaction, cancellationToken: cancellationToken));
         if (recent >= options.Value.MaxRedeliveryReissuesPerHour)
         {
-            Log.RedeliveryIgnored(logger, message.UserId, "redelivery limit per hour reached");
-            return;
+            // Not dropped silently: the event goes to expired-before-delivery_error, where an operator
+            // sees it and can replay it once the provider is healthy (the limit counts per hour).
+            Log.RedeliveryIgnored(logger, message.UserId, "redelivery limit per hour reached; sent to the error queue");
+            throw new RedeliveryLimitReachedException(message.UserId);
         }
 
         await issuer.IssueAsync(transaction, message.UserId, user.Email, ReissueReasons.Redelivery, now, cancellationToken);
@@ -74,6 +76,10 @@ public sealed class ExpiredBeforeDeliveryConsumer(
 
     private sealed record LatestCode(DateTime ExpiresAt, bool Used);
 }
+
+/// <summary>A user's codes kept expiring before delivery: a provider outage needs an operator, not another code.</summary>
+public sealed class RedeliveryLimitReachedException(Guid userId)
+    : Exception($"User {userId} already had the maximum of fresh codes for codes that expired before delivery this hour.");
 
 /// <summary>Retries a failed redelivery (a database blip) a few times before it goes to the error queue.</summary>
 public sealed class ExpiredBeforeDeliveryConsumerDefinition : ConsumerDefinition<ExpiredBeforeDeliveryConsumer>
@@ -88,6 +94,10 @@ public sealed class ExpiredBeforeDeliveryConsumerDefinition : ConsumerDefinition
         IConsumerConfigurator<ExpiredBeforeDeliveryConsumer> consumerConfigurator,
         IRegistrationContext context)
     {
-        endpointConfigurator.UseMessageRetry(retry => retry.Intervals(100, 500, 2_000, 5_000));
+        endpointConfigurator.UseMessageRetry(retry =>
+        {
+            retry.Intervals(100, 500, 2_000, 5_000);
+            retry.Ignore<RedeliveryLimitReachedException>();
+        });
     }
 }

@@ -34,7 +34,7 @@ public static partial class ApplicationServices
         services.AddOptions<OutboxOptions>().BindConfiguration(OutboxOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
 
         services.AddSingleton(TimeProvider.System);
-        services.AddSingleton(_ => new NpgsqlDataSourceBuilder(GetPostgresConnectionString(configuration)).Build());
+        services.AddSingleton(_ => new NpgsqlDataSourceBuilder(WithFailFastDefaults(GetPostgresConnectionString(configuration))).Build());
         services.AddSingleton<PasswordHasher>();
         services.AddSingleton<ActivationCodeIssuer>();
 
@@ -142,6 +142,34 @@ public static partial class ApplicationServices
     {
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(DatabaseMigrator));
         await DatabaseMigrator.MigrateAsync(GetPostgresConnectionString(app.Configuration), logger, app.Lifetime.ApplicationStopping);
+    }
+
+    /// <summary>
+    /// Npgsql waits 15 s to connect and 30 s for a command by default, and never probes an idle connection:
+    /// behind a silent network a request would hang that long before its 503. Unless the connection
+    /// string says otherwise: 5 s to connect (or to get a pooled connection), 10 s per command, and a
+    /// keepalive that notices a dead peer in 30 s.
+    /// </summary>
+    internal static string WithFailFastDefaults(string connectionString)
+    {
+        var builder = new NpgsqlConnectionStringBuilder(connectionString);
+        var defaults = new NpgsqlConnectionStringBuilder();
+        if (builder.Timeout == defaults.Timeout)
+        {
+            builder.Timeout = 5;
+        }
+
+        if (builder.CommandTimeout == defaults.CommandTimeout)
+        {
+            builder.CommandTimeout = 10;
+        }
+
+        if (builder.KeepAlive == defaults.KeepAlive)
+        {
+            builder.KeepAlive = 30;
+        }
+
+        return builder.ConnectionString;
     }
 
     private static string GetPostgresConnectionString(IConfiguration configuration) =>
