@@ -24,6 +24,7 @@ COPY --chown=app:app tests/Registration.Api.Tests/Registration.Api.Tests.csproj 
 COPY --chown=app:app tests/Notification.Worker.Tests/Notification.Worker.Tests.csproj tests/Notification.Worker.Tests/
 COPY --chown=app:app tests/Deployment.Tests/Deployment.Tests.csproj tests/Deployment.Tests/
 COPY --chown=app:app tests/EndToEnd.Tests/EndToEnd.Tests.csproj tests/EndToEnd.Tests/
+COPY --chown=app:app tests/Resilience.Tests/Resilience.Tests.csproj tests/Resilience.Tests/
 COPY --chown=app:app bench/Registration.Bench/Registration.Bench.csproj bench/Registration.Bench/
 RUN dotnet restore Registration.slnx
 

@@ -1,0 +1,168 @@
+using System.Net;
+using FluentAssertions;
+using Resilience.Tests.Support;
+using Xunit.Abstractions;
+
+namespace Resilience.Tests;
+
+/// <summary>
+/// Scenario 6. Requests on one account racing each other: the user row lock serialises them, so exactly
+/// one activation wins, wrong tries are counted one by one and never past the limit, and a resend racing
+/// an activation leaves one of the two consistent states.
+/// </summary>
+public sealed class ConcurrencyRaceTests(ResilienceEnvironment environment, ITestOutputHelper output)
+    : IClassFixture<ResilienceEnvironment>, IAsyncLifetime
+{
+    private const int MaxFailedAttempts = 5;
+
+    private ApiHost _api = null!;
+    private HttpClient _client = null!;
+
+    public async Task InitializeAsync()
+    {
+        _api = await environment.StartApiAsync(new ApiSetup
+        {
+            // Twenty requests at once each run bcrypt for Basic auth: let them queue for it rather than be
+            // refused 503 by the bulkhead, which is not what these tests are about.
+            Settings = new Dictionary<string, string> { ["Security:HashingQueueLimit"] = "100" },
+        });
+        _client = _api.CreateApiClient();
+    }
+
+    public async Task DisposeAsync()
+    {
+        _client.Dispose();
+        await _api.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task ParallelActivations_WithTheRightCode_ActivateExactlyOnce()
+    {
+        const int Rounds = 3;
+        const int Parallel = 20;
+        var outcomes = new List<HttpStatusCode>();
+        for (var round = 0; round < Rounds; round++)
+        {
+            var (user, code) = await RegisterAsync("race-right");
+            var statuses = await RaceAsync(Enumerable.Repeat(code, Parallel).Select(c => (Func<Task<HttpResponseMessage>>)(() => _client.ActivateAsync(user, c))));
+
+            statuses.Count(status => status == HttpStatusCode.OK).Should().Be(1);
+            statuses.Count(status => status == HttpStatusCode.Conflict).Should().Be(Parallel - 1, "the others find the account already active");
+            (await environment.Database.StatusAsync(user.Id)).Should().Be("active");
+            outcomes.AddRange(statuses);
+        }
+
+        output.WriteLine($"{Rounds} rounds of {Parallel} parallel activations with the right code: {Describe(outcomes)}.");
+        output.WriteLine($"Counts: sent {Rounds * Parallel}, activated {outcomes.Count(s => s == HttpStatusCode.OK)} (one per account), duplicated 0, lost 0.");
+    }
+
+    [Fact]
+    public async Task TheRightCode_RacingWrongOnes_NeverCountsMoreThanFiveWrongTries()
+    {
+        const int Rounds = 6;
+        const int Wrong = 10;
+        var outcomes = new List<HttpStatusCode>();
+        var activated = 0;
+        var locked = 0;
+        for (var round = 0; round < Rounds; round++)
+        {
+            var (user, code) = await RegisterAsync("race-wrong");
+            var wrongCode = ((int.Parse(code, System.Globalization.CultureInfo.InvariantCulture) + 1) % 10_000).ToString("D4", System.Globalization.CultureInfo.InvariantCulture);
+            // The right code goes in at a different place in each round.
+            var attempts = Enumerable.Repeat(wrongCode, Wrong).ToList();
+            attempts.Insert(round * Wrong / (Rounds - 1), code);
+            var tasks = attempts.Select(c => (Code: c, Call: (Func<Task<HttpResponseMessage>>)(() => _client.ActivateAsync(user, c)))).ToList();
+            var statuses = await RaceAsync(tasks.Select(t => t.Call));
+            var rightStatus = statuses[attempts.IndexOf(code)];
+            var wrongStatuses = statuses.Where((_, index) => index != attempts.IndexOf(code)).ToList();
+            var stored = (await environment.Database.CodesAsync(user.Id)).Single();
+
+            statuses.Should().OnlyContain(s => s == HttpStatusCode.OK || s == HttpStatusCode.Conflict
+                || s == HttpStatusCode.UnprocessableEntity || s == HttpStatusCode.TooManyRequests);
+            stored.FailedAttempts.Should().BeLessThanOrEqualTo(MaxFailedAttempts);
+            wrongStatuses.Count(s => s == HttpStatusCode.UnprocessableEntity).Should().Be(stored.FailedAttempts, "every 422 is one counted wrong try");
+            if (rightStatus == HttpStatusCode.OK)
+            {
+                activated++;
+                (await environment.Database.StatusAsync(user.Id)).Should().Be("active");
+                wrongStatuses.Should().NotContain(HttpStatusCode.TooManyRequests, "the code was never locked before it was used");
+            }
+            else
+            {
+                locked++;
+                rightStatus.Should().Be(HttpStatusCode.TooManyRequests, "the right code loses only to a lock");
+                stored.FailedAttempts.Should().Be(MaxFailedAttempts);
+                (await environment.Database.StatusAsync(user.Id)).Should().Be("pending");
+                wrongStatuses.Should().NotContain(HttpStatusCode.Conflict);
+            }
+
+            outcomes.AddRange(statuses);
+        }
+
+        output.WriteLine($"{Rounds} rounds of the right code racing {Wrong} wrong ones: {Describe(outcomes)}; {activated} accounts activated, {locked} codes locked first.");
+        output.WriteLine($"Counts: sent {Rounds * (Wrong + 1)}, wrong tries counted never above {MaxFailedAttempts}, duplicated 0, lost 0.");
+    }
+
+    [Fact]
+    public async Task AResend_RacingAnActivation_LeavesOneConsistentState()
+    {
+        const int Rounds = 10;
+        var activatedFirst = 0;
+        var resentFirst = 0;
+        for (var round = 0; round < Rounds; round++)
+        {
+            var (user, code) = await RegisterAsync("race-resend");
+            // Past the resend cooldown (30 s), well within the code's minute.
+            environment.Clock.Advance(TimeSpan.FromSeconds(31));
+            var statuses = await RaceAsync([() => _client.ActivateAsync(user, code), () => _client.ResendAsync(user)]);
+            var codes = await environment.Database.CodesAsync(user.Id);
+            var status = await environment.Database.StatusAsync(user.Id);
+
+            if (statuses[0] == HttpStatusCode.OK)
+            {
+                activatedFirst++;
+                statuses[1].Should().Be(HttpStatusCode.Conflict, "a resend for an active account is already-active");
+                status.Should().Be("active");
+                codes.Should().ContainSingle("no newer code was issued").Which.Used.Should().BeTrue();
+            }
+            else
+            {
+                resentFirst++;
+                statuses.Should().Equal(HttpStatusCode.UnprocessableEntity, HttpStatusCode.Accepted);
+                status.Should().Be("pending");
+                codes.Should().HaveCount(2);
+                codes[0].Superseded.Should().BeTrue();
+                codes[1].Live.Should().BeTrue("the newer code is the one that works");
+            }
+        }
+
+        output.WriteLine($"{Rounds} rounds of a resend racing an activation: {activatedFirst} activated first (resend 409), {resentFirst} resent first (activation 422, new code live).");
+        output.WriteLine($"Counts: sent {Rounds * 2}, inconsistent 0, lost 0.");
+    }
+
+    private async Task<(TestUser User, string Code)> RegisterAsync(string label)
+    {
+        var user = TestUser.New(label);
+        using var response = await _client.RegisterAsync(user);
+        response.StatusCode.Should().Be(HttpStatusCode.Created);
+        var code = (await environment.Database.LatestCodesAsync([user.Id]))[user.Id].Code;
+        return (user, code);
+    }
+
+    /// <summary>Starts every call at once (behind one gate) and returns their statuses in call order.</summary>
+    private static async Task<IReadOnlyList<HttpStatusCode>> RaceAsync(IEnumerable<Func<Task<HttpResponseMessage>>> calls)
+    {
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var tasks = calls.Select(async call =>
+        {
+            await gate.Task;
+            using var response = await call();
+            return response.StatusCode;
+        }).ToList();
+        gate.SetResult();
+        return await Task.WhenAll(tasks);
+    }
+
+    private static string Describe(IEnumerable<HttpStatusCode> statuses) =>
+        string.Join(", ", statuses.GroupBy(s => (int)s).OrderBy(g => g.Key).Select(g => $"{g.Key} x{g.Count()}"));
+}

@@ -1,0 +1,78 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using FluentAssertions;
+using Resilience.Tests.Support;
+using Xunit.Abstractions;
+
+namespace Resilience.Tests;
+
+/// <summary>
+/// Scenario 2. A worker process is SIGKILLed in the middle of a burst: the messages it held unacked go
+/// back to the queue, a new worker process takes them, and every user is emailed. What can be
+/// duplicated is what the killed worker had sent but not yet recorded (at most its in-flight sends).
+/// </summary>
+public sealed class WorkerCrashTests(ResilienceEnvironment environment, ITestOutputHelper output)
+    : IClassFixture<ResilienceEnvironment>
+{
+    private const int Users = 200;
+    private const int KillAfterDelivered = 60;
+    private const int Concurrency = 4;
+    private const int Prefetch = 8;
+
+    [Fact]
+    public async Task EveryEmailArrives_WhenAWorkerIsKilledMidBurst_AndANewOneTakesOver()
+    {
+        // Codes must not expire on the child processes' wall clock while the scenario runs.
+        await using var api = await environment.StartApiAsync(new ApiSetup
+        {
+            UseFakeClock = false,
+            Settings = new Dictionary<string, string> { ["Activation:CodeLifetime"] = "00:30:00" },
+        });
+        using var client = api.CreateApiClient();
+        // A provider that takes 50 ms per email: the burst is still being sent when the kill comes.
+        environment.Provider.Accept(delay: TimeSpan.FromMilliseconds(50));
+        var workerSettings = new Dictionary<string, string?>
+        {
+            ["Consumer:ConcurrentMessageLimit"] = Concurrency.ToString(CultureInfo.InvariantCulture),
+            ["Consumer:PrefetchCount"] = Prefetch.ToString(CultureInfo.InvariantCulture),
+        };
+        var first = await environment.StartWorkerProcessAsync(workerSettings);
+        output.WriteLine($"Worker process {first.Id} consuming (concurrency {Concurrency}, prefetch {Prefetch}); registering {Users} users.");
+
+        var users = Enumerable.Range(0, Users).Select(_ => TestUser.New("crash")).ToList();
+        var burst = Parallel.ForEachAsync(users, new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (user, _) =>
+        {
+            using var response = await client.RegisterAsync(user);
+            response.StatusCode.Should().Be(HttpStatusCode.Created);
+        });
+
+        await Eventually.HoldsAsync(
+            () => environment.Provider.Delivered.Count >= KillAfterDelivered,
+            TimeSpan.FromSeconds(60),
+            $"the first worker emails {KillAfterDelivered} users");
+        first.Kill();
+        var deliveredAtKill = environment.Provider.Delivered.Count;
+        output.WriteLine($"SIGKILL sent to worker process {first.Id} after {deliveredAtKill} emails.");
+        await first.WaitForExitAsync(TimeSpan.FromSeconds(10));
+
+        await burst;
+        output.WriteLine($"All {Users} registrations answered 201.");
+
+        var restarted = Stopwatch.StartNew();
+        var second = await environment.StartWorkerProcessAsync(workerSettings);
+        output.WriteLine($"Worker process {second.Id} started and consuming after {restarted.Elapsed.TotalSeconds:0.0} s.");
+
+        await Deliveries.WaitForAllAsync(users, environment.Provider, environment.Database, TimeSpan.FromSeconds(90));
+        await Eventually.HoldsAsync(
+            async () => await environment.Database.CountUnprocessedMessagesAsync() == 0,
+            TimeSpan.FromSeconds(30),
+            "the new worker recorded every message as processed");
+        var counts = await Deliveries.CountAsync(users, environment.Provider, environment.Database);
+        output.WriteLine($"Every user emailed {restarted.Elapsed.TotalSeconds:0.0} s after the restart.");
+        output.WriteLine($"Counts: {counts}.");
+
+        counts.Lost.Should().Be(0);
+        counts.Duplicated.Should().BeLessThanOrEqualTo(Concurrency + Prefetch, "only sends in flight at the kill can be repeated");
+    }
+}
