@@ -102,6 +102,11 @@ public sealed class BenchEnvironment : IAsyncDisposable
             environment["Consumer__ConcurrentMessageLimit"] = concurrency.ToString(System.Globalization.CultureInfo.InvariantCulture);
             environment["Consumer__PrefetchCount"] = (concurrency * 2).ToString(System.Globalization.CultureInfo.InvariantCulture);
             environment["Logging__LogLevel__Default"] = "Warning";
+            if (Environment.GetEnvironmentVariable("BENCH_WORKER_CONNECTION_SUFFIX") is { Length: > 0 } suffix)
+            {
+                environment["ConnectionStrings__Postgres"] = ConnectionString + suffix;
+            }
+
             _workers.Add(ServiceProcess.Start($"worker{i + 1}", dll, environment));
         }
 
