@@ -111,6 +111,9 @@ public sealed class BasicAuthenticationHandler(
             return AuthenticateResult.Fail("Malformed Basic credentials.");
         }
 
+        // Past the bcrypt bulkhead, refuse before the database lookup: rejection must stay cheap.
+        hasher.ThrowIfSaturated();
+
         StoredCredentials? user;
         await using (var connection = await dataSource.OpenConnectionAsync(Context.RequestAborted))
         {

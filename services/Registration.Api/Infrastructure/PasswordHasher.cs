@@ -34,6 +34,18 @@ public sealed class PasswordHasher : IDisposable
 
     public int WorkFactor => _workFactor;
 
+    /// <summary>Every slot busy and the queue full: a caller can refuse before doing any other work.</summary>
+    public bool IsSaturated => _slots.CurrentCount == 0 && Volatile.Read(ref _waiting) >= _queueLimit;
+
+    /// <summary>Throws <see cref="ServiceBusyException"/> when <see cref="IsSaturated"/>.</summary>
+    public void ThrowIfSaturated()
+    {
+        if (IsSaturated)
+        {
+            throw new ServiceBusyException("Password hashing is at capacity.");
+        }
+    }
+
     public Task<string> HashAsync(string password, CancellationToken cancellationToken) =>
         RunAsync(() => BCrypt.Net.BCrypt.HashPassword(password, _workFactor), cancellationToken);
 

@@ -53,6 +53,9 @@ public static class RegisterUser
             return Problems.Validation(errors);
         }
 
+        // Past the bcrypt bulkhead, refuse before touching the database: rejection must stay cheap.
+        hasher.ThrowIfSaturated();
+
         // Cheap check first: a held address needs no bcrypt run (409 reveals nothing a 201 would not).
         await using (var connection = await dataSource.OpenConnectionAsync(cancellationToken))
         {
