@@ -26,10 +26,13 @@ public sealed class DeadLetterQueues : IAsyncDisposable
     /// </summary>
     internal Func<DeadLetter, CancellationToken, Task>? AfterPublish { get; set; }
 
-    /// <summary>The error queues of the endpoints this worker consumes, named as the bus names them.</summary>
+    /// <summary>The error queues of the email flow: this worker's endpoint and the API's expiry consumer.</summary>
     public static IReadOnlyList<string> KnownErrorQueues { get; } =
     [
         KebabCaseEndpointNameFormatter.Instance.Consumer<ActivationEmailConsumer>() + ErrorSuffix,
+        // The API's consumer of ActivationCodeExpiredBeforeDelivery (ExpiredBeforeDeliveryConsumer):
+        // its dead letters are part of the same email flow, so operators see and replay them here too.
+        "expired-before-delivery" + ErrorSuffix,
     ];
 
     /// <summary>Accepts a queue named with or without its <c>_error</c> suffix.</summary>
