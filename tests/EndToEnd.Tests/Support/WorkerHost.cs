@@ -58,6 +58,9 @@ public sealed class WorkerHost : IAsyncDisposable
         var host = builder.Build();
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         await host.StartAsync(timeout.Token);
+        // Started is not consuming yet: wait until the receive endpoints are bound, so that a test which
+        // publishes right away (e.g. two workers expected to share a queue) sees every worker take part.
+        await host.Services.GetRequiredService<IBusControl>().WaitForHealthStatus(BusHealthStatus.Healthy, TimeSpan.FromSeconds(30));
         return new WorkerHost(host, events, logs);
     }
 

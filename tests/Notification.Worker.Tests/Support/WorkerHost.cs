@@ -39,6 +39,8 @@ public sealed class WorkerHost : IAsyncDisposable
         var host = Build(environment, settings, clock, collectExpiredEvents, out var probe, out var expired);
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         await host.StartAsync(timeout.Token);
+        // Started is not consuming yet: wait until the receive endpoints are bound.
+        await host.Services.GetRequiredService<IBusControl>().WaitForHealthStatus(BusHealthStatus.Healthy, TimeSpan.FromSeconds(30));
         return new WorkerHost(host, probe, expired);
     }
 
