@@ -63,7 +63,7 @@ public static partial class ApplicationServices
             .AddPolicy(AdminKeyAuthentication.Policy, policy => policy
                 .AddAuthenticationSchemes(AdminKeyAuthentication.Scheme)
                 .RequireRole(AdminKeyAuthentication.OperatorRole));
-        services.AddRequestProtection(configuration);
+        services.AddRequestProtection();
 
         services.AddHealthChecks()
             .AddNpgSql(name: "postgres", tags: [ReadyTag], timeout: TimeSpan.FromSeconds(3));

@@ -5,6 +5,7 @@ using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.AspNetCore.RateLimiting;
+using Microsoft.Extensions.Options;
 
 namespace Registration.Api.Infrastructure;
 
@@ -50,14 +51,20 @@ public static class RequestProtection
     public const string ActivationPolicy = "activation";
     public const string ResendPolicy = "resend";
 
-    public static IServiceCollection AddRequestProtection(this IServiceCollection services, IConfiguration configuration)
+    /// <summary>
+    /// Registers the protection settings and builds the limiter and forwarded-header options from the
+    /// same validated <see cref="RateLimitingOptions"/> and <see cref="HttpProtectionOptions"/> the rest
+    /// of the API reads, not from a second, unvalidated read of the configuration.
+    /// </summary>
+    public static IServiceCollection AddRequestProtection(this IServiceCollection services)
     {
         services.AddOptions<RateLimitingOptions>().BindConfiguration(RateLimitingOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<HttpProtectionOptions>().BindConfiguration(HttpProtectionOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
 
-        var limits = configuration.GetSection(RateLimitingOptions.SectionName).Get<RateLimitingOptions>() ?? new RateLimitingOptions();
-        services.AddRateLimiter(options =>
+        services.AddRateLimiter(_ => { });
+        services.AddOptions<RateLimiterOptions>().Configure<IOptions<RateLimitingOptions>>((options, settings) =>
         {
+            var limits = settings.Value;
             AddPerIpPolicy(options, RegistrationPolicy, limits, limits.RegistrationsPerWindow);
             AddPerIpPolicy(options, ActivationPolicy, limits, limits.ActivationsPerWindow);
             AddPerIpPolicy(options, ResendPolicy, limits, limits.ResendsPerWindow);
@@ -73,9 +80,9 @@ public static class RequestProtection
             };
         });
 
-        services.Configure<ForwardedHeadersOptions>(options =>
+        services.AddOptions<ForwardedHeadersOptions>().Configure<IOptions<HttpProtectionOptions>>((options, settings) =>
         {
-            var proxies = configuration.GetSection(HttpProtectionOptions.SectionName).Get<HttpProtectionOptions>()?.KnownProxies ?? [];
+            var proxies = settings.Value.KnownProxies;
             // With both lists empty the middleware would believe X-Forwarded-For from ANY peer (it checks
             // the peer only when a list has an entry): with no proxy configured, process no header at all.
             options.ForwardedHeaders = proxies.Length == 0
@@ -103,8 +110,7 @@ public static class RequestProtection
     {
         app.UseForwardedHeaders();
 
-        var maxBody = app.Configuration.GetSection(HttpProtectionOptions.SectionName).Get<HttpProtectionOptions>()?.MaxRequestBodyBytes
-            ?? new HttpProtectionOptions().MaxRequestBodyBytes;
+        var maxBody = app.Services.GetRequiredService<IOptions<HttpProtectionOptions>>().Value.MaxRequestBodyBytes;
         app.Use((context, next) =>
         {
             if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } bodySize)
@@ -126,7 +132,7 @@ public static class RequestProtection
             return next(context);
         });
 
-        if (app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<RateLimitingOptions>>().Value.Enabled)
+        if (app.Services.GetRequiredService<IOptions<RateLimitingOptions>>().Value.Enabled)
         {
             app.UseRateLimiter();
         }
