@@ -53,6 +53,10 @@ public sealed partial class OutboxDispatcher(
         """;
 
     // Capacity one: any number of wake-ups while a batch runs collapse into one more pass.
+    private static readonly TimeSpan BacklogMeasurementInterval = TimeSpan.FromSeconds(1);
+
+    private long _lastBacklogMeasurement;
+
     private readonly Channel<bool> _wakeUp = Channel.CreateBounded<bool>(
         new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
 
@@ -138,9 +142,19 @@ public sealed partial class OutboxDispatcher(
         return rows.Count;
     }
 
-    /// <summary>Updates the outbox lag gauges; cheap (partial index), run when the loop goes idle.</summary>
+    /// <summary>
+    /// Updates the outbox lag gauges when the loop goes idle, at most once a second: at a steady trickle
+    /// of registrations every NOTIFY makes the loop idle again, and a query per registration would only
+    /// refresh a gauge that is scraped every few seconds.
+    /// </summary>
     private async Task MeasureBacklogAsync(CancellationToken cancellationToken)
     {
+        if (Stopwatch.GetElapsedTime(_lastBacklogMeasurement) < BacklogMeasurementInterval)
+        {
+            return;
+        }
+
+        _lastBacklogMeasurement = Stopwatch.GetTimestamp();
         try
         {
             await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
