@@ -17,6 +17,7 @@ WORKDIR /src
 # project of Registration.slnx is listed here (tests/Deployment.Tests checks it).
 COPY --chown=app:app global.json Directory.Build.props Directory.Packages.props Registration.slnx ./
 COPY --chown=app:app shared/Contracts/Contracts.csproj shared/Contracts/
+COPY --chown=app:app shared/Hosting/Hosting.csproj shared/Hosting/
 COPY --chown=app:app services/Registration.Api/Registration.Api.csproj services/Registration.Api/
 COPY --chown=app:app services/Notification.Worker/Notification.Worker.csproj services/Notification.Worker/
 COPY --chown=app:app tests/Registration.Testing/Registration.Testing.csproj tests/Registration.Testing/

@@ -19,7 +19,7 @@ public sealed class ProviderOutageTests(EndToEndEnvironment environment, ITestOu
 
     // The worker's "Activation email ... failed, will retry" line (Notification.Worker.Consumers.Log.TransientFailure),
     // written once per delivery, first or retried, after the HTTP retries of that delivery.
-    private const int SendFailedEventId = 3004;
+    private const int SendFailedEventId = 2004;
 
     [Fact]
     public async Task ProviderOutage_DeadLettersTheEmail_AndAfterReplayTheUserGetsAFreshCodeThatActivates()

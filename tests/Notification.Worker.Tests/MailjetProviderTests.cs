@@ -149,7 +149,7 @@ public sealed class MailjetProviderTests(WorkerTestEnvironment environment) : IC
         });
         // The real sender, with its real pipeline, called directly.
         var sender = worker.Services.GetRequiredService<IActivationEmailSender>();
-        var email = new ActivationEmail(Guid.NewGuid(), Guid.NewGuid(), "someone@example.test", "1234", DateTimeOffset.UtcNow.AddMinutes(1));
+        var email = new ActivationEmail(Guid.NewGuid(), Guid.NewGuid(), "someone@example.test", "1234", DateTimeOffset.UtcNow, DateTimeOffset.UtcNow.AddMinutes(1));
 
         var first = await sender.SendAsync(email, CancellationToken.None);
         var second = await sender.SendAsync(email, CancellationToken.None);

@@ -15,6 +15,7 @@ public sealed class ActivationEmailTests
         Guid.NewGuid(),
         "Ann.O'Neil+x@example.test",
         "0427",
+        new DateTimeOffset(2030, 1, 2, 15, 3, 5, TimeSpan.FromHours(2)),
         new DateTimeOffset(2030, 1, 2, 15, 4, 5, TimeSpan.FromHours(2)));
 
     [Fact]
@@ -22,6 +23,19 @@ public sealed class ActivationEmailTests
     {
         Email.TextBody.Should().Contain("0427").And.Contain("one minute").And.Contain("2030-01-02 13:04:05 UTC");
         Email.HtmlBody.Should().Contain("<strong>0427</strong>").And.Contain("one minute").And.Contain("2030-01-02 13:04:05 UTC");
+    }
+
+    [Theory]
+    [InlineData(60, "one minute")]
+    [InlineData(300, "5 minutes")]
+    [InlineData(90, "90 seconds")]
+    [InlineData(7200, "2 hours")]
+    public void Bodies_SayTheLifetimeTheApiGaveTheCode(int seconds, string said)
+    {
+        var email = Email with { IssuedAt = Email.ExpiresAt.AddSeconds(-seconds) };
+
+        email.TextBody.Should().Contain($"expires {said} after it was issued");
+        email.HtmlBody.Should().Contain($"expires {said} after it was issued");
     }
 
     [Fact]

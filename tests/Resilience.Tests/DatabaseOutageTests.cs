@@ -4,7 +4,8 @@ using System.Net;
 using System.Net.Http.Json;
 using FluentAssertions;
 using Microsoft.Extensions.Logging.Abstractions;
-using Registration.Api.Database;
+using Registration.Api.Infrastructure;
+using Registration.Hosting;
 using Resilience.Tests.Support;
 using Xunit.Abstractions;
 
@@ -43,7 +44,7 @@ public sealed class DatabaseOutageTests(ResilienceEnvironment environment, ITest
     {
         // Migrated beforehand over a direct connection: the API's own start-up migration then has nothing to
         // do within the short timeouts below, even on a loaded machine.
-        await DatabaseMigrator.MigrateAsync(environment.ConnectionString, NullLogger.Instance, CancellationToken.None);
+        await SchemaMigrator.MigrateAsync(environment.ConnectionString, ApplicationServices.Migrations, NullLogger.Instance, CancellationToken.None);
         await using var api = await environment.StartApiAsync(new ApiSetup
         {
             PostgresThroughProxy = true,

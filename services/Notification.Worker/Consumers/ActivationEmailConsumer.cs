@@ -31,17 +31,18 @@ public sealed class ActivationEmailConsumer(
     {
         ArgumentNullException.ThrowIfNull(context);
         var message = context.Message;
-        return HandleAsync(context, message.UserId, message.Email, message.ActivationCode, message.CodeExpiresAt);
+        return HandleAsync(context, message.UserId, message.Email, message.ActivationCode, message.OccurredAt, message.CodeExpiresAt);
     }
 
     public Task Consume(ConsumeContext<ActivationCodeReissued> context)
     {
         ArgumentNullException.ThrowIfNull(context);
         var message = context.Message;
-        return HandleAsync(context, message.UserId, message.Email, message.ActivationCode, message.CodeExpiresAt);
+        return HandleAsync(context, message.UserId, message.Email, message.ActivationCode, message.OccurredAt, message.CodeExpiresAt);
     }
 
-    private async Task HandleAsync(ConsumeContext context, Guid userId, string email, string code, DateTimeOffset codeExpiresAt)
+    private async Task HandleAsync(
+        ConsumeContext context, Guid userId, string email, string code, DateTimeOffset codeIssuedAt, DateTimeOffset codeExpiresAt)
     {
         var cancellationToken = context.CancellationToken;
         var messageId = context.MessageId;
@@ -73,7 +74,7 @@ public sealed class ActivationEmailConsumer(
         var started = Stopwatch.GetTimestamp();
         try
         {
-            result = await sender.SendAsync(new ActivationEmail(messageId, userId, email, code, codeExpiresAt), sending.Token);
+            result = await sender.SendAsync(new ActivationEmail(messageId, userId, email, code, codeIssuedAt, codeExpiresAt), sending.Token);
         }
         catch (OperationCanceledException) when (untilExpiry.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {

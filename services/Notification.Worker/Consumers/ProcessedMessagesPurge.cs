@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using Notification.Worker.Infrastructure;
+using Registration.Hosting;
 
 namespace Notification.Worker.Consumers;
 
@@ -8,36 +9,17 @@ internal sealed class ProcessedMessagesPurge(
     ProcessedMessages processedMessages,
     IOptions<ConsumerOptions> options,
     TimeProvider clock,
-    ILogger<ProcessedMessagesPurge> logger) : BackgroundService
+    ILogger<ProcessedMessagesPurge> logger) : PeriodicBackgroundService(clock, logger)
 {
-    private static readonly TimeSpan Interval = TimeSpan.FromHours(1);
+    protected override TimeSpan Interval => TimeSpan.FromHours(1);
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override async Task RunOnceAsync(CancellationToken cancellationToken)
     {
-        while (!stoppingToken.IsCancellationRequested)
+        var cutoff = Clock.GetUtcNow() - options.Value.ProcessedMessageRetention;
+        var purged = await processedMessages.PurgeOlderThanAsync(cutoff, cancellationToken);
+        if (purged > 0)
         {
-            var cutoff = clock.GetUtcNow() - options.Value.ProcessedMessageRetention;
-            try
-            {
-                var purged = await processedMessages.PurgeOlderThanAsync(cutoff, stoppingToken);
-                if (purged > 0)
-                {
-                    Log.Purged(logger, purged, cutoff);
-                }
-            }
-            catch (Exception ex) when (ex is Npgsql.NpgsqlException or TimeoutException)
-            {
-                Log.PurgeFailed(logger, ex);
-            }
-
-            try
-            {
-                await Task.Delay(Interval, clock, stoppingToken);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
+            Log.Purged(Logger, purged, cutoff);
         }
     }
 }

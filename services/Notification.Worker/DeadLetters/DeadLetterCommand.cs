@@ -1,7 +1,7 @@
 using System.ComponentModel.DataAnnotations;
 using System.Globalization;
-using Notification.Worker.Infrastructure;
 using RabbitMQ.Client.Exceptions;
+using Registration.Hosting;
 
 namespace Notification.Worker.DeadLetters;
 

@@ -1,8 +1,8 @@
 using MassTransit;
 using Notification.Worker.Consumers;
-using Notification.Worker.Infrastructure;
 using RabbitMQ.Client;
 using RabbitMQ.Client.Exceptions;
+using Registration.Hosting;
 using PublishException = RabbitMQ.Client.Exceptions.PublishException;
 
 namespace Notification.Worker.DeadLetters;

@@ -15,7 +15,8 @@ public sealed partial class ConsoleEmailClient(ILogger<ConsoleEmailClient> logge
 
     // Deliberately logs the address and the code: the Console provider exists for that.
     [LoggerMessage(
-        EventId = 3900,
+        EventId = 2100,
+        EventName = "DevelopmentEmailLogged",
         Level = LogLevel.Warning,
         Message = "[DEVELOPMENT EMAIL PROVIDER: Console, nothing is sent] Activation code for {Recipient}: {ActivationCode} (expires {ExpiresAtUtc:u}, user {UserId}, message {MessageReference})")]
     private static partial void LogCode(ILogger logger, string recipient, string activationCode, DateTime expiresAtUtc, Guid userId, string messageReference);

@@ -4,11 +4,15 @@ using Microsoft.Extensions.Options;
 using Notification.Worker.Consumers;
 using Notification.Worker.Email;
 using Npgsql;
+using Registration.Hosting;
 
 namespace Notification.Worker.Infrastructure;
 
 public static class NotificationWorkerExtensions
 {
+    /// <summary>Identifies the worker's migrations (schema <c>notification</c>) among those of the services sharing its database.</summary>
+    public static readonly SchemaMigrations Migrations = new(typeof(NotificationWorkerExtensions).Assembly, "notification", "schema_versions", 0x6E6F_7469_6669_6361);
+
     /// <summary>
     /// Everything the worker runs: its schema, the email provider client, and the MassTransit
     /// bus with the activation email consumer.
@@ -20,55 +24,29 @@ public static class NotificationWorkerExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         var services = builder.Services;
-        var configuration = builder.Configuration;
 
-        services.AddOptions<RabbitMqOptions>()
-            .Bind(configuration.GetSection(RabbitMqOptions.SectionName))
-            .ValidateDataAnnotations()
-            .ValidateOnStart();
+        // First: hosted services start in registration order, so the schema exists before the bus delivers.
+        builder.AddSchemaMigrations(Migrations);
+        builder.AddConsoleLoggingDefaults();
+
         services.AddOptions<ConsumerOptions>()
-            .Bind(configuration.GetSection(ConsumerOptions.SectionName))
+            .BindConfiguration(ConsumerOptions.SectionName)
             .ValidateDataAnnotations()
             .ValidateOnStart();
         services.TryAddSingleton(TimeProvider.System);
 
-        var connectionString = configuration.GetConnectionString("Postgres");
-        if (string.IsNullOrWhiteSpace(connectionString))
-        {
-            throw new InvalidOperationException(
-                "ConnectionStrings:Postgres is required (environment variable ConnectionStrings__Postgres).");
-        }
-
+        var connectionString = builder.Configuration.GetRequiredPostgres();
         services.AddSingleton(_ => NpgsqlDataSource.Create(WithMultiplexing(connectionString)));
-        services.AddSingleton<NotificationSchema>();
         services.AddSingleton<ProcessedMessages>();
-        // Hosted services start in registration order: the schema exists before the bus
-        // (registered below) delivers the first message.
-        services.AddHostedService<NotificationSchemaMigration>();
         services.AddHostedService<ProcessedMessagesPurge>();
 
-        services.AddActivationEmailSender(configuration);
+        services.AddActivationEmailSender(builder.Configuration);
         builder.AddWorkerTelemetry();
 
-        services.AddMassTransit(bus =>
+        builder.AddRabbitMqMessaging(bus =>
         {
-            bus.DisableUsageTelemetry();
-            bus.SetKebabCaseEndpointNameFormatter();
             bus.AddConsumer<ActivationEmailConsumer, ActivationEmailConsumerDefinition>();
             configureBus?.Invoke(bus);
-
-            bus.UsingRabbitMq((context, rabbit) =>
-            {
-                var options = context.GetRequiredService<IOptions<RabbitMqOptions>>().Value;
-                rabbit.Host(options.Host, (ushort)options.Port, options.VirtualHost, host =>
-                {
-                    host.Username(options.Username);
-                    host.Password(options.Password);
-                    // Publish (the expired-code event) completes only once the broker has it.
-                    host.PublisherConfirmation = true;
-                });
-                rabbit.ConfigureEndpoints(context);
-            });
         });
 
         // On SIGTERM: stop taking messages, let in-flight sends finish for StopTimeout, then

@@ -1,13 +1,8 @@
 using System.ComponentModel.DataAnnotations;
-using System.Diagnostics;
 using System.Diagnostics.Metrics;
-using Microsoft.Extensions.Logging.Console;
-using Microsoft.Extensions.Options;
 using Notification.Worker.DeadLetters;
-using OpenTelemetry;
 using OpenTelemetry.Metrics;
-using OpenTelemetry.Resources;
-using OpenTelemetry.Trace;
+using Registration.Hosting;
 
 namespace Notification.Worker.Infrastructure;
 
@@ -76,9 +71,9 @@ public static class Telemetry
     public const string ServiceName = "notification-worker";
 
     /// <summary>
-    /// Traces (MassTransit consume → provider HTTP call, continuing the API's trace through the message
-    /// headers) and metrics; OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set, Prometheus when
-    /// Telemetry:PrometheusPort is set, JSON logs with the trace id when Logging:Format is "json".
+    /// The shared telemetry (<see cref="ServiceDefaults.AddTelemetryDefaults"/>: MassTransit consume →
+    /// provider HTTP call, continuing the API's trace through the message headers) plus the worker's meter,
+    /// the dead-letter depth probe, and Prometheus when Telemetry:PrometheusPort is set.
     /// </summary>
     public static IHostApplicationBuilder AddWorkerTelemetry(this IHostApplicationBuilder builder)
     {
@@ -88,95 +83,18 @@ public static class Telemetry
         services.AddHostedService<DeadLetterDepthProbe>();
 
         var prometheusPort = builder.Configuration.GetValue<int>($"{TelemetryOptions.SectionName}:{nameof(TelemetryOptions.PrometheusPort)}");
-        var telemetry = services.AddOpenTelemetry()
-            .ConfigureResource(resource => resource.AddService(ServiceName))
-            .WithTracing(tracing => tracing
-                .AddSource("MassTransit")
-                .AddHttpClientInstrumentation())
-            .WithMetrics(metrics =>
+        builder.AddTelemetryDefaults(ServiceName).WithMetrics(metrics =>
+        {
+            metrics.AddMeter(NotificationMetrics.MeterName);
+            if (prometheusPort > 0)
             {
-                metrics.AddMeter(NotificationMetrics.MeterName, "MassTransit")
-                    .AddHttpClientInstrumentation()
-                    .AddRuntimeInstrumentation();
-                if (prometheusPort > 0)
+                metrics.AddPrometheusHttpListener(listener =>
                 {
-                    metrics.AddPrometheusHttpListener(listener =>
-                    {
-                        listener.Host = "+";
-                        listener.Port = prometheusPort;
-                    });
-                }
-            });
-        if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
-        {
-            telemetry.UseOtlpExporter();
-        }
-
-        if (string.Equals(builder.Configuration["Logging:Format"], "json", StringComparison.OrdinalIgnoreCase))
-        {
-            builder.Logging.ClearProviders();
-            builder.Logging.AddJsonConsole(options =>
-            {
-                options.IncludeScopes = true;
-                options.UseUtcTimestamp = true;
-                options.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ";
-            });
-            builder.Logging.Configure(options => options.ActivityTrackingOptions = ActivityTrackingOptions.TraceId | ActivityTrackingOptions.SpanId);
-        }
-
+                    listener.Host = "+";
+                    listener.Port = prometheusPort;
+                });
+            }
+        });
         return builder;
     }
-}
-
-/// <summary>Reads the error queue's depth now and then for the dead-letter gauge (passive declare: no management API needed).</summary>
-public sealed partial class DeadLetterDepthProbe(
-    IOptions<RabbitMqOptions> rabbit,
-    IOptions<TelemetryOptions> options,
-    NotificationMetrics metrics,
-    ILogger<DeadLetterDepthProbe> logger) : BackgroundService
-{
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        using var timer = new PeriodicTimer(options.Value.DeadLetterPollInterval);
-        do
-        {
-            try
-            {
-                await using var queues = await DeadLetterQueues.ConnectAsync(rabbit.Value, stoppingToken);
-                long total = 0;
-                foreach (var queue in DeadLetterQueues.KnownErrorQueues)
-                {
-                    total += await queues.CountAsync(queue, stoppingToken) ?? 0;
-                }
-
-                metrics.DeadLetters(total);
-            }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception exception) when (exception is not OperationCanceledException)
-            {
-                // Broker unreachable: the gauge keeps its last value; the bus reports the outage itself.
-                var reason = exception.GetType().Name;
-                LogProbeFailed(logger, reason);
-            }
-        }
-        while (await WaitAsync(timer, stoppingToken));
-    }
-
-    private static async Task<bool> WaitAsync(PeriodicTimer timer, CancellationToken cancellationToken)
-    {
-        try
-        {
-            return await timer.WaitForNextTickAsync(cancellationToken);
-        }
-        catch (OperationCanceledException)
-        {
-            return false;
-        }
-    }
-
-    [LoggerMessage(EventId = 3100, Level = LogLevel.Debug, Message = "Could not read the dead-letter depth: {Reason}")]
-    private static partial void LogProbeFailed(ILogger logger, string reason);
 }

@@ -1,8 +1,6 @@
 using System.Security.Claims;
 using Dapper;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.Extensions.Options;
-using Npgsql;
 using Registration.Api.Infrastructure;
 using Registration.Api.Users;
 
@@ -35,14 +33,7 @@ public static class ActivateAccount
         """;
 
     public static async Task<Results<Ok<UserResponse>, ProblemHttpResult>> HandleAsync(
-        HttpRequest request,
-        ClaimsPrincipal principal,
-        NpgsqlDataSource dataSource,
-        TimeProvider timeProvider,
-        IOptions<ActivationOptions> options,
-        RegistrationMetrics metrics,
-        ILogger<ActivateAccountRequest> logger,
-        CancellationToken cancellationToken)
+        HttpRequest request, ClaimsPrincipal principal, [AsParameters] ActivationServices services, CancellationToken cancellationToken)
     {
         var (body, problem) = await JsonBody.ReadAsync<ActivateAccountRequest>(request, cancellationToken);
         if (problem is not null)
@@ -56,9 +47,9 @@ public static class ActivateAccount
         }
 
         var userId = principal.GetUserId();
-        var maxFailures = options.Value.MaxFailedAttempts;
+        var maxFailures = services.Options.Value.MaxFailedAttempts;
 
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var connection = await services.DataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
 
         var user = await connection.QuerySingleOrDefaultAsync<UserRow>(
@@ -75,19 +66,19 @@ public static class ActivateAccount
 
         var current = await connection.QuerySingleOrDefaultAsync<CurrentCode>(
             new CommandDefinition(CurrentCodeSql, new { UserId = userId }, transaction, cancellationToken: cancellationToken));
-        var now = timeProvider.GetDatabaseNow();
+        var now = services.Clock.GetDatabaseNow();
 
         if (current is not null && current.FailedAttempts >= maxFailures)
         {
-            Log.ActivationRejected(logger, userId, "locked");
-            metrics.ActivationAttempt("locked");
+            Log.ActivationRejected(services.Logger, userId, "locked");
+            services.Metrics.ActivationAttempt("locked");
             return Problems.CodeLocked();
         }
 
         if (current is null || now >= current.ExpiresAt.AsUtc())
         {
-            Log.ActivationRejected(logger, userId, "expired");
-            metrics.ActivationAttempt("expired");
+            Log.ActivationRejected(services.Logger, userId, "expired");
+            services.Metrics.ActivationAttempt("expired");
             return Problems.CodeExpired();
         }
 
@@ -96,16 +87,16 @@ public static class ActivateAccount
             var failures = await connection.ExecuteScalarAsync<int>(
                 new CommandDefinition(CountFailureSql, new { current.Id }, transaction, cancellationToken: cancellationToken));
             await transaction.CommitAsync(cancellationToken);
-            Log.ActivationRejected(logger, userId, "invalid");
-            metrics.ActivationAttempt("invalid");
+            Log.ActivationRejected(services.Logger, userId, "invalid");
+            services.Metrics.ActivationAttempt("invalid");
             return Problems.CodeInvalid(maxFailures - failures);
         }
 
         var activated = await connection.QuerySingleAsync<UserRow>(new CommandDefinition(
             ActivateSql, new { CodeId = current.Id, UserId = userId, Now = now }, transaction, cancellationToken: cancellationToken));
         await transaction.CommitAsync(cancellationToken);
-        Log.UserActivated(logger, userId);
-        metrics.ActivationAttempt("ok");
+        Log.UserActivated(services.Logger, userId);
+        services.Metrics.ActivationAttempt("ok");
         return TypedResults.Ok(activated.ToResponse());
     }
 

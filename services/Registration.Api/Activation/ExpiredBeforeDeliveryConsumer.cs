@@ -19,8 +19,10 @@ public sealed class ExpiredBeforeDeliveryConsumer(
     ActivationCodeIssuer issuer,
     TimeProvider timeProvider,
     IOptions<ActivationOptions> options,
-    ILogger<ExpiredBeforeDeliveryConsumer> logger) : IConsumer<ActivationCodeExpiredBeforeDelivery>
+    ILoggerFactory loggerFactory) : IConsumer<ActivationCodeExpiredBeforeDelivery>
 {
+    private readonly ILogger _logger = loggerFactory.CreateLogger(Log.Category);
+
     private const string LockUserSql = "SELECT email, status FROM users WHERE id = @Id FOR UPDATE";
 
     private const string LatestCodeSql = """
@@ -44,7 +46,7 @@ public sealed class ExpiredBeforeDeliveryConsumer(
             new CommandDefinition(LockUserSql, new { Id = message.UserId }, transaction, cancellationToken: cancellationToken));
         if (user is null || user.Status != UserStatus.Pending)
         {
-            Log.RedeliveryIgnored(logger, message.UserId, user is null ? "user deleted" : "already active");
+            Log.RedeliveryIgnored(_logger, message.UserId, user is null ? "user deleted" : "already active");
             return;
         }
 
@@ -52,7 +54,7 @@ public sealed class ExpiredBeforeDeliveryConsumer(
             new CommandDefinition(LatestCodeSql, new { UserId = message.UserId }, transaction, cancellationToken: cancellationToken));
         if (latest is null || latest.Used || latest.ExpiresAt.AsUtc() > message.CodeExpiresAt)
         {
-            Log.RedeliveryIgnored(logger, message.UserId, "a newer code was issued");
+            Log.RedeliveryIgnored(_logger, message.UserId, "a newer code was issued");
             return;
         }
 
@@ -63,13 +65,13 @@ public sealed class ExpiredBeforeDeliveryConsumer(
         {
             // Not dropped silently: the event goes to expired-before-delivery_error, where an operator
             // sees it and can replay it once the provider is healthy (the limit counts per hour).
-            Log.RedeliveryIgnored(logger, message.UserId, "redelivery limit per hour reached; sent to the error queue");
+            Log.RedeliveryIgnored(_logger, message.UserId, "redelivery limit per hour reached; sent to the error queue");
             throw new RedeliveryLimitReachedException(message.UserId);
         }
 
-        await issuer.IssueAsync(transaction, message.UserId, user.Email, ReissueReasons.Redelivery, now, cancellationToken);
+        await issuer.ReissueAsync(transaction, message.UserId, user.Email, ReissueReasons.Redelivery, now, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
-        Log.CodeReissued(logger, message.UserId, ReissueReasons.Redelivery);
+        Log.CodeReissued(_logger, message.UserId, ReissueReasons.Redelivery);
     }
 
     private sealed record UserState(string Email, string Status);

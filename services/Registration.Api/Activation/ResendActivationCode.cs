@@ -2,8 +2,6 @@ using System.Globalization;
 using System.Security.Claims;
 using Dapper;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.Extensions.Options;
-using Npgsql;
 using Registration.Api.Infrastructure;
 using Registration.Api.Users;
 using Registration.Contracts.V1;
@@ -23,17 +21,10 @@ public static class ResendActivationCode
     private const string LastIssuedSql = "SELECT max(issued_at) FROM activation_codes WHERE user_id = @UserId";
 
     public static async Task<Results<Accepted<ActivationCodeResponse>, ProblemHttpResult>> HandleAsync(
-        HttpContext httpContext,
-        ClaimsPrincipal principal,
-        NpgsqlDataSource dataSource,
-        ActivationCodeIssuer issuer,
-        TimeProvider timeProvider,
-        IOptions<ActivationOptions> options,
-        ILogger<ActivationCodeResponse> logger,
-        CancellationToken cancellationToken)
+        HttpContext httpContext, ClaimsPrincipal principal, [AsParameters] ActivationServices services, CancellationToken cancellationToken)
     {
         var userId = principal.GetUserId();
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var connection = await services.DataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
 
         var user = await connection.QuerySingleOrDefaultAsync<PendingUser>(
@@ -48,19 +39,20 @@ public static class ResendActivationCode
             return Problems.AlreadyActive();
         }
 
-        var now = timeProvider.GetDatabaseNow();
+        var now = services.Clock.GetDatabaseNow();
+        var cooldown = services.Options.Value.ResendCooldown;
         var lastIssued = await connection.ExecuteScalarAsync<DateTime?>(
             new CommandDefinition(LastIssuedSql, new { UserId = userId }, transaction, cancellationToken: cancellationToken));
-        if (lastIssued is { } last && now < last.AsUtc() + options.Value.ResendCooldown)
+        if (lastIssued is { } last && now < last.AsUtc() + cooldown)
         {
-            var wait = last.AsUtc() + options.Value.ResendCooldown - now;
+            var wait = last.AsUtc() + cooldown - now;
             httpContext.Response.Headers.RetryAfter = Problems.RetryAfterSeconds(wait).ToString(CultureInfo.InvariantCulture);
             return Problems.ResendTooSoon(wait);
         }
 
-        var issued = await issuer.IssueAsync(transaction, userId, user.Email, ReissueReasons.Resend, now, cancellationToken);
+        var issued = await services.Issuer.ReissueAsync(transaction, userId, user.Email, ReissueReasons.Resend, now, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
-        Log.CodeReissued(logger, userId, ReissueReasons.Resend);
+        Log.CodeReissued(services.Logger, userId, ReissueReasons.Resend);
         return TypedResults.Accepted((string?)null, new ActivationCodeResponse(issued.ExpiresAt));
     }
 

@@ -1,28 +1,27 @@
 using Dapper;
 using MassTransit;
 using Microsoft.AspNetCore.Authentication;
-using Microsoft.AspNetCore.Diagnostics.HealthChecks;
-using Microsoft.Extensions.Diagnostics.HealthChecks;
-using Microsoft.Extensions.Options;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Npgsql;
 using Registration.Api.Activation;
-using Registration.Api.Database;
-using Registration.Api.Operators;
 using Registration.Api.Outbox;
-using Registration.Api.Users;
-using Scalar.AspNetCore;
+using Registration.Hosting;
 
 namespace Registration.Api.Infrastructure;
 
-/// <summary>All of the API's wiring, so Program.cs stays a few lines.</summary>
-public static partial class ApplicationServices
+/// <summary>All of the API's wiring, so Program.cs stays a few lines. The routes are in <see cref="Routes"/>.</summary>
+public static class ApplicationServices
 {
-    public const string ReadyTag = "ready";
+    /// <summary>Identifies the API's migrations among those of the services sharing its database.</summary>
+    public static readonly SchemaMigrations Migrations = new(typeof(ApplicationServices).Assembly, "public", "schema_versions", 0x5245_4749_5354_5201);
 
     public static IHostApplicationBuilder AddApplicationServices(this IHostApplicationBuilder builder)
     {
         var services = builder.Services;
-        var configuration = builder.Configuration;
+
+        // First: the schema exists before anything else starts (hosted services start in order, Kestrel last).
+        builder.AddSchemaMigrations(Migrations);
+        builder.AddConsoleLoggingDefaults();
 
         // Dapper maps snake_case columns onto PascalCase members.
         DefaultTypeMap.MatchNamesWithUnderscores = true;
@@ -30,11 +29,12 @@ public static partial class ApplicationServices
         services.AddOptions<ActivationOptions>().BindConfiguration(ActivationOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<SecurityOptions>().BindConfiguration(SecurityOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<AdminOptions>().BindConfiguration(AdminOptions.SectionName);
-        services.AddOptions<RabbitMqOptions>().BindConfiguration(RabbitMqOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<OutboxOptions>().BindConfiguration(OutboxOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.Configure<KestrelServerOptions>(kestrel => kestrel.AddServerHeader = false);
 
         services.AddSingleton(TimeProvider.System);
-        services.AddSingleton(_ => new NpgsqlDataSourceBuilder(WithFailFastDefaults(GetPostgresConnectionString(configuration))).Build());
+        services.AddSingleton(provider => new NpgsqlDataSourceBuilder(
+            WithFailFastDefaults(provider.GetRequiredService<IConfiguration>().GetRequiredPostgres())).Build());
         services.AddSingleton<PasswordHasher>();
         services.AddSingleton<ActivationCodeIssuer>();
 
@@ -66,7 +66,7 @@ public static partial class ApplicationServices
         services.AddRequestProtection();
 
         services.AddHealthChecks()
-            .AddNpgSql(name: "postgres", tags: [ReadyTag], timeout: TimeSpan.FromSeconds(3));
+            .AddNpgSql(name: "postgres", tags: [Routes.ReadyTag], timeout: TimeSpan.FromSeconds(3));
 
         services.Configure<MassTransitHostOptions>(options =>
         {
@@ -74,74 +74,12 @@ public static partial class ApplicationServices
             options.WaitUntilStarted = false;
             options.StopTimeout = TimeSpan.FromSeconds(30);
         });
-        services.AddMassTransit(bus =>
-        {
-            bus.ConfigureUsageTelemetryOptions(options => options.Enabled = false);
-            bus.SetKebabCaseEndpointNameFormatter();
-            bus.AddConsumer<ExpiredBeforeDeliveryConsumer, ExpiredBeforeDeliveryConsumerDefinition>();
-            bus.UsingRabbitMq((context, rabbit) =>
-            {
-                var settings = context.GetRequiredService<IOptions<RabbitMqOptions>>().Value;
-                rabbit.Host(settings.Host, (ushort)settings.Port, settings.VirtualHost, host =>
-                {
-                    host.Username(settings.Username);
-                    host.Password(settings.Password);
-                    host.PublisherConfirmation = true;
-                });
-                rabbit.ConfigureEndpoints(context);
-            });
-        });
+        builder.AddRabbitMqMessaging(bus => bus.AddConsumer<ExpiredBeforeDeliveryConsumer, ExpiredBeforeDeliveryConsumerDefinition>());
 
         services.AddOpenApi(options => options.AddSecuritySchemes());
         builder.AddTelemetry();
 
         return builder;
-    }
-
-    public static WebApplication MapApplication(this WebApplication app)
-    {
-        app.UseExceptionHandler();
-        // Framework-made errors (404 route, 405, 415) as problem documents. Not the default UseStatusCodePages():
-        // it answers text/plain when the Accept header rules out JSON; a ProblemHttpResult writes JSON regardless.
-        app.UseStatusCodePages(context =>
-        {
-            var status = context.HttpContext.Response.StatusCode;
-            return TypedResults.Problem(statusCode: status, type: ProblemTypes.ForStatus(status)).ExecuteAsync(context.HttpContext);
-        });
-        app.UseRequestProtection();
-        app.UseAuthentication();
-        app.UseAuthorization();
-
-        app.MapOpenApi();
-        // Scalar serves its own bundled script; no web fonts, no telemetry: the docs work offline.
-        app.MapScalarApiReference("/docs", options => options.WithTitle("Registration API").DisableDefaultFonts().DisableTelemetry());
-
-        app.MapPrometheusScrapingEndpoint("/metrics");
-        app.MapUserEndpoints();
-        app.MapOperatorEndpoints();
-
-        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false, ResponseWriter = HealthResponses.WriteAsync });
-        app.MapHealthChecks("/health/ready", new HealthCheckOptions
-        {
-            Predicate = check => check.Tags.Contains(ReadyTag),
-            ResponseWriter = HealthResponses.WriteAsync,
-            // MassTransit reports a bus that lost the broker as Degraded: not ready either.
-            ResultStatusCodes =
-            {
-                [HealthStatus.Healthy] = StatusCodes.Status200OK,
-                [HealthStatus.Degraded] = StatusCodes.Status503ServiceUnavailable,
-                [HealthStatus.Unhealthy] = StatusCodes.Status503ServiceUnavailable,
-            },
-        });
-
-        return app;
-    }
-
-    /// <summary>Applies pending migrations before the API takes traffic.</summary>
-    public static async Task MigrateDatabaseAsync(this WebApplication app)
-    {
-        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(DatabaseMigrator));
-        await DatabaseMigrator.MigrateAsync(GetPostgresConnectionString(app.Configuration), logger, app.Lifetime.ApplicationStopping);
     }
 
     /// <summary>
@@ -171,9 +109,4 @@ public static partial class ApplicationServices
 
         return builder.ConnectionString;
     }
-
-    private static string GetPostgresConnectionString(IConfiguration configuration) =>
-        configuration.GetConnectionString("Postgres") is { Length: > 0 } connectionString
-            ? connectionString
-            : throw new InvalidOperationException("ConnectionStrings:Postgres is not set (environment variable ConnectionStrings__Postgres).");
 }

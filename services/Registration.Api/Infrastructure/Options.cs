@@ -60,26 +60,6 @@ public sealed class AdminOptions
     public string? ApiKey { get; set; }
 }
 
-public sealed class RabbitMqOptions
-{
-    public const string SectionName = "RabbitMq";
-
-    [Required]
-    public string Host { get; set; } = "localhost";
-
-    [Range(1, 65535)]
-    public int Port { get; set; } = 5672;
-
-    [Required]
-    public string VirtualHost { get; set; } = "/";
-
-    [Required]
-    public string Username { get; set; } = "guest";
-
-    [Required]
-    public string Password { get; set; } = "guest";
-}
-
 public sealed class OutboxOptions
 {
     public const string SectionName = "Outbox";

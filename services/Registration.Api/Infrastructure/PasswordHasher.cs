@@ -32,8 +32,6 @@ public sealed class PasswordHasher : IDisposable
         _dummyHash = BCrypt.Net.BCrypt.HashPassword(Guid.NewGuid().ToString(), _workFactor);
     }
 
-    public int WorkFactor => _workFactor;
-
     /// <summary>Every slot busy and the queue full: a caller can refuse before doing any other work.</summary>
     public bool IsSaturated => _slots.CurrentCount == 0 && Volatile.Read(ref _waiting) >= _queueLimit;
 

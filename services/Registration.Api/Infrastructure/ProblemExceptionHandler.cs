@@ -68,12 +68,12 @@ public sealed partial class ProblemExceptionHandler(
         return true;
     }
 
-    [LoggerMessage(EventId = 5001, Level = LogLevel.Warning, Message = "Request rejected with 503: {Reason}")]
+    [LoggerMessage(EventId = 1401, EventName = "RequestRejectedBusy", Level = LogLevel.Warning, Message = "Request rejected with 503: {Reason}")]
     private static partial void LogBusy(ILogger logger, string reason);
 
-    [LoggerMessage(EventId = 5002, Level = LogLevel.Warning, Message = "Request answered 503, the database is unavailable: {ExceptionType}: {Reason}")]
+    [LoggerMessage(EventId = 1402, EventName = "DatabaseUnavailable", Level = LogLevel.Warning, Message = "Request answered 503, the database is unavailable: {ExceptionType}: {Reason}")]
     private static partial void LogDatabaseUnavailable(ILogger logger, string exceptionType, string reason);
 
-    [LoggerMessage(EventId = 5000, Level = LogLevel.Error, Message = "Request failed with {Status}")]
+    [LoggerMessage(EventId = 1400, EventName = "RequestFailed", Level = LogLevel.Error, Message = "Request failed with {Status}")]
     private static partial void LogUnhandled(ILogger logger, int status, Exception exception);
 }

@@ -1,9 +1,8 @@
 using System.Diagnostics.Metrics;
-using OpenTelemetry;
 using OpenTelemetry.Metrics;
-using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
 using Registration.Api.Outbox;
+using Registration.Hosting;
 
 namespace Registration.Api.Infrastructure;
 
@@ -62,46 +61,23 @@ public static class Telemetry
     public const string ServiceName = "registration-api";
 
     /// <summary>
-    /// Traces (HTTP in, SQL, outbox publish, MassTransit) and metrics. OTLP export when
-    /// OTEL_EXPORTER_OTLP_ENDPOINT is set; Prometheus text at /metrics always; nothing on the console.
-    /// JSON logs with the trace id when Logging:Format is "json" (the container default).
+    /// The shared telemetry (<see cref="ServiceDefaults.AddTelemetryDefaults"/>) plus the API's own: incoming
+    /// HTTP (health and metrics scrapes left out), SQL, the outbox publish spans, its meter, and
+    /// Prometheus text at /metrics.
     /// </summary>
     public static IHostApplicationBuilder AddTelemetry(this IHostApplicationBuilder builder)
     {
         builder.Services.AddSingleton<RegistrationMetrics>();
-
-        var otlp = !string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
-        var telemetry = builder.Services.AddOpenTelemetry()
-            .ConfigureResource(resource => resource.AddService(ServiceName))
+        builder.AddTelemetryDefaults(ServiceName)
             .WithTracing(tracing => tracing
                 .AddAspNetCoreInstrumentation(options =>
                     options.Filter = context => !context.Request.Path.StartsWithSegments("/health", StringComparison.Ordinal)
                         && !context.Request.Path.StartsWithSegments("/metrics", StringComparison.Ordinal))
-                .AddHttpClientInstrumentation()
-                .AddSource(OutboxDispatcher.ActivitySource.Name, "MassTransit", "Npgsql"))
+                .AddSource(OutboxDispatcher.ActivitySource.Name, "Npgsql"))
             .WithMetrics(metrics => metrics
                 .AddAspNetCoreInstrumentation()
-                .AddRuntimeInstrumentation()
-                .AddMeter(RegistrationMetrics.MeterName, "MassTransit")
+                .AddMeter(RegistrationMetrics.MeterName)
                 .AddPrometheusExporter());
-        if (otlp)
-        {
-            telemetry.UseOtlpExporter();
-        }
-
-        if (string.Equals(builder.Configuration["Logging:Format"], "json", StringComparison.OrdinalIgnoreCase))
-        {
-            builder.Logging.ClearProviders();
-            builder.Logging.AddJsonConsole(options =>
-            {
-                options.IncludeScopes = true;
-                options.UseUtcTimestamp = true;
-                options.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ";
-            });
-            builder.Logging.Configure(options =>
-                options.ActivityTrackingOptions = ActivityTrackingOptions.TraceId | ActivityTrackingOptions.SpanId);
-        }
-
         return builder;
     }
 }

@@ -1,6 +1,5 @@
 using Dapper;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Npgsql;
 using Registration.Api.Infrastructure;
 using Registration.Api.Users;
 
@@ -12,14 +11,14 @@ public static class GetUser
     private const string Sql = $"SELECT {UserRow.Columns} FROM users WHERE id = @Id";
 
     public static async Task<Results<Ok<UserResponse>, ProblemHttpResult>> HandleAsync(
-        string id, NpgsqlDataSource dataSource, CancellationToken cancellationToken)
+        string id, [AsParameters] OperatorServices services, CancellationToken cancellationToken)
     {
         if (!Guid.TryParse(id, out var userId))
         {
             return Problems.Validation("id", "The id must be a UUID.");
         }
 
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var connection = await services.DataSource.OpenConnectionAsync(cancellationToken);
         var user = await connection.QuerySingleOrDefaultAsync<UserRow>(
             new CommandDefinition(Sql, new { Id = userId }, cancellationToken: cancellationToken));
         return user is null ? Problems.NotFound() : TypedResults.Ok(user.ToResponse());

@@ -4,7 +4,6 @@ using System.Text;
 using Dapper;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.WebUtilities;
-using Npgsql;
 using Registration.Api.Infrastructure;
 using Registration.Api.Users;
 
@@ -25,7 +24,7 @@ public static class ListUsers
     private const string SelectSql = $"SELECT {UserRow.Columns} FROM users";
 
     public static async Task<Results<Ok<UserPage>, ProblemHttpResult>> HandleAsync(
-        string? status, string? limit, string? after, NpgsqlDataSource dataSource, CancellationToken cancellationToken)
+        string? status, string? limit, string? after, [AsParameters] OperatorServices services, CancellationToken cancellationToken)
     {
         var errors = new Dictionary<string, string[]>();
         if (status is not null && status != UserStatus.Pending && status != UserStatus.Active)
@@ -69,7 +68,7 @@ public static class ListUsers
 
         sql.Append(" ORDER BY created_at, id LIMIT @Take");
 
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var connection = await services.DataSource.OpenConnectionAsync(cancellationToken);
         var rows = (await connection.QueryAsync<UserRow>(new CommandDefinition(
             sql.ToString(),
             new { Status = status, AfterCreatedAt = cursor?.CreatedAt, AfterId = cursor?.Id, Take = pageSize + 1 },

@@ -52,11 +52,11 @@ public sealed partial class OutboxDispatcher(
         FROM outbox_messages WHERE dispatched_at IS NULL
         """;
 
-    // Capacity one: any number of wake-ups while a batch runs collapse into one more pass.
     private static readonly TimeSpan BacklogMeasurementInterval = TimeSpan.FromSeconds(1);
 
     private long _lastBacklogMeasurement;
 
+    // Capacity one: any number of wake-ups while a batch runs collapse into one more pass.
     private readonly Channel<bool> _wakeUp = Channel.CreateBounded<bool>(
         new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
 
@@ -274,12 +274,12 @@ public sealed partial class OutboxDispatcher(
 
     private sealed record OutboxRow(Guid Id, string MessageType, string Payload, string? TraceParent, int Attempts);
 
-    [LoggerMessage(EventId = 3000, Level = LogLevel.Warning, Message = "Outbox dispatch pass failed")]
+    [LoggerMessage(EventId = 1200, EventName = "OutboxDispatchFailed", Level = LogLevel.Warning, Message = "Outbox dispatch pass failed")]
     private static partial void LogDispatchFailed(ILogger logger, Exception exception);
 
-    [LoggerMessage(EventId = 3001, Level = LogLevel.Warning, Message = "{Failed} of {Claimed} outbox messages were not confirmed by the broker; they will be retried")]
+    [LoggerMessage(EventId = 1201, EventName = "OutboxPublishFailures", Level = LogLevel.Warning, Message = "{Failed} of {Claimed} outbox messages were not confirmed by the broker; they will be retried")]
     private static partial void LogPublishFailures(ILogger logger, int failed, int claimed);
 
-    [LoggerMessage(EventId = 3002, Level = LogLevel.Warning, Message = "Outbox LISTEN connection lost; polling until it is back")]
+    [LoggerMessage(EventId = 1202, EventName = "OutboxListenFailed", Level = LogLevel.Warning, Message = "Outbox LISTEN connection lost; polling until it is back")]
     private static partial void LogListenFailed(ILogger logger, Exception exception);
 }

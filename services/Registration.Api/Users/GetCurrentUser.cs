@@ -1,7 +1,6 @@
 using System.Security.Claims;
 using Dapper;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Npgsql;
 using Registration.Api.Infrastructure;
 
 namespace Registration.Api.Users;
@@ -12,9 +11,9 @@ public static class GetCurrentUser
     private const string Sql = $"SELECT {UserRow.Columns} FROM users WHERE id = @Id";
 
     public static async Task<Results<Ok<UserResponse>, ProblemHttpResult>> HandleAsync(
-        ClaimsPrincipal principal, NpgsqlDataSource dataSource, CancellationToken cancellationToken)
+        ClaimsPrincipal principal, [AsParameters] UserServices services, CancellationToken cancellationToken)
     {
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var connection = await services.DataSource.OpenConnectionAsync(cancellationToken);
         var user = await connection.QuerySingleOrDefaultAsync<UserRow>(
             new CommandDefinition(Sql, new { Id = principal.GetUserId() }, cancellationToken: cancellationToken));
 

@@ -1,7 +1,6 @@
 using Dapper;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Npgsql;
-using Registration.Api.Activation;
 using Registration.Api.Infrastructure;
 
 namespace Registration.Api.Users;
@@ -10,8 +9,9 @@ public sealed record RegisterUserRequest(string? Email, string? Password);
 
 /// <summary>
 /// POST /v1/users. Creates a pending user, its first activation code and the <c>UserRegistered</c> outbox
-/// row in one transaction. An email held by a pending account whose latest code has expired is taken
-/// over (no squatting); otherwise a held email is 409.
+/// row in one transaction (<see cref="ActivationCodeIssuer.IssueFirstAsync"/>). An email held by a pending
+/// account whose latest code has expired is taken over (no squatting, <see cref="EmailHolder"/>);
+/// otherwise a held email is 409.
 /// </summary>
 public static class RegisterUser
 {
@@ -22,14 +22,7 @@ public static class RegisterUser
         """;
 
     public static async Task<Results<Created<UserResponse>, ProblemHttpResult>> HandleAsync(
-        HttpRequest request,
-        NpgsqlDataSource dataSource,
-        PasswordHasher hasher,
-        ActivationCodeIssuer issuer,
-        TimeProvider timeProvider,
-        RegistrationMetrics metrics,
-        ILogger<RegisterUserRequest> logger,
-        CancellationToken cancellationToken)
+        HttpRequest request, [AsParameters] UserServices services, CancellationToken cancellationToken)
     {
         var (body, problem) = await JsonBody.ReadAsync<RegisterUserRequest>(request, cancellationToken);
         if (problem is not null)
@@ -54,20 +47,20 @@ public static class RegisterUser
         }
 
         // Past the bcrypt bulkhead, refuse before touching the database: rejection must stay cheap.
-        hasher.ThrowIfSaturated();
+        services.Hasher.ThrowIfSaturated();
 
         // Cheap check first: a held address needs no bcrypt run (409 reveals nothing a 201 would not).
-        await using (var connection = await dataSource.OpenConnectionAsync(cancellationToken))
+        await using (var connection = await services.DataSource.OpenConnectionAsync(cancellationToken))
         {
             var holder = await EmailHolder.FindAsync(connection, email, cancellationToken);
-            if (holder is not null && !holder.CanBeReplaced(timeProvider.GetDatabaseNow()))
+            if (holder is not null && !holder.CanBeReplaced(services.Clock.GetDatabaseNow()))
             {
                 return Problems.EmailTaken();
             }
         }
 
-        var passwordHash = await hasher.HashAsync(body.Password!, cancellationToken);
-        var outcome = await CreateAsync(dataSource, issuer, email, passwordHash, timeProvider.GetDatabaseNow(), cancellationToken);
+        var passwordHash = await services.Hasher.HashAsync(body.Password!, cancellationToken);
+        var outcome = await CreateAsync(services, email, passwordHash, services.Clock.GetDatabaseNow(), cancellationToken);
         if (outcome is null)
         {
             return Problems.EmailTaken();
@@ -75,23 +68,22 @@ public static class RegisterUser
 
         if (outcome.Value.ReplacedUserId is { } replaced)
         {
-            Log.UserRegisteredReplacing(logger, outcome.Value.User.Id, replaced);
+            Log.UserRegisteredReplacing(services.Logger, outcome.Value.User.Id, replaced);
         }
         else
         {
-            Log.UserRegistered(logger, outcome.Value.User.Id);
+            Log.UserRegistered(services.Logger, outcome.Value.User.Id);
         }
 
-        metrics.UserRegistered();
+        services.Metrics.UserRegistered();
         return TypedResults.Created($"/v1/users/{outcome.Value.User.Id}", outcome.Value.User.ToResponse());
     }
 
     /// <summary>Returns null when the email turned out to be taken (checked again under lock).</summary>
     private static async Task<(UserRow User, Guid? ReplacedUserId)?> CreateAsync(
-        NpgsqlDataSource dataSource, ActivationCodeIssuer issuer, string email, string passwordHash,
-        DateTimeOffset now, CancellationToken cancellationToken)
+        UserServices services, string email, string passwordHash, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var connection = await services.DataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
 
         var (free, replacedUserId) = await EmailHolder.ClaimAsync(transaction, email, claimant: null, now, cancellationToken);
@@ -107,7 +99,7 @@ public static class RegisterUser
                 new { Id = Guid.CreateVersion7(now), Email = email, PasswordHash = passwordHash, Now = now },
                 transaction,
                 cancellationToken: cancellationToken));
-            await issuer.IssueAsync(transaction, user.Id, user.Email, ActivationCodeIssuer.Registration, now, cancellationToken);
+            await services.Issuer.IssueFirstAsync(transaction, user.Id, user.Email, now, cancellationToken);
             await transaction.CommitAsync(cancellationToken);
             return (user, replacedUserId);
         }

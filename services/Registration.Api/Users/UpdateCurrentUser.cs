@@ -2,7 +2,6 @@ using System.Security.Claims;
 using Dapper;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Npgsql;
-using Registration.Api.Activation;
 using Registration.Api.Infrastructure;
 using Registration.Contracts.V1;
 
@@ -27,14 +26,7 @@ public static class UpdateCurrentUser
         """;
 
     public static async Task<Results<Ok<UserResponse>, ProblemHttpResult>> HandleAsync(
-        HttpRequest request,
-        ClaimsPrincipal principal,
-        NpgsqlDataSource dataSource,
-        PasswordHasher hasher,
-        ActivationCodeIssuer issuer,
-        TimeProvider timeProvider,
-        ILogger<UpdateUserRequest> logger,
-        CancellationToken cancellationToken)
+        HttpRequest request, ClaimsPrincipal principal, [AsParameters] UserServices services, CancellationToken cancellationToken)
     {
         var (body, problem) = await JsonBody.ReadAsync<UpdateUserRequest>(request, cancellationToken);
         if (problem is not null)
@@ -65,11 +57,11 @@ public static class UpdateCurrentUser
         }
 
         // Hash outside the transaction: no row lock is held while bcrypt runs.
-        var passwordHash = body.Password is null ? null : await hasher.HashAsync(body.Password, cancellationToken);
+        var passwordHash = body.Password is null ? null : await services.Hasher.HashAsync(body.Password, cancellationToken);
         var userId = principal.GetUserId();
-        var now = timeProvider.GetDatabaseNow();
+        var now = services.Clock.GetDatabaseNow();
 
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var connection = await services.DataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         var user = await connection.QuerySingleOrDefaultAsync<UserRow>(
             new CommandDefinition(LockUserSql, new { Id = userId }, transaction, cancellationToken: cancellationToken));
@@ -103,11 +95,11 @@ public static class UpdateCurrentUser
                 return Problems.EmailTaken();
             }
 
-            await issuer.IssueAsync(transaction, userId, email, ReissueReasons.EmailChanged, now, cancellationToken);
+            await services.Issuer.ReissueAsync(transaction, userId, email, ReissueReasons.EmailChanged, now, cancellationToken);
         }
 
         await transaction.CommitAsync(cancellationToken);
-        Log.UserUpdated(logger, userId, emailChanged, passwordHash is not null);
+        Log.UserUpdated(services.Logger, userId, emailChanged, passwordHash is not null);
         return TypedResults.Ok(user.ToResponse());
     }
 }

@@ -11,14 +11,16 @@ using Microsoft.Extensions.Options;
 namespace Deployment.Tests.Infrastructure;
 
 /// <summary>
-/// The configuration keys a service reads, found in its assembly: the options classes (a type with
+/// The configuration keys a service reads, found in its assembly and the shared ones it references
+/// (<c>Registration.Hosting</c>): the options classes (a type with
 /// a <c>SectionName</c> constant; every settable property is a key), its appsettings.json, the keys
-/// its code names as string literals (<c>"Logging:Format"</c>, <c>GetConnectionString("Postgres")</c>),
+/// its code names as string literals (<c>"Section:Key"</c>, <c>GetConnectionString("Postgres")</c>),
 /// and the host's own (<c>ASPNETCORE_*</c>, <c>DOTNET_*</c>, <c>Logging:LogLevel</c>, <c>Logging:Console</c>).
 /// </summary>
 internal sealed class ServiceConfiguration
 {
     private const string SectionNameField = "SectionName";
+    private const string SharedAssemblyPrefix = "Registration.";
 
     private readonly Assembly _assembly;
     private readonly HashSet<string> _literals;
@@ -38,7 +40,14 @@ internal sealed class ServiceConfiguration
     public static ServiceConfiguration Of(string assemblyName, string projectDirectory)
     {
         var assembly = Assembly.Load(assemblyName);
-        var sections = AssemblyTypes.Of(assembly)
+        Assembly[] assemblies =
+        [
+            assembly,
+            .. assembly.GetReferencedAssemblies()
+                .Where(reference => reference.Name?.StartsWith(SharedAssemblyPrefix, StringComparison.Ordinal) == true)
+                .Select(Assembly.Load),
+        ];
+        var sections = assemblies.SelectMany(AssemblyTypes.Of)
             .Select(type => (Type: type, Field: type.GetField(SectionNameField, BindingFlags.Public | BindingFlags.Static)))
             .Where(t => t.Field is { IsLiteral: true } && t.Field.FieldType == typeof(string) && t.Type is { IsClass: true, IsAbstract: false })
             .Select(t => new OptionsSection((string)t.Field!.GetRawConstantValue()!, t.Type))
@@ -47,7 +56,8 @@ internal sealed class ServiceConfiguration
         var appSettingsKeys = File.Exists(appSettings)
             ? JsonKeys(JsonDocument.Parse(File.ReadAllText(appSettings)).RootElement, prefix: null).ToHashSet(StringComparer.OrdinalIgnoreCase)
             : new HashSet<string>(StringComparer.OrdinalIgnoreCase);
-        return new ServiceConfiguration(assembly, sections, StringLiterals(assembly), appSettingsKeys);
+        var literals = assemblies.SelectMany(StringLiterals).ToHashSet(StringComparer.OrdinalIgnoreCase);
+        return new ServiceConfiguration(assembly, sections, literals, appSettingsKeys);
     }
 
     /// <summary>Environment variable name to configuration key: <c>RabbitMq__Host</c> is <c>RabbitMq:Host</c>.</summary>
@@ -66,7 +76,7 @@ internal sealed class ServiceConfiguration
             return "appsettings.json";
         }
 
-        // A whole key spelled out in the code, e.g. configuration["Logging:Format"].
+        // A whole key spelled out in the code, e.g. configuration["Section:Key"].
         if (key.Contains(':', StringComparison.Ordinal) && _literals.Contains(key))
         {
             return "a string literal in the code";

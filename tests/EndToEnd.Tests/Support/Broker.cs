@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Configuration;
 using Notification.Worker.DeadLetters;
-using Notification.Worker.Infrastructure;
+using Registration.Hosting;
 using Registration.Testing;
 
 namespace EndToEnd.Tests.Support;

@@ -1,8 +1,8 @@
 using System.Text;
 using System.Text.Json;
 using Notification.Worker.DeadLetters;
-using Notification.Worker.Infrastructure;
 using RabbitMQ.Client;
+using Registration.Hosting;
 
 namespace Notification.Worker.Tests.Support;
 

@@ -1,8 +1,8 @@
 using System.ComponentModel.DataAnnotations;
 
-namespace Notification.Worker.Infrastructure;
+namespace Registration.Hosting;
 
-/// <summary>The broker, shared by the consumers and the <c>dead-letters</c> commands.</summary>
+/// <summary>The broker both services talk to (<c>RabbitMq:*</c>).</summary>
 public sealed class RabbitMqOptions
 {
     public const string SectionName = "RabbitMq";

@@ -1,0 +1,17 @@
+using Microsoft.Extensions.Options;
+using Npgsql;
+using Registration.Api.Infrastructure;
+
+namespace Registration.Api.Activation;
+
+/// <summary>What the activation handlers use, bound with <c>[AsParameters]</c>; logs under <see cref="Log.Category"/>.</summary>
+public sealed record ActivationServices(
+    NpgsqlDataSource DataSource,
+    ActivationCodeIssuer Issuer,
+    TimeProvider Clock,
+    IOptions<ActivationOptions> Options,
+    RegistrationMetrics Metrics,
+    ILoggerFactory LoggerFactory)
+{
+    public ILogger Logger { get; } = LoggerFactory.CreateLogger(Log.Category);
+}

@@ -1,0 +1,21 @@
+namespace Registration.Api.Users;
+
+/// <summary>A users row as the handlers read it (never the hash).</summary>
+public sealed record UserRow(Guid Id, string Email, string Status, DateTime CreatedAt, DateTime? ActivatedAt)
+{
+    public const string Columns = "id, email, status, created_at, activated_at";
+
+    public UserResponse ToResponse() => new(
+        Id,
+        Email,
+        Status,
+        new DateTimeOffset(CreatedAt, TimeSpan.Zero),
+        ActivatedAt is { } activated ? new DateTimeOffset(activated, TimeSpan.Zero) : null);
+}
+
+/// <summary>The values of <c>users.status</c>.</summary>
+public static class UserStatus
+{
+    public const string Pending = "pending";
+    public const string Active = "active";
+}
