@@ -21,6 +21,9 @@ public abstract partial class PeriodicBackgroundService(TimeProvider timeProvide
     /// <summary>One pass of the work.</summary>
     protected abstract Task RunOnceAsync(CancellationToken cancellationToken);
 
+    /// <summary>How loud a failed pass is: a probe that fails all through an outage another component reports can be quieter.</summary>
+    protected virtual LogLevel FailureLevel => LogLevel.Warning;
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(Interval, Clock);
@@ -36,7 +39,7 @@ public abstract partial class PeriodicBackgroundService(TimeProvider timeProvide
             }
             catch (Exception exception)
             {
-                LogPassFailed(Logger, GetType().Name, exception);
+                LogPassFailed(Logger, FailureLevel, GetType().Name, exception);
             }
         }
         while (await NextTickAsync(timer, stoppingToken));
@@ -54,7 +57,6 @@ public abstract partial class PeriodicBackgroundService(TimeProvider timeProvide
         }
     }
 
-    [LoggerMessage(EventId = 9001, EventName = "PeriodicPassFailed", Level = LogLevel.Warning,
-        Message = "{Work} failed; it runs again at the next interval")]
-    private static partial void LogPassFailed(ILogger logger, string work, Exception exception);
+    [LoggerMessage(EventId = 9001, EventName = "PeriodicPassFailed", Message = "{Work} failed; it runs again at the next interval")]
+    private static partial void LogPassFailed(ILogger logger, LogLevel level, string work, Exception exception);
 }

@@ -17,6 +17,9 @@ public sealed class DeadLetterDepthProbe(
 {
     protected override TimeSpan Interval => options.Value.DeadLetterPollInterval;
 
+    // Every 30 s all through a broker outage, which the bus and the health check already report.
+    protected override LogLevel FailureLevel => LogLevel.Debug;
+
     protected override async Task RunOnceAsync(CancellationToken cancellationToken)
     {
         await using var queues = await DeadLetterQueues.ConnectAsync(rabbit.Value, cancellationToken);
