@@ -2,9 +2,6 @@ using Microsoft.Extensions.Options;
 
 namespace Registration.Api.Infrastructure;
 
-/// <summary>Thrown when the service cannot take more work right now; answered 503 <c>unavailable</c>.</summary>
-public sealed class ServiceBusyException(string message) : Exception(message);
-
 /// <summary>
 /// bcrypt behind a bulkhead. bcrypt is deliberately slow CPU work: unbounded, a flood of sign-ups or
 /// Basic-auth requests would occupy every thread-pool thread and starve cheap requests (health checks

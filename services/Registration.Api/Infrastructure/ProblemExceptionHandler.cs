@@ -20,6 +20,7 @@ public sealed partial class ProblemExceptionHandler(
                 bad.StatusCode == StatusCodes.Status413PayloadTooLarge ? "The request body is too large." : "The request is malformed."),
             ServiceBusyException => (StatusCodes.Status503ServiceUnavailable, ProblemTypes.Unavailable,
                 "The service is busy. Try again shortly."),
+            TooManyRequestsException tooMany => (StatusCodes.Status429TooManyRequests, tooMany.ProblemType, tooMany.Message),
             NpgsqlException or TimeoutException => (StatusCodes.Status503ServiceUnavailable, ProblemTypes.Unavailable,
                 "The service is temporarily unavailable. Try again shortly."),
             OperationCanceledException when httpContext.RequestAborted.IsCancellationRequested =>
@@ -46,9 +47,16 @@ public sealed partial class ProblemExceptionHandler(
                 break;
         }
 
-        if (status == StatusCodes.Status503ServiceUnavailable)
+        var retryAfter = exception switch
         {
-            httpContext.Response.Headers.RetryAfter = "1";
+            ServiceBusyException busy => busy.RetryAfter,
+            TooManyRequestsException tooMany => tooMany.RetryAfter,
+            _ when status == StatusCodes.Status503ServiceUnavailable => TimeSpan.FromSeconds(1),
+            _ => (TimeSpan?)null,
+        };
+        if (retryAfter is { } wait)
+        {
+            httpContext.Response.Headers.RetryAfter = Problems.RetryAfterSeconds(wait).ToString(System.Globalization.CultureInfo.InvariantCulture);
         }
 
         httpContext.Response.StatusCode = status;
