@@ -1,7 +1,4 @@
-using System.Globalization;
 using System.Net;
-using EndToEnd.Tests.Support;
-using FluentAssertions;
 using Registration.Contracts.V1;
 using Xunit.Abstractions;
 
@@ -13,8 +10,10 @@ namespace EndToEnd.Tests;
 /// refusing the dead code, the API's fresh code, and a working activation. The test output is the
 /// timeline.
 /// </summary>
-public sealed class ProviderOutageTests(EndToEndEnvironment environment, ITestOutputHelper output) : IClassFixture<EndToEndEnvironment>
+public sealed class ProviderOutageTests(ApiFixture environment, ITestOutputHelper output) : IClassFixture<ApiFixture>
 {
+    private readonly HttpClient _client = environment.CreateClient();
+
     private static readonly TimeSpan Outage = TimeSpan.FromMinutes(10);
 
     // The worker's "Activation email ... failed, will retry" line (Notification.Worker.Consumers.Log.TransientFailure),
@@ -28,29 +27,30 @@ public sealed class ProviderOutageTests(EndToEndEnvironment environment, ITestOu
         await using var worker = await environment.StartWorkerAsync();
         var provider = environment.Provider;
         var timeline = new Timeline(output, environment.Clock, () => Observed(worker));
-        var email = RegistrationApi.NewEmail("outage");
+        var email = ApiRequests.UniqueEmail("outage");
 
         provider.FailWith(503);
         timeline.Step("The provider goes down: it answers 503 to every send.");
 
         // Act 1: a registration during the outage.
-        var userId = await environment.Client.RegisterAsync(email);
-        var first = (await environment.Database.CodesAsync(userId)).Single();
+        var user = await _client.RegisterUserAsync(email);
+        var userId = user.Id;
+        var first = (await environment.Database.GetCodesAsync(userId)).Single();
         timeline.Step($"POST /v1/users -> 201; code issued, valid until {first.ExpiresAt:HH:mm:ss}.");
 
         await Eventually.GetAsync(
             () => Broker.CountAsync(environment.VirtualHost, Broker.ActivationEmailErrorQueue), n => n == 1, "the email in the error queue");
-        var registered = (await environment.Database.OutboxAsync(userId)).Single();
+        var registered = (await environment.Database.GetOutboxMessagesAsync(userId)).Single();
         timeline.Step($"HTTP retries and message retries exhausted: the message is in {Broker.ActivationEmailErrorQueue}.");
 
         timeline.Step("Operator runs: dead-letters list");
-        var (listExit, listOutput, _) = await Broker.RunDeadLettersAsync(environment.VirtualHost, "list");
+        var (listExit, listOutput, _) = await WorkerCommand.RunDeadLettersAsync(environment.WorkerSettings(), ["list"]);
         timeline.Quote(listOutput);
 
         // Assert 1: every attempt reached the provider and failed; nothing went out.
         var failedSends = worker.Logs.Lines.Count(line => line.EventId == SendFailedEventId && line.Message.Contains(registered.Id.ToString(), StringComparison.Ordinal));
         failedSends.Should().Be(5, "the first delivery and 4 message retries each failed");
-        provider.Requests.Where(r => r.IsFor(registered.Id)).Should().HaveCount(20, "each delivery is 1 HTTP attempt and 3 HTTP retries")
+        provider.RequestsFor(registered.Id).Should().HaveCount(20, "each delivery is 1 HTTP attempt and 3 HTTP retries")
             .And.OnlyContain(r => r.Status == 503);
         listExit.Should().Be(0);
         listOutput.Should().Contain($"{Broker.ActivationEmailErrorQueue}: 1 message(s)")
@@ -67,27 +67,27 @@ public sealed class ProviderOutageTests(EndToEndEnvironment environment, ITestOu
         timeline.Step("The provider recovers: it answers 200.");
 
         timeline.Step("Operator runs: dead-letters replay");
-        var (replayExit, replayOutput, _) = await Broker.RunDeadLettersAsync(environment.VirtualHost, "replay");
+        var (replayExit, replayOutput, _) = await WorkerCommand.RunDeadLettersAsync(environment.WorkerSettings(), ["replay"]);
         timeline.Quote(replayOutput);
 
         var codes = await Eventually.GetAsync(
-            () => environment.Database.CodesAsync(userId), c => c.Any(code => code.Reason == "redelivery"), "the fresh code");
+            () => environment.Database.GetCodesAsync(userId), c => c.Any(code => code.Reason == "redelivery"), "the fresh code");
         var fresh = codes.Single(code => code.Reason == "redelivery");
         timeline.Step($"The API issued a fresh code (reason redelivery), valid until {fresh.ExpiresAt:HH:mm:ss}.");
 
         var emailed = await Eventually.GetAsync(() => provider.DeliveredTo(email), e => e.Count > 0, "the email with the fresh code");
         timeline.Step($"The fresh code was emailed ({emailed[0].Code}).");
 
-        using var activation = await environment.Client.ActivateAsync(email, emailed[0].Code!);
+        using var activation = await _client.ActivateAsync(user, emailed[0].Code!);
         timeline.Step($"POST /v1/users/me/activation with it -> {(int)activation.StatusCode}.");
 
         // Assert 2
         replayExit.Should().Be(0);
         replayOutput.Should().Contain($"{Broker.ActivationEmailErrorQueue} -> {Broker.ActivationEmailQueue}: replayed 1 message(s)");
-        (await environment.Database.ProcessedOutcomeAsync(registered.Id)).Should().Be("expired", "the replayed code was dead: not sent");
+        (await environment.Database.GetProcessedOutcomeAsync(registered.Id)).Should().Be("expired", "the replayed code was dead: not sent");
         provider.Delivered.Should().NotContain(r => r.IsFor(registered.Id), "the dead code never went out");
         environment.Api.Events.Completed<ActivationCodeExpiredBeforeDelivery>().Should().Be(1);
-        var outbox = await environment.Database.OutboxAsync(userId);
+        var outbox = await environment.Database.GetOutboxMessagesAsync(userId);
         var reissued = outbox[^1];
         (reissued.MessageType, reissued.Reason).Should().Be((nameof(ActivationCodeReissued), "redelivery"));
         emailed.Should().ContainSingle().Which.IsFor(reissued.Id).Should().BeTrue();

@@ -1,40 +1,30 @@
-using FluentAssertions;
-using Notification.Worker.Tests.Support;
-
 namespace Notification.Worker.Tests;
 
 /// <summary>N worker instances share one queue.</summary>
-public sealed class CompetingConsumersTests(WorkerTestEnvironment environment) : IClassFixture<WorkerTestEnvironment>
+public sealed class CompetingConsumersTests(TestEnvironment environment) : IClassFixture<TestEnvironment>
 {
-    private readonly WorkerTestEnvironment _environment = environment;
-
     [Fact]
     public async Task TwoWorkers_OnOneQueue_EmailEachMessageOnce()
     {
-        _environment.Provider.Reset();
-        _environment.Provider.RespondAlways(ProviderStub.MailjetPath, ProviderStub.Ok().WithDelay(TimeSpan.FromMilliseconds(20)));
-        var oneAtATime = new Dictionary<string, string?>
-        {
-            ["Consumer:ConcurrentMessageLimit"] = "1",
-            ["Consumer:PrefetchCount"] = "1",
-        };
-        await using var first = await WorkerHost.StartAsync(_environment, oneAtATime);
-        await using var second = await WorkerHost.StartAsync(_environment, oneAtATime);
+        environment.Provider.Reset();
+        environment.Provider.Accept(delay: TimeSpan.FromMilliseconds(20));
+        await using var first = await environment.StartWorkerAsync(settings => settings.Consumers(concurrency: 1, prefetch: 1));
+        await using var second = await environment.StartWorkerAsync(settings => settings.Consumers(concurrency: 1, prefetch: 1));
         var messageIds = Enumerable.Range(0, 20).Select(_ => Guid.NewGuid()).ToList();
 
         foreach (var messageId in messageIds)
         {
-            await first.PublishAsync(TestData.UserRegistered(DateTimeOffset.UtcNow.AddMinutes(1)), messageId);
+            await first.PublishAsync(TestMessages.UserRegistered(DateTimeOffset.UtcNow.AddMinutes(1)), messageId);
         }
 
-        await Eventually.GetAsync(() => first.Probe.CompletedTotal + second.Probe.CompletedTotal, n => n == 20, "all messages consumed");
+        await Eventually.GetAsync(() => first.Events.CompletedTotal + second.Events.CompletedTotal, n => n == 20, "all messages consumed");
         foreach (var messageId in messageIds)
         {
-            _environment.Provider.RequestsFor(messageId).Should().ContainSingle();
-            (first.Probe.Completed(messageId) + second.Probe.Completed(messageId)).Should().Be(1);
+            environment.Provider.RequestsFor(messageId).Should().ContainSingle();
+            (first.Events.Completed(messageId) + second.Events.Completed(messageId)).Should().Be(1);
         }
 
-        first.Probe.CompletedTotal.Should().BePositive();
-        second.Probe.CompletedTotal.Should().BePositive();
+        first.Events.CompletedTotal.Should().BePositive();
+        second.Events.CompletedTotal.Should().BePositive();
     }
 }

@@ -1,20 +1,16 @@
 using Dapper;
-using FluentAssertions;
 using Microsoft.Extensions.Logging.Abstractions;
 using Notification.Worker.Infrastructure;
-using Notification.Worker.Tests.Support;
 using Npgsql;
 
 namespace Notification.Worker.Tests;
 
-public sealed class NotificationSchemaTests(WorkerTestEnvironment environment) : IClassFixture<WorkerTestEnvironment>
+public sealed class NotificationSchemaTests(TestEnvironment environment) : IClassFixture<TestEnvironment>
 {
-    private readonly WorkerTestEnvironment _environment = environment;
-
     [Fact]
     public async Task Migrate_ByInstancesStartingTogether_AppliesEachScriptOnce()
     {
-        var instances = Enumerable.Range(0, 4).Select(_ => NpgsqlDataSource.Create(_environment.ConnectionString)).ToList();
+        var instances = Enumerable.Range(0, 4).Select(_ => NpgsqlDataSource.Create(environment.ConnectionString)).ToList();
         try
         {
             await Task.WhenAll(instances.Select(source =>

@@ -6,8 +6,6 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using CsCheck;
 using Dapper;
-using FluentAssertions;
-using Resilience.Tests.Support;
 using Xunit.Abstractions;
 
 namespace Resilience.Tests;
@@ -17,19 +15,14 @@ namespace Resilience.Tests;
 /// and query values, and Basic credentials, from well-formed to garbage. Never a 5xx, every error a
 /// problem document without internals, and no row that the answer does not account for.
 /// </summary>
-public sealed class BadInputSweepTests(ResilienceEnvironment environment, ITestOutputHelper output)
-    : IClassFixture<ResilienceEnvironment>
+public sealed class BadInputSweepTests(TestEnvironment environment, ITestOutputHelper output) : IClassFixture<TestEnvironment>
 {
     private const int Iterations = 2000;
 
     [Fact]
     public async Task GeneratedRequests_NeverGet5xx_NorLeaveUnexpectedRows()
     {
-        await using var api = await environment.StartApiAsync(new ApiSetup
-        {
-            OverHttp = true,
-            Settings = new Dictionary<string, string> { ["Security:HashingQueueLimit"] = "100" },
-        });
+        await using var api = await environment.StartApiAsync(settings => settings.Hashing(queueLimit: 100), overHttp: true);
         using var client = api.CreateApiClient();
         var accounts = new Accounts(client, environment.Database);
         await accounts.InitializeAsync();
@@ -156,7 +149,7 @@ public sealed class BadInputSweepTests(ResilienceEnvironment environment, ITestO
         (1, AnyText));
 
     private static readonly Gen<string> Passwords = Gen.Frequency(
-        (2, Gen.Const(TestUser.DefaultPassword)),
+        (2, Gen.Const(ApiRequests.DefaultPassword)),
         (3, Gen.OneOf(
             "", "1234567", "12345678", new string('a', 72), new string('a', 73), string.Concat(Enumerable.Repeat("é", 36)),
             string.Concat(Enumerable.Repeat("é", 37)), string.Concat(Enumerable.Repeat("😀", 18)), string.Concat(Enumerable.Repeat("😀", 7)),
@@ -305,10 +298,10 @@ public sealed class BadInputSweepTests(ResilienceEnvironment environment, ITestO
             {
                 AuthKind.None => null,
                 AuthKind.Raw => Auth.Raw,
-                AuthKind.PendingUser => accounts.Pending.Basic.ToString(),
-                AuthKind.ActiveUser => (await accounts.ActiveAsync()).Basic.ToString(),
-                AuthKind.WrongPassword => ApiCalls.Basic(accounts.Pending.Email, "wrong password!").ToString(),
-                _ => $"Bearer {ResilienceEnvironment.AdminKey}",
+                AuthKind.PendingUser => accounts.Pending.Credentials.ToString(),
+                AuthKind.ActiveUser => (await accounts.ActiveAsync()).Credentials.ToString(),
+                AuthKind.WrongPassword => BasicAuth.Header(accounts.Pending.Email, "wrong password!").ToString(),
+                _ => ApiRequests.OperatorCredentials.ToString(),
             };
             if (authorization is not null)
             {
@@ -361,7 +354,7 @@ public sealed class BadInputSweepTests(ResilienceEnvironment environment, ITestO
             if (_active is null)
             {
                 var user = await RegisterAsync("sweep-active");
-                var code = (await database.LatestCodesAsync([user.Id]))[user.Id].Code;
+                var code = (await database.GetLatestCodesAsync([user.Id]))[user.Id].Code;
                 using var response = await client.ActivateAsync(user, code);
                 response.StatusCode.Should().Be(HttpStatusCode.OK);
                 _active = user;

@@ -1,7 +1,5 @@
 using System.Diagnostics;
 using System.Net;
-using FluentAssertions;
-using Resilience.Tests.Support;
 using Xunit.Abstractions;
 
 namespace Resilience.Tests;
@@ -11,8 +9,7 @@ namespace Resilience.Tests;
 /// registrations still answer 201 at normal speed, their outbox rows wait; once the broker is back every
 /// user is emailed, once.
 /// </summary>
-public sealed class BrokerOutageTests(ResilienceEnvironment environment, ITestOutputHelper output)
-    : IClassFixture<ResilienceEnvironment>
+public sealed class BrokerOutageTests(TestEnvironment environment, ITestOutputHelper output) : IClassFixture<TestEnvironment>
 {
     private const int Users = 50;
     private static readonly TimeSpan RecoveryTimeout = TimeSpan.FromSeconds(60);
@@ -20,8 +17,8 @@ public sealed class BrokerOutageTests(ResilienceEnvironment environment, ITestOu
     [Fact]
     public async Task Registrations_DuringABrokerOutage_AreAllEmailedOnce_WhenItIsBack()
     {
-        await using var api = await environment.StartApiAsync(new ApiSetup { BrokerThroughProxy = true });
-        await environment.StartWorkerAsync(brokerThroughProxy: true);
+        await using var api = await environment.StartApiAsync(settings => settings.BrokerVia(environment.BrokerProxy).Outbox(publishTimeout: TimeSpan.FromSeconds(1)));
+        await environment.StartWorkerAsync(settings => settings.BrokerVia(environment.BrokerProxy));
         using var client = api.CreateApiClient();
 
         await environment.BrokerProxy.TurnOffAsync();
@@ -44,15 +41,15 @@ public sealed class BrokerOutageTests(ResilienceEnvironment environment, ITestOu
         latencies.Should().OnlyContain(latency => latency < TimeSpan.FromSeconds(2), "a registration never waits for the broker");
 
         var waiting = await Eventually.GetAsync(
-            environment.Database.OutboxAsync,
+            environment.Database.GetOutboxStateAsync,
             outbox => outbox.FailedAndWaiting == Users,
-            TimeSpan.FromSeconds(20),
-            "the dispatcher tries every row and the broker refuses it");
+            "the dispatcher tries every row and the broker refuses it",
+            TimeSpan.FromSeconds(20));
         output.WriteLine($"During the outage: {waiting.Rows} outbox rows, {waiting.Dispatched} dispatched, {waiting.FailedAttempts} failed publish attempts.");
         environment.Provider.Requests.Should().BeEmpty("nothing can reach the worker while the broker is away");
         using (var ready = await Eventually.GetAsync(
             () => client.GetAsync("/health/ready"), response => response.StatusCode == HttpStatusCode.ServiceUnavailable,
-            TimeSpan.FromSeconds(20), "readiness reports the broker outage"))
+            "readiness reports the broker outage", TimeSpan.FromSeconds(20)))
         using (var live = await client.GetAsync("/health/live"))
         {
             live.StatusCode.Should().Be(HttpStatusCode.OK);
@@ -68,8 +65,8 @@ public sealed class BrokerOutageTests(ResilienceEnvironment environment, ITestOu
         // A duplicate would come from a message handled twice: count once every message is handled.
         await Eventually.HoldsAsync(
             async () => await environment.Database.CountUnprocessedMessagesAsync() == 0,
-            TimeSpan.FromSeconds(20),
-            "the worker recorded every message as processed");
+            "the worker recorded every message as processed",
+            TimeSpan.FromSeconds(20));
         var counts = await Deliveries.CountAsync(users, environment.Provider, environment.Database);
         output.WriteLine($"Counts: {counts}.");
 

@@ -1,6 +1,4 @@
 using System.Net;
-using FluentAssertions;
-using Resilience.Tests.Support;
 using Xunit.Abstractions;
 
 namespace Resilience.Tests;
@@ -12,8 +10,7 @@ namespace Resilience.Tests;
 /// worker sees the codes are dead and says so, the API issues fresh ones (reason <c>redelivery</c>), and
 /// those arrive and activate.
 /// </summary>
-public sealed class ProviderOutageTests(ResilienceEnvironment environment, ITestOutputHelper output)
-    : IClassFixture<ResilienceEnvironment>
+public sealed class ProviderOutageTests(TestEnvironment environment, ITestOutputHelper output) : IClassFixture<TestEnvironment>
 {
     private const int Users = 10;
 
@@ -23,7 +20,7 @@ public sealed class ProviderOutageTests(ResilienceEnvironment environment, ITest
         await using var api = await environment.StartApiAsync();
         using var client = api.CreateApiClient();
         // The API and the worker read one clock: the expiry they compare is the same.
-        await environment.StartWorkerAsync(useFakeClock: true);
+        await environment.StartWorkerAsync();
         environment.Provider.FailWith(503);
         output.WriteLine($"Provider answers 503 to everything; registering {Users} users.");
 
@@ -37,14 +34,14 @@ public sealed class ProviderOutageTests(ResilienceEnvironment environment, ITest
         }
 
         await Eventually.HoldsAsync(
-            async () => (await BrokerQueues.InspectAsync(environment.VirtualHost, BrokerQueues.ActivationEmailErrors))?.Messages == Users,
-            TimeSpan.FromSeconds(60),
-            $"all {Users} messages exhaust their retries and land in {BrokerQueues.ActivationEmailErrors}");
+            async () => (await Broker.InspectAsync(environment.VirtualHost, Broker.ActivationEmailErrorQueue))?.Messages == Users,
+            $"all {Users} messages exhaust their retries and land in {Broker.ActivationEmailErrorQueue}",
+            TimeSpan.FromSeconds(60));
         var failedSends = environment.Provider.Requests.Count;
-        output.WriteLine($"{Users} messages in {BrokerQueues.ActivationEmailErrors} after {failedSends} failed sends ({failedSends / Users} per message).");
+        output.WriteLine($"{Users} messages in {Broker.ActivationEmailErrorQueue} after {failedSends} failed sends ({failedSends / Users} per message).");
         environment.Provider.Delivered.Should().BeEmpty();
 
-        var firstCodes = await environment.Database.LatestCodesAsync(users.Select(user => user.Id));
+        var firstCodes = await environment.Database.GetLatestCodesAsync(users.Select(user => user.Id));
         environment.Clock.Advance(TimeSpan.FromMinutes(2));
         using (var expired = await client.ActivateAsync(users[0], firstCodes[users[0].Id].Code))
         {
@@ -54,14 +51,14 @@ public sealed class ProviderOutageTests(ResilienceEnvironment environment, ITest
         output.WriteLine("Clock of the API and the worker moved 2 minutes on: every code has expired.");
 
         environment.Provider.Accept();
-        var (exitCode, replayOutput) = await environment.RunDeadLettersCommandAsync("replay");
+        var (exitCode, replayOutput) = await environment.RunWorkerCommandAsync("dead-letters", "replay");
         output.WriteLine($"Provider recovered; `dead-letters replay` exited {exitCode}: {replayOutput.Trim()}");
         exitCode.Should().Be(0);
         replayOutput.Should().Contain($"replayed {Users} message(s)");
 
         await Deliveries.WaitForAllAsync(users, environment.Provider, environment.Database, TimeSpan.FromSeconds(60));
         var counts = await Deliveries.CountAsync(users, environment.Provider, environment.Database);
-        var fresh = await environment.Database.LatestCodesAsync(users.Select(user => user.Id));
+        var fresh = await environment.Database.GetLatestCodesAsync(users.Select(user => user.Id));
         fresh.Values.Should().OnlyContain(code => code.Reason == "redelivery", "each user got a fresh code after the old one died undelivered");
 
         var activated = 0;

@@ -1,7 +1,5 @@
 using System.Net;
 using System.Text;
-using FluentAssertions;
-using Registration.Api.Tests.Support;
 
 namespace Registration.Api.Tests.Api;
 
@@ -9,7 +7,7 @@ namespace Registration.Api.Tests.Api;
 /// POST /v1/users/me/activation, in the contract's order of checks: credentials (401), body shape (400),
 /// already active (409), code locked (429), code expired (410, whatever value), code wrong (422).
 /// </summary>
-public sealed class ActivateAccountTests(ApiFactory factory) : IClassFixture<ApiFactory>
+public sealed class ActivateAccountTests(ApiFixture factory) : IClassFixture<ApiFixture>
 {
     private static readonly TimeSpan CodeLifetime = TimeSpan.FromMinutes(1);
     private static readonly TimeSpan ResendCooldown = TimeSpan.FromSeconds(30);

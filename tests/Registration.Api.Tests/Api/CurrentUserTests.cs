@@ -1,12 +1,10 @@
 using System.Net;
 using System.Text;
-using FluentAssertions;
-using Registration.Api.Tests.Support;
 
 namespace Registration.Api.Tests.Api;
 
 /// <summary>GET /v1/users/me, and Basic authentication as every /me route sees it.</summary>
-public sealed class CurrentUserTests(ApiFactory factory) : IClassFixture<ApiFactory>
+public sealed class CurrentUserTests(ApiFixture factory) : IClassFixture<ApiFixture>
 {
     private readonly HttpClient _client = factory.CreateClient();
 

@@ -5,9 +5,7 @@ using System.Text;
 using System.Text.Json;
 using CsCheck;
 using Dapper;
-using FluentAssertions;
 using Microsoft.AspNetCore.WebUtilities;
-using Registration.Api.Tests.Support;
 using Xunit.Abstractions;
 
 namespace Registration.Api.Tests.Api;
@@ -17,7 +15,7 @@ namespace Registration.Api.Tests.Api;
 /// Authorization headers, ids and query strings. Whatever comes in, the API never answers 5xx, never leaks
 /// a stack trace, and a rejected request leaves the users table exactly as it was.
 /// </summary>
-public sealed class InputSweepTests(OperatorApiFactory factory, ITestOutputHelper output) : IClassFixture<OperatorApiFactory>
+public sealed class InputSweepTests(ApiFixture factory, ITestOutputHelper output) : IClassFixture<ApiFixture>
 {
     // Placeholders the generators emit, filled in at send time with whoever is the current victim account.
     private const string FreshEmail = "{{fresh}}";
@@ -65,7 +63,7 @@ public sealed class InputSweepTests(OperatorApiFactory factory, ITestOutputHelpe
         "Bearer junk",
         "Bearer ключ",
         "Bearer " + new string('k', 5_000),
-        "Bearer " + OperatorApiFactory.ApiKey + " " + OperatorApiFactory.ApiKey,
+        "Bearer " + TestSettings.OperatorKey + " " + TestSettings.OperatorKey,
         "Digest username=\"user\"",
         "Negotiate YIIB",
         "null",
@@ -186,7 +184,7 @@ public sealed class InputSweepTests(OperatorApiFactory factory, ITestOutputHelpe
         (2, Gen.Const((string?)null)),
         (5, Gen.OneOf(OddAuthorizations).Select(value => (string?)value)),
         (5, Gen.Const((string?)VictimBasic)),
-        (2, Gen.OneOf<string?>(OperatorBearer, "bearer " + OperatorApiFactory.ApiKey)),
+        (2, Gen.OneOf<string?>(OperatorBearer, "bearer " + TestSettings.OperatorKey)),
         (2, HeaderText.Select(text => (string?)text)),
         (2, Gen.String[0, 80].Select(text => (string?)("Basic " + Convert.ToBase64String(Encoding.UTF8.GetBytes(text))))),
         (1, Gen.Byte.Array[0, 80].Select(bytes => (string?)("Basic " + Convert.ToBase64String(bytes)))),
@@ -332,6 +330,6 @@ public sealed class InputSweepTests(OperatorApiFactory factory, ITestOutputHelpe
             .Replace(VictimEmail, victim.Email, StringComparison.Ordinal)
             .Replace(VictimId, victim.Id.ToString(), StringComparison.Ordinal)
             .Replace(VictimBasic, victim.Credentials.ToString(), StringComparison.Ordinal)
-            .Replace(OperatorBearer, OperatorApiFactory.OperatorCredentials.ToString(), StringComparison.Ordinal);
+            .Replace(OperatorBearer, ApiRequests.OperatorCredentials.ToString(), StringComparison.Ordinal);
     }
 }

@@ -1,6 +1,4 @@
 using System.Net;
-using FluentAssertions;
-using Registration.Api.Tests.Support;
 
 namespace Registration.Api.Tests.Api;
 
@@ -8,7 +6,7 @@ namespace Registration.Api.Tests.Api;
 /// No squatting: a pending account whose latest code has expired is replaced by a new registration of its
 /// email; while the code lives, or once the account is active, the email is taken.
 /// </summary>
-public sealed class ReRegistrationTests(ApiFactory factory) : IClassFixture<ApiFactory>
+public sealed class ReRegistrationTests(ApiFixture factory) : IClassFixture<ApiFixture>
 {
     private static readonly TimeSpan CodeLifetime = TimeSpan.FromMinutes(1);
 

@@ -1,13 +1,11 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text;
-using FluentAssertions;
-using Registration.Api.Tests.Support;
 
 namespace Registration.Api.Tests.Api;
 
 /// <summary>POST /v1/users: 201, 400 for each rule, 409 email-taken, 415.</summary>
-public sealed class RegisterUserTests(ApiFactory factory) : IClassFixture<ApiFactory>
+public sealed class RegisterUserTests(ApiFixture factory) : IClassFixture<ApiFixture>
 {
     private readonly HttpClient _client = factory.CreateClient();
 

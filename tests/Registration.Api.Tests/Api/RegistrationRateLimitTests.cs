@@ -1,18 +1,16 @@
 using System.Net;
-using FluentAssertions;
-using Registration.Api.Tests.Support;
 
 namespace Registration.Api.Tests.Api;
 
 /// <summary>POST /v1/users answers 429 <c>too-many-requests</c> past the per-address limit.</summary>
-public sealed class RegistrationRateLimitTests(RateLimitedApiFactory factory) : IClassFixture<RateLimitedApiFactory>
+public sealed class RegistrationRateLimitTests(Protection.ForwardedHeadersTests.RateLimitedApi factory) : IClassFixture<Protection.ForwardedHeadersTests.RateLimitedApi>
 {
     private readonly HttpClient _client = factory.CreateClient();
 
     [Fact]
     public async Task Register_ReturnsTooManyRequestsWithRetryAfter_PastTheLimitPerAddress()
     {
-        for (var i = 0; i < RateLimitedApiFactory.RegistrationsPerWindow; i++)
+        for (var i = 0; i < Protection.ForwardedHeadersTests.RateLimitedApi.RegistrationsPerWindow; i++)
         {
             await _client.RegisterUserAsync();
         }

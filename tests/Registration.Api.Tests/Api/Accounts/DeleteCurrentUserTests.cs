@@ -1,11 +1,9 @@
 using System.Net;
-using FluentAssertions;
-using Registration.Api.Tests.Support;
 
 namespace Registration.Api.Tests.Api.Accounts;
 
 /// <summary>DELETE /v1/users/me: 204; the account, its codes and its unsent emails go; the address is free again.</summary>
-public sealed class DeleteCurrentUserTests(ApiFactory factory) : IClassFixture<ApiFactory>
+public sealed class DeleteCurrentUserTests(ApiFixture factory) : IClassFixture<ApiFixture>
 {
     private readonly HttpClient _client = factory.CreateClient();
 

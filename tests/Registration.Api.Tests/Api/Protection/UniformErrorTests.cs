@@ -2,8 +2,6 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text;
-using FluentAssertions;
-using Registration.Api.Tests.Support;
 
 namespace Registration.Api.Tests.Api.Protection;
 
@@ -12,7 +10,7 @@ namespace Registration.Api.Tests.Api.Protection;
 /// authentication challenge) are problems like the handlers' own: application/problem+json, a status
 /// member, and a <c>type</c> from the design.
 /// </summary>
-public sealed class UniformErrorTests(OperatorApiFactory factory) : IClassFixture<OperatorApiFactory>
+public sealed class UniformErrorTests(ApiFixture factory) : IClassFixture<ApiFixture>
 {
     private readonly HttpClient _client = factory.CreateClient();
 
@@ -198,8 +196,8 @@ public sealed class UniformErrorTests(OperatorApiFactory factory) : IClassFixtur
             () => _client.RegisterAsync(user.Email, ApiRequests.DefaultPassword),
             () => _client.GetMeAsync(credentials: null),
             () => _client.ListUsersAsync(credentials: null),
-            () => _client.GetUserAsync(OperatorApiFactory.OperatorCredentials, "not-a-uuid"),
-            () => _client.GetUserAsync(OperatorApiFactory.OperatorCredentials, Guid.NewGuid().ToString()),
+            () => _client.GetUserAsync(ApiRequests.OperatorCredentials, "not-a-uuid"),
+            () => _client.GetUserAsync(ApiRequests.OperatorCredentials, Guid.NewGuid().ToString()),
             () => _client.ActivateAsync(user, "12"),
             () => _client.RequestNewCodeAsync(user),
         };

@@ -1,0 +1,36 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+
+namespace Registration.Testing.Client;
+
+/// <summary>
+/// A body whose length the client does not announce: no Content-Length, sent with
+/// <c>Transfer-Encoding: chunked</c> over a real connection. The server finds the size only by reading.
+/// </summary>
+public sealed class UnknownLengthContent : HttpContent
+{
+    private readonly byte[] _bytes;
+
+    public UnknownLengthContent(string text, string mediaType = "application/json")
+    {
+        _bytes = Encoding.UTF8.GetBytes(text);
+        Headers.ContentType = new MediaTypeHeaderValue(mediaType) { CharSet = "utf-8" };
+    }
+
+    protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context)
+    {
+        // Several writes, so the body really goes out as several chunks.
+        for (var offset = 0; offset < _bytes.Length; offset += 1024)
+        {
+            await stream.WriteAsync(_bytes.AsMemory(offset, Math.Min(1024, _bytes.Length - offset)));
+            await stream.FlushAsync();
+        }
+    }
+
+    protected override bool TryComputeLength(out long length)
+    {
+        length = -1;
+        return false;
+    }
+}
