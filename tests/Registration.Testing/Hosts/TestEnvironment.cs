@@ -98,6 +98,7 @@ public class TestEnvironment : IAsyncLifetime
     /// <summary>
     /// The API's settings here: this database and virtual host, bcrypt at its cheapest, rate limits off,
     /// the operator key, an outbox that polls often and retries within half a second, warnings only.
+    /// A publish may go unconfirmed for as long as a test lasts (see <see cref="NeverWithinATest"/>).
     /// </summary>
     public TestSettings ApiSettings() => new TestSettings()
         .Database(ConnectionString)
@@ -105,23 +106,32 @@ public class TestEnvironment : IAsyncLifetime
         .FastBcrypt()
         .RateLimitsOff()
         .Operator()
-        .Outbox(pollInterval: TimeSpan.FromMilliseconds(100), maxRetryDelay: TimeSpan.FromMilliseconds(500))
+        .Outbox(pollInterval: TimeSpan.FromMilliseconds(100), publishTimeout: NeverWithinATest, maxRetryDelay: TimeSpan.FromMilliseconds(500))
         .LogLevel("Warning");
 
     /// <summary>
     /// A worker's settings here: the Mailjet API on the fake provider, the production counts of retries
     /// (3 HTTP retries per delivery, 4 message retries) with the waits shrunk to milliseconds, and the
-    /// circuit breaker out of the way.
+    /// circuit breaker out of the way. A send may take as long as a test lasts (see <see cref="NeverWithinATest"/>).
     /// </summary>
     public TestSettings WorkerSettings() => new TestSettings()
         .Database(ConnectionString)
         .Broker(VirtualHost)
         .EmailProvider(Provider)
         .Retries(http: 3, message: 4)
-        .ProviderTimeouts(attempt: TimeSpan.FromSeconds(2), total: TimeSpan.FromSeconds(10))
+        .ProviderTimeouts(attempt: NeverWithinATest, total: 2 * NeverWithinATest)
         .BreakerOff()
         .Consumers(concurrency: 4, prefetch: 8)
         .StopTimeout(TimeSpan.FromSeconds(5));
+
+    /// <summary>
+    /// The timeout of the timers that turn one email into two: a provider call that times out is retried
+    /// (and the provider may have accepted the first one), an outbox publish whose confirm times out is
+    /// published again (and a second copy can reach another worker while the first is being sent). On a
+    /// loaded machine a stall of a few seconds is ordinary, so in tests these timers must not be able to
+    /// fire unless the test is about them; the tests that are set short timeouts of their own.
+    /// </summary>
+    public static readonly TimeSpan NeverWithinATest = TimeSpan.FromMinutes(5);
 
     /// <summary>This database reached through <see cref="PostgresProxy"/>, with changes (timeouts) to the connection string.</summary>
     public string ConnectionStringVia(SwitchableTcpProxy proxy, Action<NpgsqlConnectionStringBuilder>? change = null)
