@@ -7,7 +7,8 @@ namespace Registration.Testing.Client;
 /// router do it: the path is percent-decoded (an encoded '/' stays one segment) and its dot segments
 /// removed; a trailing '/' is ignored; literal segments compare case-insensitively; a parameter takes
 /// any non-empty segment; a literal beats a parameter (<c>/v1/users/ME</c> is the caller's own account,
-/// not the user with id "ME"); the method must be one the route maps. An oracle that compares the
+/// not the user with id "ME"); the method must be one the route maps (<c>*</c>: any, as for the health
+/// checks and the Prometheus endpoint). An oracle that compares the
 /// request's text instead would expect nothing of <c>POST /V1/USERS</c>, which registers a user.
 /// </summary>
 public static class ApiRoutes
@@ -21,13 +22,14 @@ public static class ApiRoutes
     public const string ListUsers = "GET /v1/users";
     public const string GetUser = "GET /v1/users/{id}";
     public const string DeleteUser = "DELETE /v1/users/{id}";
+    public const string Metrics = "* /metrics";
 
     private static readonly Route[] Routes =
     [
         .. new[] { Register, Activate, ResendCode, GetMe, UpdateMe, DeleteMe, ListUsers, GetUser, DeleteUser }.Select(Route.Parse),
-        Route.Parse("GET /health/live"),
-        Route.Parse("GET /health/ready"),
-        Route.Parse("GET /metrics"),
+        Route.Parse("* /health/live"),
+        Route.Parse("* /health/ready"),
+        Route.Parse(Metrics),
         Route.Parse("GET /openapi/{documentName}.json"),
         Route.Parse("GET /docs/{*path}"),
     ];
@@ -40,7 +42,8 @@ public static class ApiRoutes
         ArgumentNullException.ThrowIfNull(path);
         var segments = Segments(RemoveDotSegments(Decode(path)));
         return Routes
-            .Where(route => string.Equals(route.Method, method, StringComparison.OrdinalIgnoreCase) && route.Matches(segments))
+            .Where(route => route.Method is "*" || string.Equals(route.Method, method, StringComparison.OrdinalIgnoreCase))
+            .Where(route => route.Matches(segments))
             .OrderByDescending(route => route.Precedence)
             .FirstOrDefault()?.Name;
     }

@@ -1,4 +1,5 @@
 extern alias Api;
+using System.Text;
 using MassTransit;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
@@ -49,13 +50,15 @@ public sealed class ApiHost : WebApplicationFactory<Api::Program>
     }
 
     /// <summary>
-    /// A client that sends request bodies as given. The default client follows redirects, and to be able
-    /// to resend a body it buffers it first, which turns a chunked body into one with a Content-Length.
+    /// A client of the real socket (an API started over HTTP) that sends requests as given: bodies unbuffered
+    /// (a chunked body stays chunked), header values as UTF-8 bytes (the default client refuses anything but
+    /// ASCII), and redirects not followed.
     /// </summary>
     public HttpClient CreateStreamingClient()
     {
         using var probe = CreateClient();
-        return CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false, BaseAddress = probe.BaseAddress! });
+        var handler = new SocketsHttpHandler { AllowAutoRedirect = false, RequestHeaderEncodingSelector = (_, _) => Encoding.UTF8 };
+        return new HttpClient(handler) { BaseAddress = probe.BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
     }
 
     /// <summary>
