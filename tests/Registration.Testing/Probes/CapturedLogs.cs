@@ -26,8 +26,9 @@ public sealed class CapturedLogs(string host) : ILoggerProvider
         public bool IsEnabled(LogLevel logLevel) => logLevel != LogLevel.None;
 
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-            logs._lines.Enqueue(new LogLine(DateTime.UtcNow, logs.Host, category, logLevel, eventId.Id, formatter(state, exception)));
+            logs._lines.Enqueue(new LogLine(DateTime.UtcNow, logs.Host, category, logLevel, eventId.Id, eventId.Name, formatter(state, exception)));
     }
 }
 
-public sealed record LogLine(DateTime At, string Host, string Category, LogLevel Level, int EventId, string Message);
+/// <param name="EventName">The [LoggerMessage] method's name unless the service names the event otherwise.</param>
+public sealed record LogLine(DateTime At, string Host, string Category, LogLevel Level, int EventId, string? EventName, string Message);
