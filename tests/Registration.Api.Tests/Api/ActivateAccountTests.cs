@@ -66,14 +66,6 @@ public sealed class ActivateAccountTests(ApiFixture factory) : IClassFixture<Api
         await response.ShouldBeUnauthorizedAsync();
     }
 
-    [Fact]
-    public async Task Activate_ReturnsUnauthorized_WhenThereAreNoCredentials()
-    {
-        using var response = await _client.ActivateAsync(credentials: null, "1234");
-
-        await response.ShouldBeUnauthorizedAsync();
-    }
-
     [Theory]
     [InlineData("Basic")]
     [InlineData("Basic !!!not-base64!!!")]

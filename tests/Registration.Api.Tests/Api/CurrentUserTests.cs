@@ -57,14 +57,6 @@ public sealed class CurrentUserTests(ApiFixture factory) : IClassFixture<ApiFixt
     }
 
     [Fact]
-    public async Task GetMe_ReturnsUnauthorized_WithoutCredentials()
-    {
-        using var response = await _client.GetMeAsync(credentials: null);
-
-        await response.ShouldBeUnauthorizedAsync();
-    }
-
-    [Fact]
     public async Task GetMe_ReturnsUnauthorized_WhenPasswordIsWrong()
     {
         var user = await _client.RegisterUserAsync();

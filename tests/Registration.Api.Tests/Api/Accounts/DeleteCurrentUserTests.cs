@@ -93,14 +93,6 @@ public sealed class DeleteCurrentUserTests(ApiFixture factory) : IClassFixture<A
     }
 
     [Fact]
-    public async Task DeleteMe_ReturnsUnauthorized_WithoutCredentials()
-    {
-        using var response = await _client.DeleteMeAsync(credentials: null);
-
-        await response.ShouldBeUnauthorizedAsync();
-    }
-
-    [Fact]
     public async Task DeleteMe_ReturnsUnauthorized_AndKeepsTheAccount_WhenThePasswordIsWrong()
     {
         var user = await _client.RegisterUserAsync();

@@ -310,14 +310,6 @@ public sealed class UpdateCurrentUserTests(ApiFixture factory) : IClassFixture<A
     }
 
     [Fact]
-    public async Task PatchMe_ReturnsUnauthorized_WithoutCredentials()
-    {
-        using var response = await _client.PatchMeAsync(credentials: null, new { password = NewPassword });
-
-        await response.ShouldBeUnauthorizedAsync();
-    }
-
-    [Fact]
     public async Task PatchMe_ReturnsUnauthorized_AndChangesNothing_WhenThePasswordIsWrong()
     {
         var user = await _client.RegisterActiveUserAsync(factory.Database);
