@@ -1,4 +1,3 @@
-using System.Net;
 using Registration.Contracts.V1;
 
 namespace EndToEnd.Tests;

@@ -1,6 +1,3 @@
-using System.Net;
-using Xunit.Abstractions;
-
 namespace EndToEnd.Tests;
 
 /// <summary>The API's Prometheus endpoint after real traffic: registrations, activations by outcome, the outbox backlog.</summary>

@@ -1,5 +1,3 @@
-using System.Net;
-
 namespace EndToEnd.Tests;
 
 /// <summary>The happy path through both services: sign up, receive the code by email, activate.</summary>

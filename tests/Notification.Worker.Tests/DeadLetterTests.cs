@@ -3,27 +3,19 @@ using Notification.Worker.DeadLetters;
 namespace Notification.Worker.Tests;
 
 /// <summary>Messages the provider never took: the error queue, and the <c>dead-letters</c> commands.</summary>
-public sealed class DeadLetterTests(TestEnvironment environment) : IClassFixture<TestEnvironment>, IAsyncLifetime
+public sealed class DeadLetterTests(TestEnvironment environment) : FreshProviderPerTest(environment)
 {
-    public Task InitializeAsync()
-    {
-        environment.Provider.Reset();
-        return Task.CompletedTask;
-    }
-
-    public Task DisposeAsync() => Task.CompletedTask;
-
     [Fact]
     public async Task FailingProvider_SendsTheMessageToTheErrorQueue_ListShowsIt_AndReplayDeliversItOnceTheProviderIsBack()
     {
-        environment.Provider.FailWith(503, body: "maintenance");
-        await using var worker = await environment.StartWorkerAsync(settings => settings.Retries(http: 1, message: 2));
+        Environment.Provider.FailWith(503, body: "maintenance");
+        await using var worker = await Environment.StartWorkerAsync(settings => settings.Retries(http: 1, message: 2));
         var messageId = Guid.NewGuid();
         await worker.PublishAsync(TestMessages.UserRegistered(DateTimeOffset.UtcNow.AddMinutes(1)), messageId);
 
-        await Eventually.GetAsync(() => Broker.CountAsync(environment.VirtualHost, Broker.ActivationEmailErrorQueue), n => n == 1, "the message in the error queue");
+        await Eventually.GetAsync(() => Broker.CountAsync(Environment.VirtualHost, Broker.ActivationEmailErrorQueue), n => n == 1, "the message in the error queue");
         // First delivery and 2 message retries, each with 1 HTTP retry.
-        environment.Provider.RequestsFor(messageId).Should().HaveCount(6);
+        Environment.Provider.RequestsFor(messageId).Should().HaveCount(6);
 
         var (listed, listOutput, _) = await RunAsync("list");
         listed.Should().Be(DeadLetterCommand.Done);
@@ -33,49 +25,49 @@ public sealed class DeadLetterTests(TestEnvironment environment) : IClassFixture
             .And.Contain("TransientEmailFailureException")
             .And.Contain("503");
 
-        environment.Provider.Reset();
+        Environment.Provider.Reset();
         var (replayed, replayOutput, _) = await RunAsync("replay");
 
         replayed.Should().Be(DeadLetterCommand.Done);
         replayOutput.Should().Contain("activation-email_error -> activation-email: replayed 1 message(s)");
-        await environment.Database.WaitForOutcomeAsync(messageId, "sent");
-        environment.Provider.RequestsFor(messageId).Should().ContainSingle();
-        (await Broker.CountAsync(environment.VirtualHost, Broker.ActivationEmailErrorQueue)).Should().Be(0);
+        await Environment.Database.WaitForOutcomeAsync(messageId, "sent");
+        Environment.Provider.RequestsFor(messageId).Should().ContainSingle();
+        (await Broker.CountAsync(Environment.VirtualHost, Broker.ActivationEmailErrorQueue)).Should().Be(0);
     }
 
     [Fact]
     public async Task Replay_InterruptedBetweenPublishAndAck_LeavesTheMessageInBothQueues_AndItIsEmailedOnce()
     {
         var messageId = Guid.NewGuid();
-        environment.Provider.FailWith(400, body: "bad request");
-        await using (var failing = await environment.StartWorkerAsync())
+        Environment.Provider.FailWith(400, body: "bad request");
+        await using (var failing = await Environment.StartWorkerAsync())
         {
             await failing.PublishAsync(TestMessages.UserRegistered(DateTimeOffset.UtcNow.AddMinutes(1)), messageId);
-            await Eventually.GetAsync(() => Broker.CountAsync(environment.VirtualHost, Broker.ActivationEmailErrorQueue), n => n == 1, "the message in the error queue");
+            await Eventually.GetAsync(() => Broker.CountAsync(Environment.VirtualHost, Broker.ActivationEmailErrorQueue), n => n == 1, "the message in the error queue");
         }
 
         // The worker is down: the replay's copy waits in the queue where we can see it.
         var crash = async () => await WorkerCommand.RunDeadLettersAsync(
-            environment.WorkerSettings(),
+            Environment.WorkerSettings(),
             ["replay"],
             queues => queues.AfterPublish = (_, _) => throw new SimulatedCrashException());
 
         await crash.Should().ThrowAsync<SimulatedCrashException>();
-        (await Broker.CountAsync(environment.VirtualHost, Broker.ActivationEmailErrorQueue)).Should().Be(1, "the dead letter was never acked");
-        (await Broker.CountAsync(environment.VirtualHost, Broker.ActivationEmailQueue)).Should().Be(1, "the copy was confirmed before the crash");
-        var copy = (await Broker.PeekAsync(environment.VirtualHost, Broker.ActivationEmailQueue)).Should().ContainSingle().Subject;
+        (await Broker.CountAsync(Environment.VirtualHost, Broker.ActivationEmailErrorQueue)).Should().Be(1, "the dead letter was never acked");
+        (await Broker.CountAsync(Environment.VirtualHost, Broker.ActivationEmailQueue)).Should().Be(1, "the copy was confirmed before the crash");
+        var copy = (await Broker.PeekAsync(Environment.VirtualHost, Broker.ActivationEmailQueue)).Should().ContainSingle().Subject;
         copy.MessageId.Should().Be(messageId.ToString());
         copy.Headers.Keys.Should().NotContain(key => key.StartsWith("MT-Fault-", StringComparison.Ordinal) || key.StartsWith("MT-Host-", StringComparison.Ordinal) || key == "MT-Reason");
 
-        environment.Provider.Reset();
-        await using var worker = await environment.StartWorkerAsync();
-        await environment.Database.WaitForOutcomeAsync(messageId, "sent");
+        Environment.Provider.Reset();
+        await using var worker = await Environment.StartWorkerAsync();
+        await Environment.Database.WaitForOutcomeAsync(messageId, "sent");
         var (replayed, _, _) = await RunAsync("replay", "--queue", "activation-email");
         replayed.Should().Be(DeadLetterCommand.Done);
 
         await Eventually.GetAsync(() => worker.Events.Completed(messageId), n => n == 2, "the second copy to be consumed");
-        environment.Provider.RequestsFor(messageId).Should().ContainSingle("the second copy is recognised by its MessageId");
-        (await Broker.CountAsync(environment.VirtualHost, Broker.ActivationEmailErrorQueue)).Should().Be(0);
+        Environment.Provider.RequestsFor(messageId).Should().ContainSingle("the second copy is recognised by its MessageId");
+        (await Broker.CountAsync(Environment.VirtualHost, Broker.ActivationEmailErrorQueue)).Should().Be(0);
     }
 
     [Fact]
@@ -88,7 +80,7 @@ public sealed class DeadLetterTests(TestEnvironment environment) : IClassFixture
     }
 
     private Task<(int ExitCode, string Output, string Error)> RunAsync(params string[] args) =>
-        WorkerCommand.RunDeadLettersAsync(environment.WorkerSettings(), args);
+        WorkerCommand.RunDeadLettersAsync(Environment.WorkerSettings(), args);
 
     private sealed class SimulatedCrashException : Exception
     {

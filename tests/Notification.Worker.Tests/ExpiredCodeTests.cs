@@ -4,23 +4,15 @@ using Notification.Worker.Consumers;
 namespace Notification.Worker.Tests;
 
 /// <summary>A code that expired before it could be emailed is never sent; the API is asked for a fresh one.</summary>
-public sealed class ExpiredCodeTests(TestEnvironment environment) : IClassFixture<TestEnvironment>, IAsyncLifetime
+public sealed class ExpiredCodeTests(TestEnvironment environment) : FreshProviderPerTest(environment)
 {
     private static readonly DateTimeOffset Issued = new(2030, 6, 1, 12, 0, 0, TimeSpan.Zero);
-
-    public Task InitializeAsync()
-    {
-        environment.Provider.Reset();
-        return Task.CompletedTask;
-    }
-
-    public Task DisposeAsync() => Task.CompletedTask;
 
     [Fact]
     public async Task LateMessage_IsNotEmailed_AndCodeExpiredBeforeDeliveryIsPublished()
     {
         var clock = new FakeTimeProvider(Issued);
-        await using var worker = await environment.StartWorkerAsync(clock: clock, collectExpiredEvents: true);
+        await using var worker = await Environment.StartWorkerAsync(clock: clock, collectExpiredEvents: true);
         var message = TestMessages.UserRegistered(Issued.AddMinutes(1));
         var messageId = Guid.NewGuid();
         clock.Advance(TimeSpan.FromMinutes(1)); // exactly at expiry: already dead
@@ -34,36 +26,36 @@ public sealed class ExpiredCodeTests(TestEnvironment environment) : IClassFixtur
         expired.CodeExpiresAt.Should().Be(message.CodeExpiresAt);
         expired.OccurredAt.Should().Be(clock.GetUtcNow());
         eventId.Should().Be(ActivationEmailConsumer.ExpiredEventId(messageId));
-        (await environment.Database.GetProcessedOutcomeAsync(messageId)).Should().Be("expired");
-        environment.Provider.RequestsFor(messageId).Should().BeEmpty();
+        (await Environment.Database.GetProcessedOutcomeAsync(messageId)).Should().Be("expired");
+        Environment.Provider.RequestsFor(messageId).Should().BeEmpty();
     }
 
     [Fact]
     public async Task CodeExpiringBeforeAMessageRetry_IsNotEmailedByTheRetry()
     {
-        environment.Provider.AnswerInSequence(ProviderAnswer.Fail(503), ProviderAnswer.Ok());
+        Environment.Provider.AnswerInSequence(ProviderAnswer.Fail(503), ProviderAnswer.Ok());
         var clock = new FakeTimeProvider(Issued);
-        await using var worker = await environment.StartWorkerAsync(
+        await using var worker = await Environment.StartWorkerAsync(
             settings => settings.Retries(http: 0, message: 1).Set("Consumer:MessageRetryInitialInterval", TimeSpan.FromSeconds(1)),
             clock,
             collectExpiredEvents: true);
         var messageId = Guid.NewGuid();
 
         await worker.PublishAsync(TestMessages.UserRegistered(Issued.AddMinutes(1)), messageId);
-        await Eventually.GetAsync(() => environment.Provider.RequestsFor(messageId).Count, n => n == 1, "the failed first attempt");
+        await Eventually.GetAsync(() => Environment.Provider.RequestsFor(messageId).Count, n => n == 1, "the failed first attempt");
         clock.Advance(TimeSpan.FromMinutes(2)); // the provider outage outlasted the code
 
         await Eventually.GetAsync(() => worker.ExpiredEvents.Received.Count, n => n == 1, "the expired-code event");
-        (await environment.Database.GetProcessedOutcomeAsync(messageId)).Should().Be("expired");
-        environment.Provider.RequestsFor(messageId).Should().ContainSingle("the retry found the code dead and did not send it");
+        (await Environment.Database.GetProcessedOutcomeAsync(messageId)).Should().Be("expired");
+        Environment.Provider.RequestsFor(messageId).Should().ContainSingle("the retry found the code dead and did not send it");
     }
 
     [Fact]
     public async Task HttpRetries_StopWhenTheCodeExpires()
     {
-        environment.Provider.FailWith(503);
+        Environment.Provider.FailWith(503);
         var clock = new FakeTimeProvider(Issued);
-        await using var worker = await environment.StartWorkerAsync(
+        await using var worker = await Environment.StartWorkerAsync(
             settings => settings
                 .Set("Email:Resilience:MaxRetryAttempts", 10)
                 .Set("Email:Resilience:RetryBaseDelay", TimeSpan.FromMilliseconds(500))
@@ -74,12 +66,12 @@ public sealed class ExpiredCodeTests(TestEnvironment environment) : IClassFixtur
         var messageId = Guid.NewGuid();
 
         await worker.PublishAsync(TestMessages.UserRegistered(Issued.AddMinutes(1)), messageId);
-        await Eventually.GetAsync(() => environment.Provider.RequestsFor(messageId).Count, n => n >= 1, "a first attempt");
+        await Eventually.GetAsync(() => Environment.Provider.RequestsFor(messageId).Count, n => n >= 1, "a first attempt");
         clock.Advance(TimeSpan.FromMinutes(1));
 
         await Eventually.GetAsync(() => worker.ExpiredEvents.Received.Count, n => n == 1, "the expired-code event", TimeSpan.FromSeconds(5));
-        var attempts = environment.Provider.RequestsFor(messageId).Count;
+        var attempts = Environment.Provider.RequestsFor(messageId).Count;
         attempts.Should().BeLessThan(11, "the remaining HTTP retries were abandoned");
-        (await environment.Database.GetProcessedOutcomeAsync(messageId)).Should().Be("expired");
+        (await Environment.Database.GetProcessedOutcomeAsync(messageId)).Should().Be("expired");
     }
 }

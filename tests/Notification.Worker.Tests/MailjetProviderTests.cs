@@ -5,30 +5,22 @@ using Registration.Testing.Client;
 namespace Notification.Worker.Tests;
 
 /// <summary>The Mailjet client, its resilience pipeline and the consumer, against the fake provider speaking Mailjet.</summary>
-public sealed class MailjetProviderTests(TestEnvironment environment) : IClassFixture<TestEnvironment>, IAsyncLifetime
+public sealed class MailjetProviderTests(TestEnvironment environment) : FreshProviderPerTest(environment)
 {
-    public Task InitializeAsync()
-    {
-        environment.Provider.Reset();
-        return Task.CompletedTask;
-    }
-
-    public Task DisposeAsync() => Task.CompletedTask;
-
     [Fact]
     public async Task Send_PostsV31MessageWithBasicAuth_AndTheMessageIdAsCustomId()
     {
-        await using var worker = await environment.StartWorkerAsync();
+        await using var worker = await Environment.StartWorkerAsync();
         var expiresAt = new DateTimeOffset(2099, 1, 2, 3, 4, 5, TimeSpan.Zero);
         var message = TestMessages.UserRegistered(expiresAt, code: "0427");
         var messageId = Guid.NewGuid();
 
         await worker.PublishAsync(message, messageId);
 
-        await environment.Database.WaitForOutcomeAsync(messageId, "sent");
-        var request = environment.Provider.RequestsFor(messageId).Should().ContainSingle().Subject;
+        await Environment.Database.WaitForOutcomeAsync(messageId, "sent");
+        var request = Environment.Provider.RequestsFor(messageId).Should().ContainSingle().Subject;
         request.Path.Should().Be(FakeEmailProvider.MailjetPath);
-        request.Header("Authorization").Should().Be(BasicAuth.Header(TestSettings.EmailApiKey, TestSettings.EmailApiSecret).ToString());
+        request.Header("Authorization").Should().Be(BasicAuth.Header(TestSettings.EmailCredentials.Key, TestSettings.EmailCredentials.Secret).ToString());
 
         var sent = request.Json().GetProperty("Messages").EnumerateArray().Should().ContainSingle().Subject;
         sent.GetProperty("From").GetProperty("Email").GetString().Should().Be("no-reply@example.test");
@@ -44,27 +36,27 @@ public sealed class MailjetProviderTests(TestEnvironment environment) : IClassFi
     [Fact]
     public async Task Send_IsRetried_AfterA500()
     {
-        environment.Provider.AnswerInSequence(ProviderAnswer.Fail(500), ProviderAnswer.Ok());
-        await using var worker = await environment.StartWorkerAsync();
+        Environment.Provider.AnswerInSequence(ProviderAnswer.Fail(500), ProviderAnswer.Ok());
+        await using var worker = await Environment.StartWorkerAsync();
         var messageId = Guid.NewGuid();
 
         await worker.PublishAsync(TestMessages.UserRegistered(DateTimeOffset.UtcNow.AddMinutes(1)), messageId);
 
-        await environment.Database.WaitForOutcomeAsync(messageId, "sent");
-        environment.Provider.RequestsFor(messageId).Select(r => r.Status).Should().Equal(500, 200);
+        await Environment.Database.WaitForOutcomeAsync(messageId, "sent");
+        Environment.Provider.RequestsFor(messageId).Select(r => r.Status).Should().Equal(500, 200);
     }
 
     [Fact]
     public async Task Send_WaitsForRetryAfter_AfterA429()
     {
-        environment.Provider.AnswerInSequence(ProviderAnswer.Fail(429, retryAfter: TimeSpan.FromSeconds(1)), ProviderAnswer.Ok());
-        await using var worker = await environment.StartWorkerAsync();
+        Environment.Provider.AnswerInSequence(ProviderAnswer.Fail(429, retryAfter: TimeSpan.FromSeconds(1)), ProviderAnswer.Ok());
+        await using var worker = await Environment.StartWorkerAsync();
         var messageId = Guid.NewGuid();
 
         await worker.PublishAsync(TestMessages.UserRegistered(DateTimeOffset.UtcNow.AddMinutes(1)), messageId);
 
-        await environment.Database.WaitForOutcomeAsync(messageId, "sent");
-        var requests = environment.Provider.RequestsFor(messageId);
+        await Environment.Database.WaitForOutcomeAsync(messageId, "sent");
+        var requests = Environment.Provider.RequestsFor(messageId);
         requests.Select(r => r.Status).Should().Equal(429, 200);
         // The backoff of the tests is 10 ms: a gap of about a second is the provider's Retry-After.
         (requests[1].ReceivedAt - requests[0].ReceivedAt).Should().BeGreaterThan(TimeSpan.FromMilliseconds(900));
@@ -73,24 +65,24 @@ public sealed class MailjetProviderTests(TestEnvironment environment) : IClassFi
     [Fact]
     public async Task Send_IsRetried_AfterAnAttemptTimesOut()
     {
-        environment.Provider.AnswerInSequence(ProviderAnswer.Ok(delay: TimeSpan.FromSeconds(3)), ProviderAnswer.Ok());
-        await using var worker = await environment.StartWorkerAsync(settings => settings.ProviderTimeouts(
+        Environment.Provider.AnswerInSequence(ProviderAnswer.Ok(delay: TimeSpan.FromSeconds(3)), ProviderAnswer.Ok());
+        await using var worker = await Environment.StartWorkerAsync(settings => settings.ProviderTimeouts(
             attempt: TimeSpan.FromMilliseconds(300), total: TimeSpan.FromSeconds(10)));
         var messageId = Guid.NewGuid();
 
         await worker.PublishAsync(TestMessages.UserRegistered(DateTimeOffset.UtcNow.AddMinutes(1)), messageId);
 
-        await environment.Database.WaitForOutcomeAsync(messageId, "sent");
+        await Environment.Database.WaitForOutcomeAsync(messageId, "sent");
         worker.Events.Faulted(messageId).Should().Be(0, "the HTTP retry, not a message retry, recovered from the timeout");
         // Recorded on arrival: the abandoned attempt is there too, as a real provider may have sent it.
-        environment.Provider.RequestsFor(messageId).Should().HaveCountGreaterThanOrEqualTo(2);
+        Environment.Provider.RequestsFor(messageId).Should().HaveCountGreaterThanOrEqualTo(2);
     }
 
     [Fact]
     public async Task Send_400_IsNotRetried_AndTheMessageIsDeadLetteredWithTheProviderReason()
     {
-        environment.Provider.FailWith(400, body: """{"ErrorIdentifier":"x","StatusCode":400,"ErrorMessage":"Sender not validated"}""");
-        await using var worker = await environment.StartWorkerAsync();
+        Environment.Provider.FailWith(400, body: """{"ErrorIdentifier":"x","StatusCode":400,"ErrorMessage":"Sender not validated"}""");
+        await using var worker = await Environment.StartWorkerAsync();
         var messageId = Guid.NewGuid();
 
         await worker.PublishAsync(TestMessages.UserRegistered(DateTimeOffset.UtcNow.AddMinutes(1)), messageId);
@@ -98,17 +90,17 @@ public sealed class MailjetProviderTests(TestEnvironment environment) : IClassFi
         var letter = await DeadLetterAsync(messageId);
         letter.ExceptionType.Should().EndWith("PermanentEmailFailureException");
         letter.ExceptionMessage.Should().Contain("400").And.Contain("Sender not validated");
-        environment.Provider.RequestsFor(messageId).Should().ContainSingle("a 400 is neither retried over HTTP nor as a message");
+        Environment.Provider.RequestsFor(messageId).Should().ContainSingle("a 400 is neither retried over HTTP nor as a message");
         worker.Events.Faulted(messageId).Should().Be(1);
-        (await environment.Database.GetProcessedOutcomeAsync(messageId)).Should().BeNull();
+        (await Environment.Database.GetProcessedOutcomeAsync(messageId)).Should().BeNull();
     }
 
     [Fact]
     public async Task Send_200WithAPerMessageError_IsAPermanentFailure_WithoutTheAddressInTheReason()
     {
         var message = TestMessages.UserRegistered(DateTimeOffset.UtcNow.AddMinutes(1));
-        environment.Provider.Answer(ProviderAnswer.MailjetMessageError("mj-0013", $"\"{message.Email}\" is an invalid email address."));
-        await using var worker = await environment.StartWorkerAsync();
+        Environment.Provider.Answer(ProviderAnswer.MailjetMessageError("mj-0013", $"\"{message.Email}\" is an invalid email address."));
+        await using var worker = await Environment.StartWorkerAsync();
         var messageId = Guid.NewGuid();
 
         await worker.PublishAsync(message, messageId);
@@ -116,15 +108,15 @@ public sealed class MailjetProviderTests(TestEnvironment environment) : IClassFi
         var letter = await DeadLetterAsync(messageId);
         letter.ExceptionType.Should().EndWith("PermanentEmailFailureException");
         letter.ExceptionMessage.Should().Contain("mj-0013").And.Contain("invalid email address").And.NotContain(message.Email);
-        environment.Provider.RequestsFor(messageId).Should().ContainSingle();
-        (await environment.Database.GetProcessedOutcomeAsync(messageId)).Should().BeNull();
+        Environment.Provider.RequestsFor(messageId).Should().ContainSingle();
+        (await Environment.Database.GetProcessedOutcomeAsync(messageId)).Should().BeNull();
     }
 
     [Fact]
     public async Task CircuitBreaker_Opens_AndStopsCallingTheFailingProvider()
     {
-        environment.Provider.FailWith(503);
-        await using var worker = await environment.StartWorkerAsync(settings => settings
+        Environment.Provider.FailWith(503);
+        await using var worker = await Environment.StartWorkerAsync(settings => settings
             .Retries(http: 1, message: 4)
             .Breaker(minimumThroughput: 2, failureRatio: 0.5, breakDuration: TimeSpan.FromSeconds(30)));
         // The real sender, with its real pipeline, called directly.
@@ -140,13 +132,13 @@ public sealed class MailjetProviderTests(TestEnvironment environment) : IClassFi
         second.Should().Be(third);
         second.Outcome.Should().Be(EmailSendOutcome.TransientFailure);
         second.Reason.Should().Contain("circuit is open");
-        environment.Provider.RequestsFor(email.MessageId!.Value).Should().HaveCount(2, "the two attempts of the first send opened the circuit");
+        Environment.Provider.RequestsFor(email.MessageId!.Value).Should().HaveCount(2, "the two attempts of the first send opened the circuit");
     }
 
     private async Task<QueuedMessage> DeadLetterAsync(Guid messageId)
     {
         var letters = await Eventually.GetAsync(
-            () => Broker.PeekAsync(environment.VirtualHost, Broker.ActivationEmailErrorQueue),
+            () => Broker.PeekAsync(Environment.VirtualHost, Broker.ActivationEmailErrorQueue),
             found => found.Any(letter => letter.MessageId == messageId.ToString()),
             $"message {messageId} in {Broker.ActivationEmailErrorQueue}");
         return letters.Single(letter => letter.MessageId == messageId.ToString());

@@ -3,21 +3,13 @@ using Registration.Testing.Client;
 namespace Notification.Worker.Tests;
 
 /// <summary>The Mailpit client (development), against the fake provider speaking Mailpit.</summary>
-public sealed class MailpitProviderTests(TestEnvironment environment) : IClassFixture<TestEnvironment>, IAsyncLifetime
+public sealed class MailpitProviderTests(TestEnvironment environment) : FreshProviderPerTest(environment)
 {
-    public Task InitializeAsync()
-    {
-        environment.Provider.Reset();
-        return Task.CompletedTask;
-    }
-
-    public Task DisposeAsync() => Task.CompletedTask;
-
     [Fact]
     public async Task Send_PostsTheMessage_WithTagsCarryingTheMessageId_AndNoAuthByDefault()
     {
-        await using var worker = await environment.StartWorkerAsync(settings => settings
-            .EmailProvider(environment.Provider, EmailApi.Mailpit)
+        await using var worker = await Environment.StartWorkerAsync(settings => settings
+            .EmailProvider(Environment.Provider, EmailApi.Mailpit)
             .Set("Email:ApiKey", null)
             .Set("Email:ApiSecret", null));
         var expiresAt = new DateTimeOffset(2099, 5, 6, 7, 8, 9, TimeSpan.Zero);
@@ -26,8 +18,8 @@ public sealed class MailpitProviderTests(TestEnvironment environment) : IClassFi
 
         await worker.PublishAsync(message, messageId);
 
-        await environment.Database.WaitForOutcomeAsync(messageId, "sent");
-        var request = environment.Provider.RequestsFor(messageId).Should().ContainSingle().Subject;
+        await Environment.Database.WaitForOutcomeAsync(messageId, "sent");
+        var request = Environment.Provider.RequestsFor(messageId).Should().ContainSingle().Subject;
         request.Path.Should().Be(FakeEmailProvider.MailpitPath);
         request.Header("Authorization").Should().BeNull();
         var body = request.Json();
@@ -43,16 +35,16 @@ public sealed class MailpitProviderTests(TestEnvironment environment) : IClassFi
     [Fact]
     public async Task Send_UsesBasicAuth_WhenCredentialsAreConfigured()
     {
-        await using var worker = await environment.StartWorkerAsync(settings => settings
-            .EmailProvider(environment.Provider, EmailApi.Mailpit)
+        await using var worker = await Environment.StartWorkerAsync(settings => settings
+            .EmailProvider(Environment.Provider, EmailApi.Mailpit)
             .Set("Email:ApiKey", "mailpit-user")
             .Set("Email:ApiSecret", "mailpit-password"));
         var messageId = Guid.NewGuid();
 
         await worker.PublishAsync(TestMessages.UserRegistered(DateTimeOffset.UtcNow.AddMinutes(1)), messageId);
 
-        await environment.Database.WaitForOutcomeAsync(messageId, "sent");
-        environment.Provider.RequestsFor(messageId).Should().ContainSingle()
+        await Environment.Database.WaitForOutcomeAsync(messageId, "sent");
+        Environment.Provider.RequestsFor(messageId).Should().ContainSingle()
             .Which.Header("Authorization").Should().Be(BasicAuth.Header("mailpit-user", "mailpit-password").ToString());
     }
 }

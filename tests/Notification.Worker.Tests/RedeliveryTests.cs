@@ -1,29 +1,21 @@
 namespace Notification.Worker.Tests;
 
 /// <summary>At-least-once delivery without a second email.</summary>
-public sealed class RedeliveryTests(TestEnvironment environment) : IClassFixture<TestEnvironment>, IAsyncLifetime
+public sealed class RedeliveryTests(TestEnvironment environment) : FreshProviderPerTest(environment)
 {
-    public Task InitializeAsync()
-    {
-        environment.Provider.Reset();
-        return Task.CompletedTask;
-    }
-
-    public Task DisposeAsync() => Task.CompletedTask;
-
     [Fact]
     public async Task RedeliveredMessageId_SendsNothing()
     {
-        await using var worker = await environment.StartWorkerAsync();
+        await using var worker = await Environment.StartWorkerAsync();
         var message = TestMessages.UserRegistered(DateTimeOffset.UtcNow.AddMinutes(1));
         var messageId = Guid.NewGuid();
         await worker.PublishAsync(message, messageId);
-        await environment.Database.WaitForOutcomeAsync(messageId, "sent");
+        await Environment.Database.WaitForOutcomeAsync(messageId, "sent");
 
         await worker.PublishAsync(message, messageId);
 
         await Eventually.GetAsync(() => worker.Events.Completed(messageId), n => n == 2, "the redelivery to be consumed");
-        environment.Provider.RequestsFor(messageId).Should().ContainSingle();
+        Environment.Provider.RequestsFor(messageId).Should().ContainSingle();
     }
 
     [Fact]
@@ -31,29 +23,29 @@ public sealed class RedeliveryTests(TestEnvironment environment) : IClassFixture
     {
         var message = TestMessages.UserRegistered(DateTimeOffset.UtcNow.AddMinutes(1));
         var messageId = Guid.NewGuid();
-        await using (var first = await environment.StartWorkerAsync())
+        await using (var first = await Environment.StartWorkerAsync())
         {
             await first.PublishAsync(message, messageId);
-            await environment.Database.WaitForOutcomeAsync(messageId, "sent");
+            await Environment.Database.WaitForOutcomeAsync(messageId, "sent");
         }
 
-        await using var second = await environment.StartWorkerAsync();
+        await using var second = await Environment.StartWorkerAsync();
         await second.PublishAsync(message, messageId);
 
         await Eventually.GetAsync(() => second.Events.Completed(messageId), n => n == 1, "the redelivery to be consumed");
-        environment.Provider.RequestsFor(messageId).Should().ContainSingle();
+        Environment.Provider.RequestsFor(messageId).Should().ContainSingle();
     }
 
     [Fact]
     public async Task MessageWithoutMessageId_IsSentAnyway()
     {
-        await using var worker = await environment.StartWorkerAsync();
+        await using var worker = await Environment.StartWorkerAsync();
         var message = TestMessages.UserRegistered(DateTimeOffset.UtcNow.AddMinutes(1));
 
-        await Broker.PublishWithoutMessageIdAsync(environment.VirtualHost, message);
+        await Broker.PublishWithoutMessageIdAsync(Environment.VirtualHost, message);
 
         // No MessageId to use as the custom id: the provider sees "user-<id>" instead.
-        var sent = await Eventually.GetAsync(() => environment.Provider.DeliveredTo(message.Email), r => r.Count > 0, "the send");
+        var sent = await Eventually.GetAsync(() => Environment.Provider.DeliveredTo(message.Email), r => r.Count > 0, "the send");
         sent.Should().ContainSingle().Which.MessageId.Should().Be($"user-{message.UserId}");
     }
 }

@@ -1,6 +1,5 @@
 using System.Diagnostics;
-using System.Net;
-using Xunit.Abstractions;
+using Registration.Contracts.V1;
 
 namespace Resilience.Tests;
 
@@ -22,7 +21,7 @@ public sealed class BrokerOutageTests(TestEnvironment environment, ITestOutputHe
         // Publishes time out after a second, so the outage is noticed in seconds, not minutes.
         await using var api = await environment.StartApiAsync(settings => settings.BrokerVia(environment.BrokerProxy).Outbox(publishTimeout: TimeSpan.FromSeconds(1)));
         await using var worker = await environment.StartWorkerAsync(settings => settings.BrokerVia(environment.BrokerProxy));
-        await using var tap = await ExchangeTap.BindAsync(environment.VirtualHost, Broker.UserRegisteredExchange);
+        await using var tap = await ExchangeTap.BindAsync(environment.VirtualHost, Broker.ExchangeOf<UserRegistered>());
         using var client = api.CreateApiClient();
 
         await environment.BrokerProxy.TurnOffAsync();

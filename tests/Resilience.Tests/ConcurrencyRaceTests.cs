@@ -1,6 +1,3 @@
-using System.Net;
-using Xunit.Abstractions;
-
 namespace Resilience.Tests;
 
 /// <summary>

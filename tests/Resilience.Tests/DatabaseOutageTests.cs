@@ -1,10 +1,8 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.Net;
 using System.Net.Http.Json;
 using Microsoft.Extensions.Logging.Abstractions;
 using Registration.Api.Database;
-using Xunit.Abstractions;
 
 namespace Resilience.Tests;
 

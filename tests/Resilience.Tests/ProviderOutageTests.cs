@@ -1,6 +1,4 @@
-using System.Net;
 using Registration.Contracts.V1;
-using Xunit.Abstractions;
 
 namespace Resilience.Tests;
 

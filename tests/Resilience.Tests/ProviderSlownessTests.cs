@@ -1,7 +1,5 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.Net;
-using Xunit.Abstractions;
 
 namespace Resilience.Tests;
 

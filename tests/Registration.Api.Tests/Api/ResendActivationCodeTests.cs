@@ -1,5 +1,3 @@
-using System.Net;
-
 namespace Registration.Api.Tests.Api;
 
 /// <summary>POST /v1/users/me/activation-code: 202 with expiresAt, 401, 409 already-active, 429 resend-too-soon.</summary>

@@ -1,5 +1,5 @@
-using System.Net;
 using System.Text.Json;
+using Registration.Contracts.V1;
 
 namespace Registration.Api.Tests.Outbox;
 
@@ -15,7 +15,7 @@ public sealed class OutboxPublishingTests(ApiFixture factory) : IClassFixture<Ap
     [Fact]
     public async Task Register_PublishesUserRegisteredExactlyOnce_WithTheOutboxIdAsMessageId()
     {
-        await using var tap = await ExchangeTap.BindAsync(factory.VirtualHost, Broker.UserRegisteredExchange);
+        await using var tap = await ExchangeTap.BindAsync(factory.VirtualHost, Broker.ExchangeOf<UserRegistered>());
 
         var user = await _client.RegisterUserAsync();
 
@@ -40,8 +40,8 @@ public sealed class OutboxPublishingTests(ApiFixture factory) : IClassFixture<Ap
     [Fact]
     public async Task Resend_PublishesActivationCodeReissued_WithTheOutboxIdAsMessageId()
     {
-        await using var registered = await ExchangeTap.BindAsync(factory.VirtualHost, Broker.UserRegisteredExchange);
-        await using var reissued = await ExchangeTap.BindAsync(factory.VirtualHost, Broker.ActivationCodeReissuedExchange);
+        await using var registered = await ExchangeTap.BindAsync(factory.VirtualHost, Broker.ExchangeOf<UserRegistered>());
+        await using var reissued = await ExchangeTap.BindAsync(factory.VirtualHost, Broker.ExchangeOf<ActivationCodeReissued>());
         var user = await _client.RegisterUserAsync();
         factory.Clock.Advance(TimeSpan.FromSeconds(30));
 
@@ -66,7 +66,7 @@ public sealed class OutboxPublishingTests(ApiFixture factory) : IClassFixture<Ap
         refused.DispatchedAt.Should().BeNull("an unroutable message must not count as sent");
         refused.LastError.Should().NotBeNullOrEmpty();
 
-        await using var tap = await ExchangeTap.BindAsync(factory.VirtualHost, Broker.UserRegisteredExchange);
+        await using var tap = await ExchangeTap.BindAsync(factory.VirtualHost, Broker.ExchangeOf<UserRegistered>());
         await WaitUntilDispatchedAsync(row.Id);
         (await tap.WithMessageIdAsync(row.Id)).Should().ContainSingle();
     }

@@ -1,12 +1,6 @@
-using System.Globalization;
-using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
-using System.Text;
-using System.Text.Json;
 using FluentAssertions;
-using Registration.Testing.Probes;
-using Registration.Testing.Settings;
 
 namespace Registration.Testing.Client;
 

@@ -1,5 +1,3 @@
-using System.Text;
-
 namespace Registration.Testing.Client;
 
 /// <summary>
@@ -13,25 +11,14 @@ namespace Registration.Testing.Client;
 /// </summary>
 public static class ApiRoutes
 {
-    public const string Register = "POST /v1/users";
-    public const string Activate = "POST /v1/users/me/activation";
-    public const string ResendCode = "POST /v1/users/me/activation-code";
-    public const string GetMe = "GET /v1/users/me";
-    public const string UpdateMe = "PATCH /v1/users/me";
-    public const string DeleteMe = "DELETE /v1/users/me";
-    public const string ListUsers = "GET /v1/users";
-    public const string GetUser = "GET /v1/users/{id}";
-    public const string DeleteUser = "DELETE /v1/users/{id}";
-    public const string Metrics = "* /metrics";
-
     private static readonly Route[] Routes =
     [
-        .. new[] { Register, Activate, ResendCode, GetMe, UpdateMe, DeleteMe, ListUsers, GetUser, DeleteUser }.Select(Route.Parse),
-        Route.Parse("* /health/live"),
-        Route.Parse("* /health/ready"),
-        Route.Parse(Metrics),
-        Route.Parse("GET /openapi/{documentName}.json"),
-        Route.Parse("GET /docs/{*path}"),
+        .. new[]
+        {
+            "POST /v1/users", "GET /v1/users", "GET /v1/users/{id}", "DELETE /v1/users/{id}",
+            "GET /v1/users/me", "PATCH /v1/users/me", "DELETE /v1/users/me", "POST /v1/users/me/activation", "POST /v1/users/me/activation-code",
+            "* /health/live", "* /health/ready", "* /metrics", "GET /openapi/{documentName}.json", "GET /docs/{*path}",
+        }.Select(Route.Parse),
     ];
 
     /// <summary>The route (<c>"METHOD /template"</c>) that <paramref name="method"/> <paramref name="path"/> reaches, or null for a 404 or 405.</summary>

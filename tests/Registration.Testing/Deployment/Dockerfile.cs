@@ -1,5 +1,3 @@
-using System.Text.Json;
-
 namespace Registration.Testing.Deployment;
 
 /// <summary>A Dockerfile split into stages and instructions (continuation lines joined, comments dropped).</summary>

@@ -1,8 +1,4 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.Globalization;
-using System.Text;
-using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;

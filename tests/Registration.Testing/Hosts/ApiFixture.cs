@@ -1,5 +1,4 @@
 using Microsoft.AspNetCore.Mvc.Testing;
-using Registration.Testing.Settings;
 
 namespace Registration.Testing.Hosts;
 

@@ -1,5 +1,4 @@
 extern alias Api;
-using System.Text;
 using MassTransit;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
@@ -7,9 +6,6 @@ using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
-using Registration.Testing.Client;
-using Registration.Testing.Probes;
-using Registration.Testing.Settings;
 
 namespace Registration.Testing.Hosts;
 

@@ -1,11 +1,5 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.Net;
 using System.Net.Sockets;
-using Registration.Testing.Client;
-using Registration.Testing.Probes;
-using Registration.Testing.Servers;
-using Registration.Testing.Settings;
 
 namespace Registration.Testing.Hosts;
 

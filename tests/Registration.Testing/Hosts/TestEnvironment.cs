@@ -1,10 +1,6 @@
 using MassTransit;
 using Microsoft.Extensions.Time.Testing;
 using Npgsql;
-using Registration.Testing.Fakes;
-using Registration.Testing.Probes;
-using Registration.Testing.Servers;
-using Registration.Testing.Settings;
 using Xunit;
 
 namespace Registration.Testing.Hosts;

@@ -1,6 +1,5 @@
 using Microsoft.Extensions.Configuration;
 using Notification.Worker.DeadLetters;
-using Registration.Testing.Settings;
 
 namespace Registration.Testing.Hosts;
 

@@ -4,8 +4,6 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Notification.Worker.Infrastructure;
-using Registration.Testing.Probes;
-using Registration.Testing.Settings;
 
 namespace Registration.Testing.Hosts;
 

@@ -1,8 +1,5 @@
-using System.Text;
-using System.Text.Json;
 using RabbitMQ.Client;
 using RabbitMQ.Client.Exceptions;
-using Registration.Testing.Servers;
 
 namespace Registration.Testing.Probes;
 
@@ -13,16 +10,10 @@ namespace Registration.Testing.Probes;
 /// </summary>
 public static class Broker
 {
-    /// <summary>The worker's queue (MassTransit's kebab-case name of its consumer).</summary>
+    /// <summary>The worker's queue (MassTransit's kebab-case name of its consumer), and where its dead letters go.</summary>
     public const string ActivationEmailQueue = "activation-email";
 
-    public const string ActivationEmailErrorQueue = "activation-email_error";
-
-    /// <summary>The API's queue for the worker's <c>ActivationCodeExpiredBeforeDelivery</c>.</summary>
-    public const string ExpiredBeforeDeliveryQueue = "expired-before-delivery";
-
-    public const string UserRegisteredExchange = "Registration.Contracts.V1:UserRegistered";
-    public const string ActivationCodeReissuedExchange = "Registration.Contracts.V1:ActivationCodeReissued";
+    public const string ActivationEmailErrorQueue = ActivationEmailQueue + "_error";
 
     private static readonly JsonSerializerOptions EnvelopeJson = new(JsonSerializerDefaults.Web);
 
@@ -84,8 +75,11 @@ public static class Broker
         await using var connection = await ConnectAsync(vhost);
         await using var channel = await connection.CreateChannelAsync(new CreateChannelOptions(true, true));
         var properties = new BasicProperties { ContentType = "application/vnd.masstransit+json", Persistent = true };
-        await channel.BasicPublishAsync($"{typeof(T).Namespace}:{typeof(T).Name}", string.Empty, mandatory: true, properties, envelope);
+        await channel.BasicPublishAsync(ExchangeOf<T>(), string.Empty, mandatory: true, properties, envelope);
     }
+
+    /// <summary>The exchange MassTransit publishes a message type to: <c>Registration.Contracts.V1:UserRegistered</c>.</summary>
+    public static string ExchangeOf<T>() => $"{typeof(T).Namespace}:{typeof(T).Name}";
 
     internal static Task<IConnection> ConnectAsync(RabbitMqVirtualHost vhost, string name = "test probe")
     {

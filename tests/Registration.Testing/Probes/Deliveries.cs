@@ -1,6 +1,3 @@
-using Registration.Testing.Client;
-using Registration.Testing.Fakes;
-
 namespace Registration.Testing.Probes;
 
 /// <summary>

@@ -1,6 +1,4 @@
-using System.Text;
 using RabbitMQ.Client;
-using Registration.Testing.Servers;
 
 namespace Registration.Testing.Probes;
 

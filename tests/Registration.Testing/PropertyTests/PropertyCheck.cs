@@ -1,5 +1,4 @@
 using CsCheck;
-using Registration.Testing.Settings;
 
 namespace Registration.Testing.PropertyTests;
 

@@ -1,5 +1,3 @@
-using System.Collections.Concurrent;
-using System.Net;
 using System.Net.Sockets;
 
 namespace Registration.Testing.Servers;

@@ -1,7 +1,3 @@
-using System.Globalization;
-using Registration.Testing.Fakes;
-using Registration.Testing.Servers;
-
 namespace Registration.Testing.Settings;
 
 /// <summary>
@@ -14,9 +10,8 @@ public sealed class TestSettings
     /// <summary>The operator key every test API is given (<c>Admin:ApiKey</c>).</summary>
     public const string OperatorKey = "test-operator-key-5b0c1f4e9d2a4e7f";
 
-    public const string EmailApiKey = "test-key";
-    public const string EmailApiSecret = "test-secret";
-    public const string EmailFrom = "Registration <no-reply@example.test>";
+    /// <summary>What the worker signs in to the provider with (<c>Email:ApiKey</c>, <c>Email:ApiSecret</c>).</summary>
+    public static readonly (string Key, string Secret) EmailCredentials = ("test-key", "test-secret");
 
     private readonly Dictionary<string, string> _values;
 
@@ -147,9 +142,9 @@ public sealed class TestSettings
         ArgumentNullException.ThrowIfNull(provider);
         return Set("Email:Provider", api.ToString())
             .Set("Email:BaseUrl", provider.BaseUrl.ToString())
-            .Set("Email:ApiKey", EmailApiKey)
-            .Set("Email:ApiSecret", EmailApiSecret)
-            .Set("Email:From", EmailFrom);
+            .Set("Email:ApiKey", EmailCredentials.Key)
+            .Set("Email:ApiSecret", EmailCredentials.Secret)
+            .Set("Email:From", "Registration <no-reply@example.test>");
     }
 
     /// <summary>

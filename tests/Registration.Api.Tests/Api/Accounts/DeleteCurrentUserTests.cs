@@ -1,5 +1,3 @@
-using System.Net;
-
 namespace Registration.Api.Tests.Api.Accounts;
 
 /// <summary>DELETE /v1/users/me: 204; the account, its codes and its unsent emails go; the address is free again.</summary>

@@ -1,10 +1,8 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json;
-using Xunit.Abstractions;
 
 namespace Registration.Api.Tests.Api.Protection;
 

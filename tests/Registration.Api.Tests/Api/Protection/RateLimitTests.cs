@@ -1,5 +1,3 @@
-using System.Net;
-
 namespace Registration.Api.Tests.Api.Protection;
 
 /// <summary>
