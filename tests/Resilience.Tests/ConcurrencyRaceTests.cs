@@ -43,7 +43,7 @@ public sealed class ConcurrencyRaceTests(TestEnvironment environment, ITestOutpu
             outcomes.AddRange(statuses);
         }
 
-        output.WriteLine($"{Rounds} rounds of {Parallel} parallel activations with the right code: {Describe(outcomes)}.");
+        output.WriteLine($"{Rounds} rounds of {Parallel} parallel activations with the right code: {Tally.Of(outcomes)}.");
         output.WriteLine($"Counts: sent {Rounds * Parallel}, activated {outcomes.Count(s => s == HttpStatusCode.OK)} (one per account), duplicated 0, lost 0.");
     }
 
@@ -90,7 +90,7 @@ public sealed class ConcurrencyRaceTests(TestEnvironment environment, ITestOutpu
             outcomes.AddRange(statuses);
         }
 
-        output.WriteLine($"{Rounds} rounds of the right code racing {Wrong} wrong ones: {Describe(outcomes)}; {activated} accounts activated, {locked} codes locked first.");
+        output.WriteLine($"{Rounds} rounds of the right code racing {Wrong} wrong ones: {Tally.Of(outcomes)}; {activated} accounts activated, {locked} codes locked first.");
         output.WriteLine($"Counts: sent {Rounds * (Wrong + 1)}, wrong tries counted never above {MaxFailedAttempts}, duplicated 0, lost 0.");
     }
 
@@ -153,7 +153,4 @@ public sealed class ConcurrencyRaceTests(TestEnvironment environment, ITestOutpu
         gate.SetResult();
         return await Task.WhenAll(tasks);
     }
-
-    private static string Describe(IEnumerable<HttpStatusCode> statuses) =>
-        string.Join(", ", statuses.GroupBy(s => (int)s).OrderBy(g => g.Key).Select(g => $"{g.Key} x{g.Count()}"));
 }

@@ -196,8 +196,7 @@ public sealed class DatabaseOutageTests(TestEnvironment environment, ITestOutput
     }
 
     private static string Describe(IEnumerable<Answer> answers) =>
-        string.Join(", ", answers.GroupBy(a => $"{(int)a.Status}{(a.ProblemType is { } type ? " " + type : string.Empty)}")
-            .OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => $"{g.Key} x{g.Count()}"));
+        Tally.Of(answers, a => $"{(int)a.Status}{(a.ProblemType is { } type ? " " + type : string.Empty)}");
 
     private static string Max(IReadOnlyCollection<Answer> answers) =>
         answers.Count == 0 ? "-" : $"{answers.Max(a => a.Elapsed).TotalMilliseconds:0} ms";

@@ -37,10 +37,10 @@ public sealed class ProviderSlownessTests(TestEnvironment environment, ITestOutp
         {
             if (i % (FastUsers / SlowUsers) == 0)
             {
-                slow.Add(await RegisterAsync(client, TestUser.New("slow")));
+                slow.Add(await client.RegisterUserAsync(ApiRequests.UniqueEmail("slow")));
             }
 
-            fast.Add(await RegisterAsync(client, TestUser.New("fast")));
+            fast.Add(await client.RegisterUserAsync(ApiRequests.UniqueEmail("fast")));
         }
 
         output.WriteLine($"Registered {SlowUsers} slow and {FastUsers} fast users.");
@@ -71,7 +71,7 @@ public sealed class ProviderSlownessTests(TestEnvironment environment, ITestOutp
         var fastCounts = await Deliveries.CountAsync(fast, environment.Provider, environment.Database);
         var slowCounts = await Deliveries.CountAsync(slow, environment.Provider, environment.Database);
         output.WriteLine(
-            $"Health: {samples.Count} probes of /health/live and /health/ready, statuses {string.Join(", ", samples.GroupBy(s => s.Status).Select(g => $"{(int)g.Key} x{g.Count()}"))}, "
+            $"Health: {samples.Count} probes of /health/live and /health/ready, statuses {Tally.Of(samples.Select(s => s.Status))}, "
             + $"slowest {samples.Max(s => s.Elapsed).TotalMilliseconds:0} ms.");
         output.WriteLine($"Slow users: {slowCounts}. Fast users: {fastCounts}.");
         output.WriteLine($"Counts: {counts}. Duplicates are sends the provider accepted after the worker had timed out.");
@@ -81,13 +81,6 @@ public sealed class ProviderSlownessTests(TestEnvironment environment, ITestOutp
         slowCounts.ProviderRequests.Should().BeGreaterThan(SlowUsers * 2, "timed-out attempts are retried");
         samples.Should().OnlyContain(s => s.Status == HttpStatusCode.OK, "a slow provider is no reason for the API to be unhealthy");
         samples.Max(s => s.Elapsed).Should().BeLessThan(TimeSpan.FromSeconds(1), "no thread starvation");
-    }
-
-    private static async Task<TestUser> RegisterAsync(HttpClient client, TestUser user)
-    {
-        using var response = await client.RegisterAsync(user);
-        response.StatusCode.Should().Be(HttpStatusCode.Created);
-        return user;
     }
 
     /// <summary>Probes the API's health endpoints every 100 ms in the background until stopped.</summary>

@@ -74,7 +74,7 @@ public sealed class ActivateAccountTests(ApiFixture factory) : IClassFixture<Api
     public async Task Activate_ReturnsUnauthorized_WhenTheAuthorizationHeaderIsMalformed(string authorization)
     {
         using var response = await _client.SendWithRawAuthorizationAsync(
-            HttpMethod.Post, "/v1/users/me/activation", authorization, Json("""{"code":"1234"}"""));
+            HttpMethod.Post, "/v1/users/me/activation", authorization, ApiRequests.Json("""{"code":"1234"}"""));
 
         await response.ShouldBeUnauthorizedAsync();
     }
@@ -120,7 +120,7 @@ public sealed class ActivateAccountTests(ApiFixture factory) : IClassFixture<Api
     {
         var user = await _client.RegisterUserAsync();
 
-        using var response = await _client.SendAsync(HttpMethod.Post, "/v1/users/me/activation", user.Credentials, Json(json));
+        using var response = await _client.SendAsync(HttpMethod.Post, "/v1/users/me/activation", user.Credentials, ApiRequests.Json(json));
 
         await response.ShouldBeValidationProblemAsync("code");
     }
@@ -134,7 +134,7 @@ public sealed class ActivateAccountTests(ApiFixture factory) : IClassFixture<Api
     {
         var user = await _client.RegisterUserAsync();
 
-        using var response = await _client.SendAsync(HttpMethod.Post, "/v1/users/me/activation", user.Credentials, Json(json));
+        using var response = await _client.SendAsync(HttpMethod.Post, "/v1/users/me/activation", user.Credentials, ApiRequests.Json(json));
 
         await response.ShouldBeValidationProblemAsync(field);
     }
@@ -340,6 +340,4 @@ public sealed class ActivateAccountTests(ApiFixture factory) : IClassFixture<Api
             response.StatusCode.Should().Be(HttpStatusCode.UnprocessableEntity);
         }
     }
-
-    private static StringContent Json(string json) => new(json, Encoding.UTF8, "application/json");
 }

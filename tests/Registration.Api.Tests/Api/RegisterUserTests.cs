@@ -142,7 +142,7 @@ public sealed class RegisterUserTests(ApiFixture factory) : IClassFixture<ApiFix
     [Fact]
     public async Task Register_ReturnsValidationFailed_WhenFieldsAreMissing()
     {
-        using var response = await _client.PostAsync("/v1/users", Json("{}"));
+        using var response = await _client.PostAsync("/v1/users", ApiRequests.Json("{}"));
 
         var problem = await response.ShouldBeValidationProblemAsync("email");
         problem.GetProperty("errors").TryGetProperty("password", out _).Should().BeTrue();
@@ -158,7 +158,7 @@ public sealed class RegisterUserTests(ApiFixture factory) : IClassFixture<ApiFix
     [InlineData("""{"email": ["a@example.com"], "password": "long enough password"}""", "email")]
     public async Task Register_ReturnsValidationFailed_WhenBodyIsNotTheExpectedJson(string json, string field)
     {
-        using var response = await _client.PostAsync("/v1/users", Json(json));
+        using var response = await _client.PostAsync("/v1/users", ApiRequests.Json(json));
 
         await response.ShouldBeValidationProblemAsync(field);
     }
@@ -166,7 +166,7 @@ public sealed class RegisterUserTests(ApiFixture factory) : IClassFixture<ApiFix
     [Fact]
     public async Task Register_ReturnsValidationFailed_WhenJsonBodyIsEmpty()
     {
-        using var response = await _client.PostAsync("/v1/users", Json(string.Empty));
+        using var response = await _client.PostAsync("/v1/users", ApiRequests.Json(string.Empty));
 
         await response.ShouldBeValidationProblemAsync("body");
     }
@@ -233,6 +233,4 @@ public sealed class RegisterUserTests(ApiFixture factory) : IClassFixture<ApiFix
             response.Dispose();
         }
     }
-
-    private static StringContent Json(string json) => new(json, Encoding.UTF8, "application/json");
 }

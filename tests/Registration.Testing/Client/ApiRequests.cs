@@ -125,6 +125,9 @@ public static class ApiRequests
         return await client.SendAsync(request);
     }
 
+    /// <summary>A body sent exactly as given, labelled JSON.</summary>
+    public static StringContent Json(string json) => new(json, Encoding.UTF8, "application/json");
+
     /// <summary>A well-formed code that is certainly not <paramref name="code"/>.</summary>
     public static string OtherThan(string code) =>
         ((int.Parse(code, CultureInfo.InvariantCulture) + 1) % 10_000).ToString("D4", CultureInfo.InvariantCulture);

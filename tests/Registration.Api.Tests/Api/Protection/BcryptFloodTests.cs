@@ -128,7 +128,7 @@ public sealed class BcryptFloodTests(BcryptFloodTests.BcryptFloodApi factory, IT
         healthLatencies.Sort();
         double Percentile(double p) => healthLatencies[Math.Clamp((int)Math.Ceiling(p * healthLatencies.Count) - 1, 0, healthLatencies.Count - 1)];
 
-        var counts = string.Join(", ", floodStatuses.GroupBy(status => status).OrderBy(group => group.Key).Select(group => $"{group.Key}: {group.Count()}"));
+        var counts = Tally.Of(floodStatuses, status => status.ToString(CultureInfo.InvariantCulture));
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"""
             Flood: {floodStatuses.Count} Basic-auth GET /v1/users/me fired at once (right password, wrong password, unknown email in turn), bcrypt work factor {BcryptFloodApi.WorkFactor}, bulkhead {BcryptFloodApi.HashingConcurrency} running + {BcryptFloodApi.HashingQueueLimit} queued, {Environment.ProcessorCount} CPUs, Kestrel.
             Duration: {elapsed.TotalMilliseconds:0} ms. Flood answers: {counts}.
