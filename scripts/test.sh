@@ -3,6 +3,11 @@
 #
 #   ./scripts/test.sh                      # every test
 #   ./scripts/test.sh --filter Activation  # extra arguments go to `dotnet test`
+#   ./scripts/test.sh --explore            # the property tests only, random seeds, more inputs
+#
+# --explore sets TEST_EXPLORE=1: each property test draws a random seed instead of its fixed one and
+# runs TEST_EXPLORE_MULTIPLIER (default 10) times its CI inputs; the seed is printed with each test
+# and in a failure, and TEST_SEED=<seed> ./scripts/test.sh --filter <test> replays it (tests/README.md).
 #
 # On Debian/Ubuntu it installs PostgreSQL and RabbitMQ when missing, starts them when
 # stopped, and points the tests at them through TEST_POSTGRES and TEST_RABBITMQ. When the
@@ -24,5 +29,18 @@ else
   export TEST_RABBITMQ="${TEST_RABBITMQ:-amqp://registration_test:registration_test@127.0.0.1:$RABBITMQ_PORT/}"
 fi
 
-log "dotnet test Registration.slnx $*"
-exec dotnet test Registration.slnx "$@"
+args=()
+explore=0
+for arg in "$@"; do
+  if [[ $arg == --explore ]]; then explore=1; else args+=("$arg"); fi
+done
+if ((explore)); then
+  export TEST_EXPLORE=1
+  log "explore: property tests with random seeds, ${TEST_EXPLORE_MULTIPLIER:-10} x their CI inputs${TEST_SEED:+, starting from TEST_SEED=$TEST_SEED}; each test prints its seed"
+  [[ " ${args[*]} " == *" --filter "* ]] || args+=(--filter "Category=Property")
+  # The seeds are in the tests' own output, which the console logger shows at this verbosity.
+  args+=(--logger "console;verbosity=detailed")
+fi
+
+log "dotnet test Registration.slnx ${args[*]}"
+exec dotnet test Registration.slnx "${args[@]}"

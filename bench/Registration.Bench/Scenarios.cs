@@ -127,9 +127,9 @@ public sealed class Scenarios(BenchEnvironment environment, BenchOptions options
         {
             foreach (var workers in options.PipelineWorkers)
             {
-                environment.Provider.Delay = TimeSpan.FromMilliseconds(delay);
                 await environment.StartWorkersAsync(workers, options.WorkerConcurrency);
                 environment.Provider.Reset();
+                environment.Provider.Accept(TimeSpan.FromMilliseconds(delay));
                 var run = Interlocked.Increment(ref _runId);
                 var emails = Enumerable.Range(0, options.PipelineMessages).Select(i => $"p{run}-{i}@bench.local").ToList();
 
@@ -140,10 +140,10 @@ public sealed class Scenarios(BenchEnvironment environment, BenchOptions options
                 long last = start;
                 foreach (var email in emails)
                 {
-                    if (environment.Provider.TryGetArrival(email, out var arrived))
+                    if (environment.Provider.TryGetFirstTo(email, out var arrived))
                     {
-                        latency.AddElapsed(start, arrived);
-                        last = Math.Max(last, arrived);
+                        latency.AddElapsed(start, arrived.Timestamp);
+                        last = Math.Max(last, arrived.Timestamp);
                     }
                 }
 
@@ -154,7 +154,7 @@ public sealed class Scenarios(BenchEnvironment environment, BenchOptions options
                     (100 * cpu.Values.Sum() / (Environment.ProcessorCount * wall)).ToString("0")]);
                 table.Add(workers, $"{delay} ms", latency.Count, (latency.Count / seconds).ToString("0"), maxLag.ToString("0"),
                     LatencyStats.Ms(latency.Percentile(50)), LatencyStats.Ms(latency.Percentile(99)),
-                    environment.Provider.Received - environment.Provider.Distinct);
+                    environment.Provider.RequestCount - environment.Provider.DistinctRecipients);
             }
         }
 
@@ -167,7 +167,7 @@ public sealed class Scenarios(BenchEnvironment environment, BenchOptions options
     public async Task EndToEndAsync()
     {
         EnsureBound();
-        environment.Provider.Delay = TimeSpan.Zero;
+        environment.Provider.Accept();
         await environment.StartWorkersAsync(1, options.WorkerConcurrency);
         // Warm-up: the new worker's first messages pay for JIT; they are not the latency being measured.
         environment.Provider.Reset();
@@ -212,7 +212,7 @@ public sealed class Scenarios(BenchEnvironment environment, BenchOptions options
 
         await Task.WhenAll(inFlight);
         var waited = Stopwatch.StartNew();
-        while (created.Keys.Any(email => !environment.Provider.TryGetArrival(email, out _)) && waited.Elapsed < TimeSpan.FromSeconds(60))
+        while (created.Keys.Any(email => !environment.Provider.TryGetFirstTo(email, out _)) && waited.Elapsed < TimeSpan.FromSeconds(60))
         {
             await Task.Delay(100);
         }
@@ -221,10 +221,10 @@ public sealed class Scenarios(BenchEnvironment environment, BenchOptions options
         var missing = 0;
         foreach (var (email, createdAt) in created)
         {
-            if (environment.Provider.TryGetArrival(email, out var arrived))
+            if (environment.Provider.TryGetFirstTo(email, out var arrived))
             {
                 // The email can land before the client has read the 201: count that as zero.
-                latency.Add(Math.Max(0, Stopwatch.GetElapsedTime(createdAt, arrived).TotalMilliseconds));
+                latency.Add(Math.Max(0, Stopwatch.GetElapsedTime(createdAt, arrived.Timestamp).TotalMilliseconds));
             }
             else
             {
@@ -417,7 +417,7 @@ public sealed class Scenarios(BenchEnvironment environment, BenchOptions options
         await using var connection = await environment.OpenAsync();
         var maxLag = 0.0;
         var watch = Stopwatch.StartNew();
-        while (environment.Provider.Distinct < expected && watch.Elapsed < timeout)
+        while (environment.Provider.DistinctRecipients < expected && watch.Elapsed < timeout)
         {
             var lag = await connection.ExecuteScalarAsync<double?>(
                 "SELECT extract(epoch FROM now() - min(created_at)) * 1000 FROM outbox_messages WHERE dispatched_at IS NULL") ?? 0;
@@ -425,9 +425,9 @@ public sealed class Scenarios(BenchEnvironment environment, BenchOptions options
             await Task.Delay(100);
         }
 
-        if (environment.Provider.Distinct < expected)
+        if (environment.Provider.DistinctRecipients < expected)
         {
-            Console.Error.WriteLine($"  warning: only {environment.Provider.Distinct} of {expected} emails arrived within {timeout.TotalSeconds:0} s");
+            Console.Error.WriteLine($"  warning: only {environment.Provider.DistinctRecipients} of {expected} emails arrived within {timeout.TotalSeconds:0} s");
         }
 
         return maxLag;

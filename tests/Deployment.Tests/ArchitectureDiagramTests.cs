@@ -4,8 +4,6 @@ using System.Reflection;
 using System.Text;
 using System.Text.RegularExpressions;
 using System.Xml.Linq;
-using Deployment.Tests.Infrastructure;
-using FluentAssertions;
 
 namespace Deployment.Tests;
 

@@ -1,5 +1,3 @@
-using Deployment.Tests.Infrastructure;
-using FluentAssertions;
 
 namespace Deployment.Tests;
 

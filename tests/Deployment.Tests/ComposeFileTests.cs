@@ -1,7 +1,5 @@
 using System.Data.Common;
 using System.Text.RegularExpressions;
-using Deployment.Tests.Infrastructure;
-using FluentAssertions;
 
 namespace Deployment.Tests;
 

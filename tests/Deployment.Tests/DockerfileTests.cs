@@ -1,6 +1,4 @@
 using System.Text.RegularExpressions;
-using Deployment.Tests.Infrastructure;
-using FluentAssertions;
 
 namespace Deployment.Tests;
 

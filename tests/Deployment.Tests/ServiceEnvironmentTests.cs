@@ -1,5 +1,3 @@
-using Deployment.Tests.Infrastructure;
-using FluentAssertions;
 using Microsoft.Extensions.Configuration;
 
 namespace Deployment.Tests;

@@ -1,13 +1,7 @@
-using System.Globalization;
-using System.Net;
-using EndToEnd.Tests.Support;
-using FluentAssertions;
-using Xunit.Abstractions;
-
 namespace EndToEnd.Tests;
 
 /// <summary>The API's Prometheus endpoint after real traffic: registrations, activations by outcome, the outbox backlog.</summary>
-public sealed class MetricsTests(EndToEndEnvironment environment, ITestOutputHelper output) : IClassFixture<EndToEndEnvironment>
+public sealed class MetricsTests(ApiFixture fixture, ITestOutputHelper output) : IClassFixture<ApiFixture>
 {
     private static readonly string[] Expected =
     [
@@ -17,18 +11,19 @@ public sealed class MetricsTests(EndToEndEnvironment environment, ITestOutputHel
         "registration_outbox_lag_seconds",
     ];
 
+    private readonly HttpClient _client = fixture.CreateClient();
+
     [Fact]
     public async Task Metrics_AfterARegistrationAndActivations_ShowRegistrationsActivationsByOutcomeAndTheOutboxBacklog()
     {
         // Arrange
-        await using var worker = await environment.StartWorkerAsync();
-        var email = RegistrationApi.NewEmail("metrics");
-        await environment.Client.RegisterAsync(email);
-        var code = (await Eventually.GetAsync(() => environment.Provider.DeliveredTo(email), e => e.Count > 0, "the activation email"))[0].Code!;
+        await using var worker = await fixture.StartWorkerAsync();
+        var user = await _client.RegisterUserAsync(ApiRequests.UniqueEmail("metrics"));
+        var code = (await Eventually.GetAsync(() => fixture.Provider.DeliveredTo(user.Email), e => e.Count > 0, "the activation email"))[0].Code!;
 
         // Act
-        using var wrong = await environment.Client.ActivateAsync(email, OtherThan(code));
-        using var right = await environment.Client.ActivateAsync(email, code);
+        using var wrong = await _client.ActivateAsync(user, ApiRequests.OtherThan(code));
+        using var right = await _client.ActivateAsync(user, code);
         var samples = await Eventually.GetAsync(
             ScrapeAsync,
             found => Expected.All(name => found.Any(s => s.Name == name))
@@ -53,11 +48,9 @@ public sealed class MetricsTests(EndToEndEnvironment environment, ITestOutputHel
 
     private async Task<IReadOnlyList<PrometheusSample>> ScrapeAsync()
     {
-        using var response = await environment.Client.GetAsync("/metrics");
+        using var response = await _client.GetAsync("/metrics");
         response.StatusCode.Should().Be(HttpStatusCode.OK);
         return PrometheusSample.Parse(await response.Content.ReadAsStringAsync());
     }
 
-    private static string OtherThan(string code) =>
-        ((int.Parse(code, CultureInfo.InvariantCulture) + 1) % 10_000).ToString("D4", CultureInfo.InvariantCulture);
 }

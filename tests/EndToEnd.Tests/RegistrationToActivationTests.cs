@@ -1,33 +1,31 @@
-using System.Net;
-using EndToEnd.Tests.Support;
-using FluentAssertions;
-
 namespace EndToEnd.Tests;
 
 /// <summary>The happy path through both services: sign up, receive the code by email, activate.</summary>
-public sealed class RegistrationToActivationTests(EndToEndEnvironment environment) : IClassFixture<EndToEndEnvironment>
+public sealed class RegistrationToActivationTests(ApiFixture fixture) : IClassFixture<ApiFixture>
 {
+    private readonly HttpClient _client = fixture.CreateClient();
+
     [Theory]
-    [InlineData("Mailjet", FakeEmailProvider.MailjetPath)]
-    [InlineData("Mailpit", FakeEmailProvider.MailpitPath)]
-    public async Task Registration_EmailsOneFourDigitCode_ThatActivatesTheAccount(string provider, string providerPath)
+    [InlineData(EmailApi.Mailjet, FakeEmailProvider.MailjetPath)]
+    [InlineData(EmailApi.Mailpit, FakeEmailProvider.MailpitPath)]
+    public async Task Registration_EmailsOneFourDigitCode_ThatActivatesTheAccount(EmailApi provider, string providerPath)
     {
         // Arrange
-        await using var worker = await environment.StartWorkerAsync(new Dictionary<string, string?> { ["Email:Provider"] = provider });
-        var email = RegistrationApi.NewEmail(provider.ToLowerInvariant());
+        await using var worker = await fixture.StartWorkerAsync(settings => settings.EmailProvider(fixture.Provider, provider));
+        var email = ApiRequests.UniqueEmail(provider.ToString().ToLowerInvariant());
 
         // Act
-        var userId = await environment.Client.RegisterAsync(email);
-        var emailed = await Eventually.GetAsync(() => environment.Provider.DeliveredTo(email), e => e.Count > 0, "the activation email");
-        using var activation = await environment.Client.ActivateAsync(email, emailed[0].Code!);
+        var user = await _client.RegisterUserAsync(email);
+        var emailed = await Eventually.GetAsync(() => fixture.Provider.DeliveredTo(email), e => e.Count > 0, "the activation email");
+        using var activation = await _client.ActivateAsync(user, emailed[0].Code!);
 
         // Assert
         var sent = emailed.Should().ContainSingle().Subject;
         sent.Path.Should().Be(providerPath);
         sent.Code.Should().MatchRegex("^[0-9]{4}$");
-        sent.Code.Should().Be((await environment.Database.CodesAsync(userId)).Single().Code);
+        sent.Code.Should().Be((await fixture.Database.GetCodesAsync(user.Id)).Single().Code);
         activation.StatusCode.Should().Be(HttpStatusCode.OK);
         (await activation.ReadJsonAsync()).GetProperty("status").GetString().Should().Be("active");
-        environment.Provider.DeliveredTo(email).Should().ContainSingle("one registration is one email");
+        fixture.Provider.DeliveredTo(email).Should().ContainSingle("one registration is one email");
     }
 }

@@ -1,7 +1,4 @@
 using System.Diagnostics;
-using EndToEnd.Tests.Support;
-using FluentAssertions;
-using Xunit.Abstractions;
 
 namespace EndToEnd.Tests;
 
@@ -9,19 +6,21 @@ namespace EndToEnd.Tests;
 /// One trace from the sign-up request to the email provider: the API's request, the outbox row's
 /// trace_parent, the dispatcher's publish, MassTransit's send and consume, the worker's HTTP call.
 /// </summary>
-public sealed class TracingTests(EndToEndEnvironment environment, ITestOutputHelper output) : IClassFixture<EndToEndEnvironment>
+public sealed class TracingTests(ApiFixture fixture, ITestOutputHelper output) : IClassFixture<ApiFixture>
 {
+    private readonly HttpClient _client = fixture.CreateClient();
+
     [Fact]
     public async Task OneTraceId_SpansTheRegistrationRequestAndTheWorkersCallToTheProvider()
     {
         // Arrange
         using var spans = new SpanCollector();
-        await using var worker = await environment.StartWorkerAsync();
-        var email = RegistrationApi.NewEmail("traced");
+        await using var worker = await fixture.StartWorkerAsync();
+        var email = ApiRequests.UniqueEmail("traced");
 
         // Act
-        var userId = await environment.Client.RegisterAsync(email);
-        var sent = (await Eventually.GetAsync(() => environment.Provider.DeliveredTo(email), e => e.Count > 0, "the activation email"))[0];
+        var user = await _client.RegisterUserAsync(email);
+        var sent = (await Eventually.GetAsync(() => fixture.Provider.DeliveredTo(email), e => e.Count > 0, "the activation email"))[0];
 
         // Assert
         sent.TraceId.Should().NotBeNullOrEmpty("the worker's call to the provider carries a W3C traceparent header");
@@ -32,14 +31,14 @@ public sealed class TracingTests(EndToEndEnvironment environment, ITestOutputHel
             "the POST /v1/users span and the worker's consume span in the provider call's trace");
         foreach (var span in trace)
         {
-            // WireMock is ASP.NET Core in this process: the fake provider's own server span closes the trace.
-            var note = span.Source.Name == "Microsoft.AspNetCore" && span.ParentSpanId != default ? " [the fake provider, WireMock]" : string.Empty;
+            // The fake provider is ASP.NET Core in this process: its own server span closes the trace.
+            var note = span.Source.Name == "Microsoft.AspNetCore" && span.ParentSpanId != default ? " [the fake provider]" : string.Empty;
             output.WriteLine($"{span.StartTimeUtc:HH:mm:ss.fff} {span.Source.Name,-24} {span.Kind,-8} {span.DisplayName} (span {span.SpanId}, parent {span.ParentSpanId}){note}");
         }
 
         var request = trace.Single(IsRegistrationRequest);
         request.ParentSpanId.Should().Be(default(ActivitySpanId), "the trace starts at the API's request");
-        var outbox = (await environment.Database.OutboxAsync(userId)).Single();
+        var outbox = (await fixture.Database.GetOutboxMessagesAsync(user.Id)).Single();
         outbox.TraceId.Should().Be(sent.TraceId, "the outbox row carries the request's trace to the dispatcher");
         trace.Should().Contain(span => span.Source.Name == "Registration.Api.Outbox", "the dispatcher's publish continues the trace");
         trace.Should().Contain(span => span.Source.Name == "System.Net.Http" && span.Kind == ActivityKind.Client, "the provider call is part of it");

@@ -1,5 +1,3 @@
-using FluentAssertions;
-using Microsoft.Extensions.Configuration;
 using Notification.Worker.DeadLetters;
 
 namespace Notification.Worker.Tests;
@@ -8,15 +6,15 @@ namespace Notification.Worker.Tests;
 public sealed class DeadLetterCommandTests
 {
     [Theory]
-    [InlineData("dead-letters")]
-    [InlineData("dead-letters", "purge")]
-    [InlineData("dead-letters", "list", "--bogus")]
-    [InlineData("dead-letters", "replay", "--max", "0")]
-    [InlineData("dead-letters", "replay", "--max", "many")]
-    [InlineData("dead-letters", "replay", "--queue")]
+    [InlineData]
+    [InlineData("purge")]
+    [InlineData("list", "--bogus")]
+    [InlineData("replay", "--max", "0")]
+    [InlineData("replay", "--max", "many")]
+    [InlineData("replay", "--queue")]
     public async Task BadArguments_ExitWithUsage(params string[] args)
     {
-        var (exitCode, error) = await RunAsync(args, port: 5672);
+        var (exitCode, _, error) = await WorkerCommand.RunDeadLettersAsync(Broker(port: 5672), args);
 
         exitCode.Should().Be(DeadLetterCommand.Usage);
         error.Should().Contain("Usage:");
@@ -26,7 +24,7 @@ public sealed class DeadLetterCommandTests
     public async Task UnreachableBroker_ExitsWithFailure_WithoutThePassword()
     {
         // Port 1 on loopback: nothing listens, the connection is refused at once.
-        var (exitCode, error) = await RunAsync(["dead-letters", "list"], port: 1);
+        var (exitCode, _, error) = await WorkerCommand.RunDeadLettersAsync(Broker(port: 1), ["list"]);
 
         exitCode.Should().Be(DeadLetterCommand.Failure);
         error.Should().StartWith("error:").And.NotContain("s3cret");
@@ -54,17 +52,6 @@ public sealed class DeadLetterCommandTests
             .And.Contain("PermanentEmailFailureException: Mailjet answered 400 Bad Request");
     }
 
-    private static async Task<(int ExitCode, string Error)> RunAsync(string[] args, int port)
-    {
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["RabbitMq:Host"] = "127.0.0.1",
-            ["RabbitMq:Port"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["RabbitMq:Password"] = "s3cret",
-        }).Build();
-        using var output = new StringWriter();
-        using var error = new StringWriter();
-        var exitCode = await DeadLetterCommand.RunAsync(args, configuration, output, error, configureQueues: null, CancellationToken.None);
-        return (exitCode, error.ToString());
-    }
+    private static TestSettings Broker(int port) =>
+        new TestSettings().Set("RabbitMq:Host", "127.0.0.1").Set("RabbitMq:Port", port).Set("RabbitMq:Password", "s3cret");
 }

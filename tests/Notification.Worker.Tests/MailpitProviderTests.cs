@@ -1,40 +1,26 @@
-using FluentAssertions;
-using Notification.Worker.Tests.Support;
+using Registration.Testing.Client;
 
 namespace Notification.Worker.Tests;
 
-/// <summary>The Mailpit client (development), against Mailpit faked by WireMock.</summary>
-public sealed class MailpitProviderTests(WorkerTestEnvironment environment) : IClassFixture<WorkerTestEnvironment>, IAsyncLifetime
+/// <summary>The Mailpit client (development), against the fake provider speaking Mailpit.</summary>
+public sealed class MailpitProviderTests(TestEnvironment environment) : FreshProviderPerTest(environment)
 {
-    private readonly WorkerTestEnvironment _environment = environment;
-
-    public Task InitializeAsync()
-    {
-        _environment.Provider.Reset();
-        _environment.Provider.RespondAlways(ProviderStub.MailpitPath, ProviderStub.Ok("""{"ID":"iAfZVVe2UQfNSG5BAjgYwa"}"""));
-        return Task.CompletedTask;
-    }
-
-    public Task DisposeAsync() => Task.CompletedTask;
-
     [Fact]
     public async Task Send_PostsTheMessage_WithTagsCarryingTheMessageId_AndNoAuthByDefault()
     {
-        await using var worker = await WorkerHost.StartAsync(_environment, new Dictionary<string, string?>
-        {
-            ["Email:Provider"] = "Mailpit",
-            ["Email:ApiKey"] = null,
-            ["Email:ApiSecret"] = null,
-        });
+        await using var worker = await Environment.StartWorkerAsync(settings => settings
+            .EmailProvider(Environment.Provider, EmailApi.Mailpit)
+            .Set("Email:ApiKey", null)
+            .Set("Email:ApiSecret", null));
         var expiresAt = new DateTimeOffset(2099, 5, 6, 7, 8, 9, TimeSpan.Zero);
-        var message = TestData.UserRegistered(expiresAt, code: "0042");
+        var message = TestMessages.UserRegistered(expiresAt, code: "0042");
         var messageId = Guid.NewGuid();
 
         await worker.PublishAsync(message, messageId);
 
-        await Eventually.GetAsync(() => WorkerHost.ProcessedOutcomeAsync(_environment, messageId), o => o == "sent", "the send to be recorded");
-        var request = _environment.Provider.RequestsFor(messageId).Should().ContainSingle().Subject;
-        request.RequestMessage.Path.Should().Be("/api/v1/send");
+        await Environment.Database.WaitForOutcomeAsync(messageId, "sent");
+        var request = Environment.Provider.RequestsFor(messageId).Should().ContainSingle().Subject;
+        request.Path.Should().Be(FakeEmailProvider.MailpitPath);
         request.Header("Authorization").Should().BeNull();
         var body = request.Json();
         body.GetProperty("From").GetProperty("Email").GetString().Should().Be("no-reply@example.test");
@@ -49,18 +35,16 @@ public sealed class MailpitProviderTests(WorkerTestEnvironment environment) : IC
     [Fact]
     public async Task Send_UsesBasicAuth_WhenCredentialsAreConfigured()
     {
-        await using var worker = await WorkerHost.StartAsync(_environment, new Dictionary<string, string?>
-        {
-            ["Email:Provider"] = "Mailpit",
-            ["Email:ApiKey"] = "mailpit-user",
-            ["Email:ApiSecret"] = "mailpit-password",
-        });
+        await using var worker = await Environment.StartWorkerAsync(settings => settings
+            .EmailProvider(Environment.Provider, EmailApi.Mailpit)
+            .Set("Email:ApiKey", "mailpit-user")
+            .Set("Email:ApiSecret", "mailpit-password"));
         var messageId = Guid.NewGuid();
 
-        await worker.PublishAsync(TestData.UserRegistered(DateTimeOffset.UtcNow.AddMinutes(1)), messageId);
+        await worker.PublishAsync(TestMessages.UserRegistered(DateTimeOffset.UtcNow.AddMinutes(1)), messageId);
 
-        await Eventually.GetAsync(() => WorkerHost.ProcessedOutcomeAsync(_environment, messageId), o => o == "sent", "the send to be recorded");
-        _environment.Provider.RequestsFor(messageId).Should().ContainSingle()
-            .Which.Header("Authorization").Should().Be(TestData.BasicAuthorization("mailpit-user", "mailpit-password"));
+        await Environment.Database.WaitForOutcomeAsync(messageId, "sent");
+        Environment.Provider.RequestsFor(messageId).Should().ContainSingle()
+            .Which.Header("Authorization").Should().Be(BasicAuth.Header("mailpit-user", "mailpit-password").ToString());
     }
 }

@@ -1,17 +1,15 @@
 using Dapper;
-using FluentAssertions;
 using Microsoft.Extensions.Logging.Abstractions;
 using Notification.Worker.Infrastructure;
-using Notification.Worker.Tests.Support;
 using Npgsql;
 using Registration.Hosting;
 
 namespace Notification.Worker.Tests;
 
 /// <summary>The worker's schema through the shared DbUp runner (<see cref="SchemaMigrator"/>), journaled apart from the API's.</summary>
-public sealed class SchemaMigrationTests(WorkerTestEnvironment environment) : IClassFixture<WorkerTestEnvironment>
+public sealed class SchemaMigrationTests(TestEnvironment environment) : IClassFixture<TestEnvironment>
 {
-    private readonly WorkerTestEnvironment _environment = environment;
+    private readonly TestEnvironment _environment = environment;
 
     [Fact]
     public async Task Migrate_ByInstancesStartingTogether_AppliesEachScriptOnce()

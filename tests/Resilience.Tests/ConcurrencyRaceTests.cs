@@ -1,8 +1,3 @@
-using System.Net;
-using FluentAssertions;
-using Resilience.Tests.Support;
-using Xunit.Abstractions;
-
 namespace Resilience.Tests;
 
 /// <summary>
@@ -10,8 +5,7 @@ namespace Resilience.Tests;
 /// one activation wins, wrong tries are counted one by one and never past the limit, and a resend racing
 /// an activation leaves one of the two consistent states.
 /// </summary>
-public sealed class ConcurrencyRaceTests(ResilienceEnvironment environment, ITestOutputHelper output)
-    : IClassFixture<ResilienceEnvironment>, IAsyncLifetime
+public sealed class ConcurrencyRaceTests(TestEnvironment environment, ITestOutputHelper output) : IClassFixture<TestEnvironment>, IAsyncLifetime
 {
     private const int MaxFailedAttempts = 5;
 
@@ -20,12 +14,9 @@ public sealed class ConcurrencyRaceTests(ResilienceEnvironment environment, ITes
 
     public async Task InitializeAsync()
     {
-        _api = await environment.StartApiAsync(new ApiSetup
-        {
-            // Twenty requests at once each run bcrypt for Basic auth: let them queue for it rather than be
-            // refused 503 by the bulkhead, which is not what these tests are about.
-            Settings = new Dictionary<string, string> { ["Security:HashingQueueLimit"] = "100" },
-        });
+        // Twenty requests at once each run bcrypt for Basic auth: let them queue for it rather than be
+        // refused 503 by the bulkhead, which is not what these tests are about.
+        _api = await environment.StartApiAsync(settings => settings.Hashing(queueLimit: 100));
         _client = _api.CreateApiClient();
     }
 
@@ -48,11 +39,11 @@ public sealed class ConcurrencyRaceTests(ResilienceEnvironment environment, ITes
 
             statuses.Count(status => status == HttpStatusCode.OK).Should().Be(1);
             statuses.Count(status => status == HttpStatusCode.Conflict).Should().Be(Parallel - 1, "the others find the account already active");
-            (await environment.Database.StatusAsync(user.Id)).Should().Be("active");
+            (await environment.Database.GetStatusAsync(user.Id)).Should().Be("active");
             outcomes.AddRange(statuses);
         }
 
-        output.WriteLine($"{Rounds} rounds of {Parallel} parallel activations with the right code: {Describe(outcomes)}.");
+        output.WriteLine($"{Rounds} rounds of {Parallel} parallel activations with the right code: {Tally.Of(outcomes)}.");
         output.WriteLine($"Counts: sent {Rounds * Parallel}, activated {outcomes.Count(s => s == HttpStatusCode.OK)} (one per account), duplicated 0, lost 0.");
     }
 
@@ -75,7 +66,7 @@ public sealed class ConcurrencyRaceTests(ResilienceEnvironment environment, ITes
             var statuses = await RaceAsync(tasks.Select(t => t.Call));
             var rightStatus = statuses[attempts.IndexOf(code)];
             var wrongStatuses = statuses.Where((_, index) => index != attempts.IndexOf(code)).ToList();
-            var stored = (await environment.Database.CodesAsync(user.Id)).Single();
+            var stored = (await environment.Database.GetCodesAsync(user.Id)).Single();
 
             statuses.Should().OnlyContain(s => s == HttpStatusCode.OK || s == HttpStatusCode.Conflict
                 || s == HttpStatusCode.UnprocessableEntity || s == HttpStatusCode.TooManyRequests);
@@ -84,7 +75,7 @@ public sealed class ConcurrencyRaceTests(ResilienceEnvironment environment, ITes
             if (rightStatus == HttpStatusCode.OK)
             {
                 activated++;
-                (await environment.Database.StatusAsync(user.Id)).Should().Be("active");
+                (await environment.Database.GetStatusAsync(user.Id)).Should().Be("active");
                 wrongStatuses.Should().NotContain(HttpStatusCode.TooManyRequests, "the code was never locked before it was used");
             }
             else
@@ -92,14 +83,14 @@ public sealed class ConcurrencyRaceTests(ResilienceEnvironment environment, ITes
                 locked++;
                 rightStatus.Should().Be(HttpStatusCode.TooManyRequests, "the right code loses only to a lock");
                 stored.FailedAttempts.Should().Be(MaxFailedAttempts);
-                (await environment.Database.StatusAsync(user.Id)).Should().Be("pending");
+                (await environment.Database.GetStatusAsync(user.Id)).Should().Be("pending");
                 wrongStatuses.Should().NotContain(HttpStatusCode.Conflict);
             }
 
             outcomes.AddRange(statuses);
         }
 
-        output.WriteLine($"{Rounds} rounds of the right code racing {Wrong} wrong ones: {Describe(outcomes)}; {activated} accounts activated, {locked} codes locked first.");
+        output.WriteLine($"{Rounds} rounds of the right code racing {Wrong} wrong ones: {Tally.Of(outcomes)}; {activated} accounts activated, {locked} codes locked first.");
         output.WriteLine($"Counts: sent {Rounds * (Wrong + 1)}, wrong tries counted never above {MaxFailedAttempts}, duplicated 0, lost 0.");
     }
 
@@ -114,9 +105,9 @@ public sealed class ConcurrencyRaceTests(ResilienceEnvironment environment, ITes
             var (user, code) = await RegisterAsync("race-resend");
             // Past the resend cooldown (30 s), well within the code's minute.
             environment.Clock.Advance(TimeSpan.FromSeconds(31));
-            var statuses = await RaceAsync([() => _client.ActivateAsync(user, code), () => _client.ResendAsync(user)]);
-            var codes = await environment.Database.CodesAsync(user.Id);
-            var status = await environment.Database.StatusAsync(user.Id);
+            var statuses = await RaceAsync([() => _client.ActivateAsync(user, code), () => _client.RequestNewCodeAsync(user)]);
+            var codes = await environment.Database.GetCodesAsync(user.Id);
+            var status = await environment.Database.GetStatusAsync(user.Id);
 
             if (statuses[0] == HttpStatusCode.OK)
             {
@@ -145,7 +136,7 @@ public sealed class ConcurrencyRaceTests(ResilienceEnvironment environment, ITes
         var user = TestUser.New(label);
         using var response = await _client.RegisterAsync(user);
         response.StatusCode.Should().Be(HttpStatusCode.Created);
-        var code = (await environment.Database.LatestCodesAsync([user.Id]))[user.Id].Code;
+        var code = (await environment.Database.GetLatestCodesAsync([user.Id]))[user.Id].Code;
         return (user, code);
     }
 
@@ -162,7 +153,4 @@ public sealed class ConcurrencyRaceTests(ResilienceEnvironment environment, ITes
         gate.SetResult();
         return await Task.WhenAll(tasks);
     }
-
-    private static string Describe(IEnumerable<HttpStatusCode> statuses) =>
-        string.Join(", ", statuses.GroupBy(s => (int)s).OrderBy(g => g.Key).Select(g => $"{g.Key} x{g.Count()}"));
 }

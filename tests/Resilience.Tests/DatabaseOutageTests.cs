@@ -1,13 +1,9 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.Net;
 using System.Net.Http.Json;
-using FluentAssertions;
 using Microsoft.Extensions.Logging.Abstractions;
 using Registration.Api.Infrastructure;
 using Registration.Hosting;
-using Resilience.Tests.Support;
-using Xunit.Abstractions;
 
 namespace Resilience.Tests;
 
@@ -18,8 +14,7 @@ namespace Resilience.Tests;
 /// bound; readiness reports the outage while liveness stays 200; afterwards everything works, no
 /// half-written registration exists, and every user who got a 201 receives a usable code.
 /// </summary>
-public sealed class DatabaseOutageTests(ResilienceEnvironment environment, ITestOutputHelper output)
-    : IClassFixture<ResilienceEnvironment>
+public sealed class DatabaseOutageTests(TestEnvironment environment, ITestOutputHelper output) : IClassFixture<TestEnvironment>
 {
     // A query already sent when the network goes silent takes Command Timeout + 2 x Timeout to fail (its
     // cancel request waits too). The API defaults those to 10 s and 5 s unless the connection string sets
@@ -45,23 +40,21 @@ public sealed class DatabaseOutageTests(ResilienceEnvironment environment, ITest
         // Migrated beforehand over a direct connection: the API's own start-up migration then has nothing to
         // do within the short timeouts below, even on a loaded machine.
         await SchemaMigrator.MigrateAsync(environment.ConnectionString, ApplicationServices.Migrations, NullLogger.Instance, CancellationToken.None);
-        await using var api = await environment.StartApiAsync(new ApiSetup
-        {
-            PostgresThroughProxy = true,
-            Postgres = connection =>
+        await using var api = await environment.StartApiAsync(settings => settings.Database(environment.ConnectionStringVia(
+            environment.PostgresProxy,
+            connection =>
             {
                 connection.Timeout = ConnectTimeoutSeconds;
                 connection.CommandTimeout = CommandTimeoutSeconds;
-            },
-        });
+            })));
         // The worker reaches the database directly: the outage is the API's.
-        await environment.StartWorkerAsync(useFakeClock: true);
+        await environment.StartWorkerAsync();
         using var client = api.CreateApiClient();
         var steady = TestUser.New("steady");
         (await client.RegisterAsync(steady)).StatusCode.Should().Be(HttpStatusCode.Created);
 
         await using var traffic = new Traffic(api.CreateApiClient(), steady);
-        await Eventually.HoldsAsync(() => traffic.AnswerCount >= 20, TimeSpan.FromSeconds(20), "traffic is flowing");
+        await Eventually.HoldsAsync(() => traffic.AnswerCount >= 20, "traffic is flowing", TimeSpan.FromSeconds(20));
 
         await OutageAsync("database down (connections reset, new ones refused)", environment.PostgresProxy.TurnOffAsync, QuickAnswer, client, traffic);
         await RecoveryAsync(client);
@@ -92,7 +85,7 @@ public sealed class DatabaseOutageTests(ResilienceEnvironment environment, ITest
         var committedAnyway = new List<TestUser>();
         foreach (var user in refused)
         {
-            if (await environment.Database.UserIdAsync(user.Email) is { } id)
+            if (await environment.Database.GetUserIdAsync(user.Email) is { } id)
             {
                 user.Id = id;
                 committedAnyway.Add(user);
@@ -116,14 +109,14 @@ public sealed class DatabaseOutageTests(ResilienceEnvironment environment, ITest
         var probing = Stopwatch.StartNew();
         using var ready = await Eventually.GetAsync(
             () => client.GetAsync("/health/ready"), response => response.StatusCode == HttpStatusCode.ServiceUnavailable,
-            TimeSpan.FromSeconds(20), "/health/ready answers 503");
+            "/health/ready answers 503", TimeSpan.FromSeconds(20));
         (await ready.ProblemTypeAsync()).Should().Be("/problems/unavailable");
         using var live = await client.GetAsync("/health/live");
         live.StatusCode.Should().Be(HttpStatusCode.OK);
         // A client that prefers HTML still gets the contract's answer.
         using var html = new HttpRequestMessage(HttpMethod.Post, "/v1/users")
         {
-            Content = JsonContent.Create(new { email = TestUser.New("html").Email, password = TestUser.DefaultPassword }),
+            Content = JsonContent.Create(new { email = TestUser.New("html").Email, password = ApiRequests.DefaultPassword }),
             Headers = { { "Accept", "text/html" } },
         };
         using var htmlAnswer = await client.SendAsync(html);
@@ -135,8 +128,8 @@ public sealed class DatabaseOutageTests(ResilienceEnvironment environment, ITest
         var seen = traffic.AnswerCount;
         await Eventually.HoldsAsync(
             () => traffic.AnswerCount >= seen + 20 && traffic.Now - outage.Cut > bound,
-            TimeSpan.FromSeconds(60),
-            "traffic during the outage");
+            "traffic during the outage",
+            TimeSpan.FromSeconds(60));
         traffic.Outage = null;
         outage.Restored = traffic.Now;
         _outages.Add(outage);
@@ -152,8 +145,8 @@ public sealed class DatabaseOutageTests(ResilienceEnvironment environment, ITest
                 using var ready = await client.GetAsync("/health/ready");
                 return ready.StatusCode == HttpStatusCode.OK;
             },
-            TimeSpan.FromSeconds(30),
-            "/health/ready is 200 again");
+            "/health/ready is 200 again",
+            TimeSpan.FromSeconds(30));
 
         // Pooled connections broken by the outage fail once each: poll until a registration goes through.
         await Eventually.HoldsAsync(
@@ -162,8 +155,8 @@ public sealed class DatabaseOutageTests(ResilienceEnvironment environment, ITest
                 using var response = await client.RegisterAsync(TestUser.New("probe"));
                 return response.StatusCode == HttpStatusCode.Created;
             },
-            TimeSpan.FromSeconds(30),
-            "registrations work again");
+            "registrations work again",
+            TimeSpan.FromSeconds(30));
         var recovered = restored.Elapsed;
         for (var i = 0; i < 5; i++)
         {
@@ -172,7 +165,7 @@ public sealed class DatabaseOutageTests(ResilienceEnvironment environment, ITest
             registered.StatusCode.Should().Be(HttpStatusCode.Created);
             using var me = await client.GetMeAsync(user);
             me.StatusCode.Should().Be(HttpStatusCode.OK);
-            var code = (await environment.Database.LatestCodesAsync([user.Id]))[user.Id].Code;
+            var code = (await environment.Database.GetLatestCodesAsync([user.Id]))[user.Id].Code;
             using var activated = await client.ActivateAsync(user, code);
             activated.StatusCode.Should().Be(HttpStatusCode.OK);
         }
@@ -204,8 +197,7 @@ public sealed class DatabaseOutageTests(ResilienceEnvironment environment, ITest
     }
 
     private static string Describe(IEnumerable<Answer> answers) =>
-        string.Join(", ", answers.GroupBy(a => $"{(int)a.Status}{(a.ProblemType is { } type ? " " + type : string.Empty)}")
-            .OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => $"{g.Key} x{g.Count()}"));
+        Tally.Of(answers, a => $"{(int)a.Status}{(a.ProblemType is { } type ? " " + type : string.Empty)}");
 
     private static string Max(IReadOnlyCollection<Answer> answers) =>
         answers.Count == 0 ? "-" : $"{answers.Max(a => a.Elapsed).TotalMilliseconds:0} ms";
@@ -286,7 +278,7 @@ public sealed class DatabaseOutageTests(ResilienceEnvironment environment, ITest
                 {
                     "register" => await _client.RegisterAsync(user),
                     "get-me" => await _client.GetMeAsync(user),
-                    _ => await _client.ResendAsync(user),
+                    _ => await _client.RequestNewCodeAsync(user),
                 };
                 var elapsed = Now - started;
                 _answers.Enqueue(new Answer(action, response.StatusCode, await response.ProblemTypeAsync(), started, elapsed, user));

@@ -1,9 +1,5 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.Net;
-using FluentAssertions;
-using Resilience.Tests.Support;
-using Xunit.Abstractions;
 
 namespace Resilience.Tests;
 
@@ -13,8 +9,7 @@ namespace Resilience.Tests;
 /// stays healthy. A provider that accepts a send after we stopped waiting may deliver it anyway: those
 /// duplicates are counted and reported, not hidden.
 /// </summary>
-public sealed class ProviderSlownessTests(ResilienceEnvironment environment, ITestOutputHelper output)
-    : IClassFixture<ResilienceEnvironment>
+public sealed class ProviderSlownessTests(TestEnvironment environment, ITestOutputHelper output) : IClassFixture<TestEnvironment>
 {
     private const int SlowUsers = 4;
     private const int FastUsers = 20;
@@ -25,20 +20,13 @@ public sealed class ProviderSlownessTests(ResilienceEnvironment environment, ITe
     {
         await using var api = await environment.StartApiAsync();
         using var client = api.CreateApiClient();
-        await environment.StartWorkerAsync(
-            new Dictionary<string, string?>
-            {
-                ["Email:Resilience:AttemptTimeout"] = "00:00:01",
-                ["Email:Resilience:TotalTimeout"] = "00:00:10",
-                ["Email:Resilience:MaxRetryAttempts"] = "2",
-                ["Consumer:ConcurrentMessageLimit"] = "8",
-                ["Consumer:PrefetchCount"] = "16",
-                ["Consumer:MessageRetryLimit"] = "5",
-                ["Consumer:MessageRetryInitialInterval"] = "00:00:00.200",
-                ["Consumer:MessageRetryMaxInterval"] = "00:00:01",
-            },
-            useFakeClock: true);
-        environment.Provider.SlowFor("slow-", ProviderDelay);
+        await environment.StartWorkerAsync(settings => settings
+            .ProviderTimeouts(attempt: TimeSpan.FromSeconds(1), total: TimeSpan.FromSeconds(10))
+            .Retries(http: 2, message: 5)
+            .Set("Consumer:MessageRetryInitialInterval", TimeSpan.FromMilliseconds(200))
+            .Set("Consumer:MessageRetryMaxInterval", TimeSpan.FromSeconds(1))
+            .Consumers(concurrency: 8, prefetch: 16));
+        environment.Provider.AnswerFor("slow-", ProviderAnswer.Ok(ProviderDelay));
         output.WriteLine($"Provider answers sends to slow-* after {ProviderDelay.TotalSeconds:0} s (attempt timeout 1 s), others at once.");
 
         using var health = new HealthSampler(api.CreateApiClient());
@@ -49,10 +37,10 @@ public sealed class ProviderSlownessTests(ResilienceEnvironment environment, ITe
         {
             if (i % (FastUsers / SlowUsers) == 0)
             {
-                slow.Add(await RegisterAsync(client, TestUser.New("slow")));
+                slow.Add(await client.RegisterUserAsync(ApiRequests.UniqueEmail("slow")));
             }
 
-            fast.Add(await RegisterAsync(client, TestUser.New("fast")));
+            fast.Add(await client.RegisterUserAsync(ApiRequests.UniqueEmail("fast")));
         }
 
         output.WriteLine($"Registered {SlowUsers} slow and {FastUsers} fast users.");
@@ -60,8 +48,8 @@ public sealed class ProviderSlownessTests(ResilienceEnvironment environment, ITe
         var fastDone = started.Elapsed;
         await Eventually.HoldsAsync(
             () => slow.All(user => environment.Provider.Requests.Count(request => request.To == user.Email) >= 3),
-            TimeSpan.FromSeconds(20),
-            "every slow send is attempted and retried");
+            "every slow send is attempted and retried",
+            TimeSpan.FromSeconds(20));
         var slowRequests = slow.Sum(user => environment.Provider.Requests.Count(request => request.To == user.Email));
         (await environment.Database.CountProcessedMessagesAsync(slow.Select(user => user.Id))).Should().Be(0,
             "no slow send has succeeded in time yet: the fast ones went past them");
@@ -75,15 +63,15 @@ public sealed class ProviderSlownessTests(ResilienceEnvironment environment, ITe
         await Deliveries.WaitForAllAsync(everyone, environment.Provider, environment.Database, TimeSpan.FromSeconds(60));
         await Eventually.HoldsAsync(
             async () => await environment.Database.CountUnprocessedMessagesAsync() == 0,
-            TimeSpan.FromSeconds(30),
-            "the worker recorded every message as processed");
+            "the worker recorded every message as processed",
+            TimeSpan.FromSeconds(30));
         var samples = await health.StopAsync();
 
         var counts = await Deliveries.CountAsync(everyone, environment.Provider, environment.Database);
         var fastCounts = await Deliveries.CountAsync(fast, environment.Provider, environment.Database);
         var slowCounts = await Deliveries.CountAsync(slow, environment.Provider, environment.Database);
         output.WriteLine(
-            $"Health: {samples.Count} probes of /health/live and /health/ready, statuses {string.Join(", ", samples.GroupBy(s => s.Status).Select(g => $"{(int)g.Key} x{g.Count()}"))}, "
+            $"Health: {samples.Count} probes of /health/live and /health/ready, statuses {Tally.Of(samples.Select(s => s.Status))}, "
             + $"slowest {samples.Max(s => s.Elapsed).TotalMilliseconds:0} ms.");
         output.WriteLine($"Slow users: {slowCounts}. Fast users: {fastCounts}.");
         output.WriteLine($"Counts: {counts}. Duplicates are sends the provider accepted after the worker had timed out.");
@@ -93,13 +81,6 @@ public sealed class ProviderSlownessTests(ResilienceEnvironment environment, ITe
         slowCounts.ProviderRequests.Should().BeGreaterThan(SlowUsers * 2, "timed-out attempts are retried");
         samples.Should().OnlyContain(s => s.Status == HttpStatusCode.OK, "a slow provider is no reason for the API to be unhealthy");
         samples.Max(s => s.Elapsed).Should().BeLessThan(TimeSpan.FromSeconds(1), "no thread starvation");
-    }
-
-    private static async Task<TestUser> RegisterAsync(HttpClient client, TestUser user)
-    {
-        using var response = await client.RegisterAsync(user);
-        response.StatusCode.Should().Be(HttpStatusCode.Created);
-        return user;
     }
 
     /// <summary>Probes the API's health endpoints every 100 ms in the background until stopped.</summary>

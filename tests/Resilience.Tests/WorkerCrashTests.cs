@@ -1,9 +1,4 @@
 using System.Diagnostics;
-using System.Globalization;
-using System.Net;
-using FluentAssertions;
-using Resilience.Tests.Support;
-using Xunit.Abstractions;
 
 namespace Resilience.Tests;
 
@@ -12,8 +7,7 @@ namespace Resilience.Tests;
 /// back to the queue, a new worker process takes them, and every user is emailed. What can be
 /// duplicated is what the killed worker had sent but not yet recorded (at most its in-flight sends).
 /// </summary>
-public sealed class WorkerCrashTests(ResilienceEnvironment environment, ITestOutputHelper output)
-    : IClassFixture<ResilienceEnvironment>
+public sealed class WorkerCrashTests(TestEnvironment environment, ITestOutputHelper output) : IClassFixture<TestEnvironment>
 {
     private const int Users = 200;
     private const int KillAfterDelivered = 60;
@@ -24,20 +18,11 @@ public sealed class WorkerCrashTests(ResilienceEnvironment environment, ITestOut
     public async Task EveryEmailArrives_WhenAWorkerIsKilledMidBurst_AndANewOneTakesOver()
     {
         // Codes must not expire on the child processes' wall clock while the scenario runs.
-        await using var api = await environment.StartApiAsync(new ApiSetup
-        {
-            UseFakeClock = false,
-            Settings = new Dictionary<string, string> { ["Activation:CodeLifetime"] = "00:30:00" },
-        });
+        await using var api = await environment.StartApiAsync(settings => settings.CodeLifetime(TimeSpan.FromMinutes(30)), TimeProvider.System);
         using var client = api.CreateApiClient();
         // A provider that takes 50 ms per email: the burst is still being sent when the kill comes.
         environment.Provider.Accept(delay: TimeSpan.FromMilliseconds(50));
-        var workerSettings = new Dictionary<string, string?>
-        {
-            ["Consumer:ConcurrentMessageLimit"] = Concurrency.ToString(CultureInfo.InvariantCulture),
-            ["Consumer:PrefetchCount"] = Prefetch.ToString(CultureInfo.InvariantCulture),
-        };
-        var first = await environment.StartWorkerProcessAsync(workerSettings);
+        var first = await environment.StartWorkerProcessAsync(settings => settings.Consumers(Concurrency, Prefetch));
         output.WriteLine($"Worker process {first.Id} consuming (concurrency {Concurrency}, prefetch {Prefetch}); registering {Users} users.");
 
         var users = Enumerable.Range(0, Users).Select(_ => TestUser.New("crash")).ToList();
@@ -49,8 +34,8 @@ public sealed class WorkerCrashTests(ResilienceEnvironment environment, ITestOut
 
         await Eventually.HoldsAsync(
             () => environment.Provider.Delivered.Count >= KillAfterDelivered,
-            TimeSpan.FromSeconds(60),
-            $"the first worker emails {KillAfterDelivered} users");
+            $"the first worker emails {KillAfterDelivered} users",
+            TimeSpan.FromSeconds(60));
         first.Kill();
         var deliveredAtKill = environment.Provider.Delivered.Count;
         output.WriteLine($"SIGKILL sent to worker process {first.Id} after {deliveredAtKill} emails.");
@@ -60,14 +45,14 @@ public sealed class WorkerCrashTests(ResilienceEnvironment environment, ITestOut
         output.WriteLine($"All {Users} registrations answered 201.");
 
         var restarted = Stopwatch.StartNew();
-        var second = await environment.StartWorkerProcessAsync(workerSettings);
+        var second = await environment.StartWorkerProcessAsync(settings => settings.Consumers(Concurrency, Prefetch));
         output.WriteLine($"Worker process {second.Id} started and consuming after {restarted.Elapsed.TotalSeconds:0.0} s.");
 
         await Deliveries.WaitForAllAsync(users, environment.Provider, environment.Database, TimeSpan.FromSeconds(90));
         await Eventually.HoldsAsync(
             async () => await environment.Database.CountUnprocessedMessagesAsync() == 0,
-            TimeSpan.FromSeconds(30),
-            "the new worker recorded every message as processed");
+            "the new worker recorded every message as processed",
+            TimeSpan.FromSeconds(30));
         var counts = await Deliveries.CountAsync(users, environment.Provider, environment.Database);
         output.WriteLine($"Every user emailed {restarted.Elapsed.TotalSeconds:0.0} s after the restart.");
         output.WriteLine($"Counts: {counts}.");

@@ -1,12 +1,9 @@
-using System.Net;
 using System.Text.Json;
-using FluentAssertions;
-using Registration.Api.Tests.Support;
 
 namespace Registration.Api.Tests.Api;
 
 /// <summary>/health/live and /health/ready with PostgreSQL and RabbitMQ up (the broker outage: BrokerOutageTests).</summary>
-public sealed class HealthTests(ApiFactory factory) : IClassFixture<ApiFactory>
+public sealed class HealthTests(ApiFixture factory) : IClassFixture<ApiFixture>
 {
     private readonly HttpClient _client = factory.CreateClient();
 
@@ -25,8 +22,8 @@ public sealed class HealthTests(ApiFactory factory) : IClassFixture<ApiFactory>
         var ready = await Eventually.GetAsync(
             () => _client.GetHealthAsync("/health/ready"),
             answer => answer.IsHealthy,
-            TimeSpan.FromSeconds(20),
-            "/health/ready answers 200 Healthy");
+            "/health/ready answers 200 Healthy",
+            TimeSpan.FromSeconds(20));
 
         var checks = JsonDocument.Parse(ready.Body).RootElement.GetProperty("checks").EnumerateObject()
             .ToDictionary(check => check.Name, check => check.Value.GetProperty("status").GetString());

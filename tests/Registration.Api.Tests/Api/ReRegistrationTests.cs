@@ -1,14 +1,10 @@
-using System.Net;
-using FluentAssertions;
-using Registration.Api.Tests.Support;
-
 namespace Registration.Api.Tests.Api;
 
 /// <summary>
 /// No squatting: a pending account whose latest code has expired is replaced by a new registration of its
 /// email; while the code lives, or once the account is active, the email is taken.
 /// </summary>
-public sealed class ReRegistrationTests(ApiFactory factory) : IClassFixture<ApiFactory>
+public sealed class ReRegistrationTests(ApiFixture factory) : IClassFixture<ApiFixture>
 {
     private static readonly TimeSpan CodeLifetime = TimeSpan.FromMinutes(1);
 

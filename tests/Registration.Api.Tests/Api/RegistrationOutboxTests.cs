@@ -1,8 +1,5 @@
-using System.Net;
 using System.Text.Json;
 using Dapper;
-using FluentAssertions;
-using Registration.Api.Tests.Support;
 
 namespace Registration.Api.Tests.Api;
 
@@ -10,7 +7,7 @@ namespace Registration.Api.Tests.Api;
 /// The transactional outbox as the database sees it: a registration's user, code and UserRegistered row
 /// commit together or not at all.
 /// </summary>
-public sealed class RegistrationOutboxTests(ApiFactory factory) : IClassFixture<ApiFactory>
+public sealed class RegistrationOutboxTests(ApiFixture factory) : IClassFixture<ApiFixture>
 {
     private readonly HttpClient _client = factory.CreateClient();
 
@@ -47,8 +44,8 @@ public sealed class RegistrationOutboxTests(ApiFactory factory) : IClassFixture<
         var registration = _client.RegisterAsync(email, ApiRequests.DefaultPassword);
         await Eventually.HoldsAsync(
             () => IsWaitingOnALockAsync("INSERT INTO users"),
-            TimeSpan.FromSeconds(10),
-            "the API's user insert waits for the rival transaction");
+            "the API's user insert waits for the rival transaction",
+            TimeSpan.FromSeconds(10));
         await rivalTransaction.CommitAsync();
         using var response = await registration;
 

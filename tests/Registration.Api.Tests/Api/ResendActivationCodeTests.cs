@@ -1,11 +1,7 @@
-using System.Net;
-using FluentAssertions;
-using Registration.Api.Tests.Support;
-
 namespace Registration.Api.Tests.Api;
 
 /// <summary>POST /v1/users/me/activation-code: 202 with expiresAt, 401, 409 already-active, 429 resend-too-soon.</summary>
-public sealed class ResendActivationCodeTests(ApiFactory factory) : IClassFixture<ApiFactory>
+public sealed class ResendActivationCodeTests(ApiFixture factory) : IClassFixture<ApiFixture>
 {
     private static readonly TimeSpan CodeLifetime = TimeSpan.FromMinutes(1);
     private static readonly TimeSpan ResendCooldown = TimeSpan.FromSeconds(30);

@@ -1,4 +1,3 @@
-using FluentAssertions;
 using Registration.Api.Activation;
 
 namespace Registration.Api.Tests.Unit;

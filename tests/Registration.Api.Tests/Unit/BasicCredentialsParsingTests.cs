@@ -1,5 +1,4 @@
 using System.Text;
-using FluentAssertions;
 using Registration.Api.Infrastructure;
 
 namespace Registration.Api.Tests.Unit;

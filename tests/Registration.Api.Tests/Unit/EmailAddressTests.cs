@@ -1,4 +1,3 @@
-using FluentAssertions;
 using Registration.Api.Users;
 
 namespace Registration.Api.Tests.Unit;

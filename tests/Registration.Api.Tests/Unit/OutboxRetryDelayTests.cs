@@ -1,4 +1,3 @@
-using FluentAssertions;
 using Registration.Api.Outbox;
 
 namespace Registration.Api.Tests.Unit;

@@ -1,5 +1,4 @@
 using System.Text;
-using FluentAssertions;
 using Registration.Api.Users;
 
 namespace Registration.Api.Tests.Unit;

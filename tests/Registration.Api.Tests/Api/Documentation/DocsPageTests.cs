@@ -1,14 +1,11 @@
-using System.Net;
 using System.Text.Json;
 using System.Text.RegularExpressions;
-using FluentAssertions;
 using Microsoft.AspNetCore.Mvc.Testing;
-using Registration.Api.Tests.Support;
 
 namespace Registration.Api.Tests.Api.Documentation;
 
 /// <summary>GET /docs: interactive documentation that works offline, every asset served by the API itself.</summary>
-public sealed partial class DocsPageTests(ApiFactory factory) : IClassFixture<ApiFactory>
+public sealed partial class DocsPageTests(ApiFixture factory) : IClassFixture<ApiFixture>
 {
     private static readonly Uri DocsPage = new("http://localhost/docs/");
 

@@ -1,12 +1,9 @@
-using System.Net;
 using System.Text.Json;
-using FluentAssertions;
-using Registration.Api.Tests.Support;
 
 namespace Registration.Api.Tests.Api.Documentation;
 
 /// <summary>GET /openapi/v1.json: an OpenAPI 3 document describing every route of the design, its bodies, problems and security.</summary>
-public sealed class OpenApiDocumentTests(ApiFactory factory) : IClassFixture<ApiFactory>
+public sealed class OpenApiDocumentTests(ApiFixture factory) : IClassFixture<ApiFixture>
 {
     private readonly HttpClient _client = factory.CreateClient();
 

@@ -1,7 +1,4 @@
 using System.Collections.Concurrent;
-using System.Net;
-using FluentAssertions;
-using Registration.Api.Tests.Support;
 
 namespace Registration.Api.Tests.Api.Operators;
 
@@ -9,9 +6,9 @@ namespace Registration.Api.Tests.Api.Operators;
 /// GET /v1/users keyset paging over (created_at, id): no duplicates, no gaps, even while users are being
 /// added. Each test starts from an empty users table (this class has a database of its own).
 /// </summary>
-public sealed class ListUsersPagingTests(OperatorApiFactory factory) : IClassFixture<OperatorApiFactory>
+public sealed class ListUsersPagingTests(ApiFixture factory) : IClassFixture<ApiFixture>
 {
-    private static readonly System.Net.Http.Headers.AuthenticationHeaderValue Operator = OperatorApiFactory.OperatorCredentials;
+    private static readonly System.Net.Http.Headers.AuthenticationHeaderValue Operator = ApiRequests.OperatorCredentials;
 
     private readonly HttpClient _client = factory.CreateClient();
 

@@ -1,13 +1,10 @@
-using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
-using FluentAssertions;
-using Registration.Api.Tests.Support;
 
 namespace Registration.Api.Tests.Api.Operators;
 
 /// <summary>The operator routes open only to <c>Authorization: Bearer {Admin:ApiKey}</c>: anything else is 401.</summary>
-public sealed class OperatorAuthenticationTests(OperatorApiFactory factory) : IClassFixture<OperatorApiFactory>
+public sealed class OperatorAuthenticationTests(ApiFixture factory) : IClassFixture<ApiFixture>
 {
     private const string UnknownId = "3f2504e0-4f89-41d3-9a0c-0305e82c3301";
 
@@ -23,14 +20,14 @@ public sealed class OperatorAuthenticationTests(OperatorApiFactory factory) : IC
     public static TheoryData<string> WrongAuthorizations => new()
     {
         "Bearer wrong-key",
-        $"Bearer {OperatorApiFactory.ApiKey}x",
-        $"Bearer {OperatorApiFactory.ApiKey[..^1]}",
-        $"Bearer {OperatorApiFactory.ApiKey.ToUpperInvariant()}",
+        $"Bearer {TestSettings.OperatorKey}x",
+        $"Bearer {TestSettings.OperatorKey[..^1]}",
+        $"Bearer {TestSettings.OperatorKey.ToUpperInvariant()}",
         "Bearer",
         "Bearer ",
-        $"Token {OperatorApiFactory.ApiKey}",
-        OperatorApiFactory.ApiKey,
-        $"Basic {Convert.ToBase64String(Encoding.UTF8.GetBytes("operator:" + OperatorApiFactory.ApiKey))}",
+        $"Token {TestSettings.OperatorKey}",
+        TestSettings.OperatorKey,
+        $"Basic {Convert.ToBase64String(Encoding.UTF8.GetBytes("operator:" + TestSettings.OperatorKey))}",
         $"Bearer {new string('k', 5000)}",
         "Bearer ключ",
     };
@@ -83,7 +80,7 @@ public sealed class OperatorAuthenticationTests(OperatorApiFactory factory) : IC
         var user = await _client.RegisterUserAsync();
 
         using var response = await _client.SendWithRawAuthorizationAsync(
-            HttpMethod.Get, $"/v1/users/{user.Id}", $"bearer {OperatorApiFactory.ApiKey}");
+            HttpMethod.Get, $"/v1/users/{user.Id}", $"bearer {TestSettings.OperatorKey}");
 
         response.StatusCode.Should().Be(HttpStatusCode.OK);
     }
@@ -104,11 +101,16 @@ public sealed class OperatorAuthenticationTests(OperatorApiFactory factory) : IC
 }
 
 /// <summary>With no <c>Admin:ApiKey</c> configured the operator API is closed: 403 for everyone, never open.</summary>
-public sealed class OperatorApiWithoutKeyTests(ApiFactory factory) : IClassFixture<ApiFactory>
+public sealed class OperatorApiWithoutKeyTests(OperatorApiWithoutKeyTests.ApiWithoutOperatorKey factory) : IClassFixture<OperatorApiWithoutKeyTests.ApiWithoutOperatorKey>
 {
     private const string UnknownId = "3f2504e0-4f89-41d3-9a0c-0305e82c3301";
 
     private readonly HttpClient _client = factory.CreateClient();
+
+    public sealed class ApiWithoutOperatorKey : ApiFixture
+    {
+        protected override void Configure(TestSettings settings) => settings.Operator(key: null);
+    }
 
     public static TheoryData<string, string, string?> RoutesAndAuthorizations()
     {
@@ -118,7 +120,7 @@ public sealed class OperatorApiWithoutKeyTests(ApiFactory factory) : IClassFixtu
             null,
             "Bearer ",
             "Bearer anything",
-            $"Bearer {OperatorApiFactory.ApiKey}",
+            $"Bearer {TestSettings.OperatorKey}",
             "Basic dXNlckBleGFtcGxlLmNvbTpwYXNzd29yZDEyMw==",
         ];
         foreach (var authorization in authorizations)

@@ -1,15 +1,12 @@
-using System.Net;
 using System.Text;
-using FluentAssertions;
 using Microsoft.AspNetCore.WebUtilities;
-using Registration.Api.Tests.Support;
 
 namespace Registration.Api.Tests.Api.Operators;
 
 /// <summary>GET and DELETE /v1/users/{id}, and the 400s of GET /v1/users, for an operator.</summary>
-public sealed class OperatorUserRoutesTests(OperatorApiFactory factory) : IClassFixture<OperatorApiFactory>
+public sealed class OperatorUserRoutesTests(ApiFixture factory) : IClassFixture<ApiFixture>
 {
-    private static readonly System.Net.Http.Headers.AuthenticationHeaderValue Operator = OperatorApiFactory.OperatorCredentials;
+    private static readonly System.Net.Http.Headers.AuthenticationHeaderValue Operator = ApiRequests.OperatorCredentials;
 
     private readonly HttpClient _client = factory.CreateClient();
 

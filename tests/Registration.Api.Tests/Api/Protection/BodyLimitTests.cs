@@ -1,14 +1,11 @@
-using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
-using FluentAssertions;
-using Registration.Api.Tests.Support;
 
 namespace Registration.Api.Tests.Api.Protection;
 
 /// <summary>One real Kestrel server for the classes that need real connections (chunked bodies, headers).</summary>
 [CollectionDefinition(Name)]
-public sealed class KestrelApiGroup : ICollectionFixture<KestrelApiFactory>
+public sealed class KestrelApiGroup : ICollectionFixture<KestrelApiFixture>
 {
     public const string Name = "Kestrel API";
 }
@@ -18,7 +15,7 @@ public sealed class KestrelApiGroup : ICollectionFixture<KestrelApiFactory>
 /// announces the size (Content-Length) or not (chunked), and nothing is written.
 /// </summary>
 [Collection(KestrelApiGroup.Name)]
-public sealed class BodyLimitTests(KestrelApiFactory factory)
+public sealed class BodyLimitTests(KestrelApiFixture factory)
 {
     private const int Limit = 4096;
 

@@ -1,7 +1,3 @@
-using System.Net;
-using FluentAssertions;
-using Registration.Api.Tests.Support;
-
 namespace Registration.Api.Tests.Api.Protection;
 
 /// <summary>
@@ -10,15 +6,30 @@ namespace Registration.Api.Tests.Api.Protection;
 /// counts in real time, so the window is long and the permits few; nothing sleeps. Each test is its own
 /// client address, named through X-Forwarded-For from the trusted (loopback) proxy.
 /// </summary>
-public sealed class RateLimitTests(RateLimitedKestrelApiFactory factory) : IClassFixture<RateLimitedKestrelApiFactory>
+public sealed class RateLimitTests(RateLimitTests.RateLimitedKestrelApi factory) : IClassFixture<RateLimitTests.RateLimitedKestrelApi>
 {
     private static readonly TimeSpan ResendCooldown = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Kestrel with the per-IP rate limits on and low (a window long enough never to roll over during a run),
+    /// and loopback as the trusted reverse proxy: a test names its client address with <c>X-Forwarded-For</c>.
+    /// </summary>
+    public sealed class RateLimitedKestrelApi : KestrelApiFixture
+    {
+        public const int RegistrationsPerWindow = 3;
+        public const int ActivationsPerWindow = 3;
+        public const int ResendsPerWindow = 2;
+
+        protected override void Configure(TestSettings settings) => settings
+            .RateLimits(TimeSpan.FromHours(1), RegistrationsPerWindow, ActivationsPerWindow, ResendsPerWindow)
+            .TrustLoopbackProxy();
+    }
 
     [Fact]
     public async Task Register_ReturnsTooManyRequestsWithRetryAfter_PastTheLimitOfOneAddress()
     {
-        var client = ClientAt(RateLimitedKestrelApiFactory.NextClientAddress());
-        for (var i = 0; i < RateLimitedKestrelApiFactory.RegistrationsPerWindow; i++)
+        var client = ClientAt(ClientAddresses.Next());
+        for (var i = 0; i < RateLimitedKestrelApi.RegistrationsPerWindow; i++)
         {
             await client.RegisterUserAsync();
         }
@@ -28,17 +39,17 @@ public sealed class RateLimitTests(RateLimitedKestrelApiFactory factory) : IClas
 
         await ShouldBeRateLimitedAsync(response);
         (await factory.Database.GetUsersAsync(email)).Should().BeEmpty();
-        using var fromElsewhere = await ClientAt(RateLimitedKestrelApiFactory.NextClientAddress()).RegisterAsync(email, ApiRequests.DefaultPassword);
+        using var fromElsewhere = await ClientAt(ClientAddresses.Next()).RegisterAsync(email, ApiRequests.DefaultPassword);
         fromElsewhere.StatusCode.Should().Be(HttpStatusCode.Created, "the limit is per address");
     }
 
     [Fact]
     public async Task Activate_ReturnsTooManyRequests_PastTheLimitOfOneAddress_EvenWithTheRightCode()
     {
-        var user = await ClientAt(RateLimitedKestrelApiFactory.NextClientAddress()).RegisterUserAsync();
+        var user = await ClientAt(ClientAddresses.Next()).RegisterUserAsync();
         var code = (await factory.Database.GetCurrentCodeAsync(user.Id)).Code;
-        var client = ClientAt(RateLimitedKestrelApiFactory.NextClientAddress());
-        for (var i = 0; i < RateLimitedKestrelApiFactory.ActivationsPerWindow; i++)
+        var client = ClientAt(ClientAddresses.Next());
+        for (var i = 0; i < RateLimitedKestrelApi.ActivationsPerWindow; i++)
         {
             using var wrong = await client.ActivateAsync(user, ApiRequests.OtherThan(code));
             wrong.StatusCode.Should().Be(HttpStatusCode.UnprocessableEntity);
@@ -47,16 +58,16 @@ public sealed class RateLimitTests(RateLimitedKestrelApiFactory factory) : IClas
         using var response = await client.ActivateAsync(user, code);
 
         await ShouldBeRateLimitedAsync(response);
-        using var fromElsewhere = await ClientAt(RateLimitedKestrelApiFactory.NextClientAddress()).ActivateAsync(user, code);
+        using var fromElsewhere = await ClientAt(ClientAddresses.Next()).ActivateAsync(user, code);
         fromElsewhere.StatusCode.Should().Be(HttpStatusCode.OK, "the code was neither used nor locked by the refused try");
     }
 
     [Fact]
     public async Task Resend_ReturnsTooManyRequests_PastTheLimitOfOneAddress_EvenAfterTheCooldown()
     {
-        var user = await ClientAt(RateLimitedKestrelApiFactory.NextClientAddress()).RegisterUserAsync();
-        var client = ClientAt(RateLimitedKestrelApiFactory.NextClientAddress());
-        for (var i = 0; i < RateLimitedKestrelApiFactory.ResendsPerWindow; i++)
+        var user = await ClientAt(ClientAddresses.Next()).RegisterUserAsync();
+        var client = ClientAt(ClientAddresses.Next());
+        for (var i = 0; i < RateLimitedKestrelApi.ResendsPerWindow; i++)
         {
             factory.Clock.Advance(ResendCooldown);
             using var accepted = await client.RequestNewCodeAsync(user);
@@ -67,16 +78,16 @@ public sealed class RateLimitTests(RateLimitedKestrelApiFactory factory) : IClas
         using var response = await client.RequestNewCodeAsync(user);
 
         await ShouldBeRateLimitedAsync(response);
-        using var fromElsewhere = await ClientAt(RateLimitedKestrelApiFactory.NextClientAddress()).RequestNewCodeAsync(user);
+        using var fromElsewhere = await ClientAt(ClientAddresses.Next()).RequestNewCodeAsync(user);
         fromElsewhere.StatusCode.Should().Be(HttpStatusCode.Accepted);
     }
 
     [Fact]
     public async Task OtherRoutes_KeepAnswering_ForAnAddressPastItsRegistrationLimit()
     {
-        var client = ClientAt(RateLimitedKestrelApiFactory.NextClientAddress());
+        var client = ClientAt(ClientAddresses.Next());
         var user = await client.RegisterUserAsync();
-        for (var i = 1; i < RateLimitedKestrelApiFactory.RegistrationsPerWindow; i++)
+        for (var i = 1; i < RateLimitedKestrelApi.RegistrationsPerWindow; i++)
         {
             await client.RegisterUserAsync();
         }
@@ -87,7 +98,7 @@ public sealed class RateLimitTests(RateLimitedKestrelApiFactory factory) : IClas
         using var me = await client.GetMeAsync(user.Credentials);
         using var patch = await client.PatchMeAsync(user, new { password = "another good password" });
         using var live = await client.GetAsync("/health/live");
-        using var list = await client.ListUsersAsync(OperatorApiFactory.OperatorCredentials, "?limit=1");
+        using var list = await client.ListUsersAsync(ApiRequests.OperatorCredentials, "?limit=1");
         using var openApi = await client.GetAsync("/openapi/v1.json");
         using var activate = await client.ActivateAsync(
             BasicAuth.Header(user.Email, "another good password"), (await factory.Database.GetCurrentCodeAsync(user.Id)).Code);
@@ -103,8 +114,8 @@ public sealed class RateLimitTests(RateLimitedKestrelApiFactory factory) : IClas
     [Fact]
     public async Task Limits_CountRequestsRefusedForOtherReasons_SoGuessingCostsPermits()
     {
-        var client = ClientAt(RateLimitedKestrelApiFactory.NextClientAddress());
-        for (var i = 0; i < RateLimitedKestrelApiFactory.ActivationsPerWindow; i++)
+        var client = ClientAt(ClientAddresses.Next());
+        for (var i = 0; i < RateLimitedKestrelApi.ActivationsPerWindow; i++)
         {
             using var unauthorized = await client.ActivateAsync(BasicAuth.Header(ApiRequests.UniqueEmail(), "a wrong password"), "1234");
             unauthorized.StatusCode.Should().Be(HttpStatusCode.Unauthorized);
@@ -136,15 +147,23 @@ public sealed class RateLimitTests(RateLimitedKestrelApiFactory factory) : IClas
 /// With no reverse proxy configured (the default), X-Forwarded-For is the client's own claim and must not
 /// choose its rate-limit bucket: otherwise a new made-up address per request escapes every limit.
 /// </summary>
-public sealed class ForwardedHeadersTests(RateLimitedApiFactory factory) : IClassFixture<RateLimitedApiFactory>
+public sealed class ForwardedHeadersTests(ForwardedHeadersTests.RateLimitedApi factory) : IClassFixture<ForwardedHeadersTests.RateLimitedApi>
 {
+    /// <summary>The in-memory API with its per-IP rate limits on, and low, and no proxy trusted.</summary>
+    public sealed class RateLimitedApi : ApiFixture
+    {
+        public const int RegistrationsPerWindow = 3;
+
+        protected override void Configure(TestSettings settings) => settings.RateLimits(TimeSpan.FromMinutes(10), RegistrationsPerWindow);
+    }
+
     private readonly HttpClient _client = factory.CreateClient();
 
     [Fact]
     public async Task Register_IsLimitedPerConnection_WhenAClientForgesADifferentXForwardedForEachTime()
     {
         var statuses = new List<HttpStatusCode>();
-        for (var i = 0; i <= RateLimitedApiFactory.RegistrationsPerWindow; i++)
+        for (var i = 0; i <= RateLimitedApi.RegistrationsPerWindow; i++)
         {
             using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/users")
             {
@@ -156,7 +175,7 @@ public sealed class ForwardedHeadersTests(RateLimitedApiFactory factory) : IClas
         }
 
         statuses.Should().Equal(
-            Enumerable.Repeat(HttpStatusCode.Created, RateLimitedApiFactory.RegistrationsPerWindow).Append(HttpStatusCode.TooManyRequests),
+            Enumerable.Repeat(HttpStatusCode.Created, RateLimitedApi.RegistrationsPerWindow).Append(HttpStatusCode.TooManyRequests),
             "a forged X-Forwarded-For from an untrusted peer is ignored");
     }
 }

@@ -1,9 +1,6 @@
-using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text;
-using FluentAssertions;
-using Registration.Api.Tests.Support;
 
 namespace Registration.Api.Tests.Api.Protection;
 
@@ -12,7 +9,7 @@ namespace Registration.Api.Tests.Api.Protection;
 /// <c>Server</c> header, so only a real server shows that the banner is off).
 /// </summary>
 [Collection(KestrelApiGroup.Name)]
-public sealed class SecurityHeadersTests(KestrelApiFactory factory)
+public sealed class SecurityHeadersTests(KestrelApiFixture factory)
 {
     private readonly HttpClient _client = factory.CreateStreamingClient();
 
@@ -58,11 +55,11 @@ public sealed class SecurityHeadersTests(KestrelApiFactory factory)
             ("302 GET /docs", await _client.GetAsync("/docs")),
             ("201 POST /v1/users/", await _client.RegisterAsync(ApiRequests.UniqueEmail(), ApiRequests.DefaultPassword)),
             ("200 GET /v1/users/me", await _client.GetMeAsync(user.Credentials)),
-            ("200 GET /v1/users/ (operator)", await _client.ListUsersAsync(OperatorApiFactory.OperatorCredentials)),
+            ("200 GET /v1/users/ (operator)", await _client.ListUsersAsync(ApiRequests.OperatorCredentials)),
             ("400 POST /v1/users/", await _client.RegisterAsync("not-an-email", ApiRequests.DefaultPassword)),
             ("401 GET /v1/users/me", await _client.GetMeAsync(credentials: null)),
             ("401 GET /v1/users/ (operator)", await _client.ListUsersAsync(credentials: null)),
-            ("404 GET /v1/users/{id}", await _client.GetUserAsync(OperatorApiFactory.OperatorCredentials, Guid.NewGuid().ToString())),
+            ("404 GET /v1/users/{id}", await _client.GetUserAsync(ApiRequests.OperatorCredentials, Guid.NewGuid().ToString())),
             ("404 GET /v1/nowhere/", await _client.GetAsync("/v1/nowhere")),
             ("404 GET /nowhere", await _client.GetAsync("/nowhere")),
             ("405 PUT /v1/users/me", await _client.PutAsync("/v1/users/me", JsonContent.Create(new { }))),

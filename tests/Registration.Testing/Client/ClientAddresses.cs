@@ -1,0 +1,10 @@
+namespace Registration.Testing.Client;
+
+/// <summary>Client addresses a test names with X-Forwarded-For (through a trusted proxy), so tests do not share a rate limit.</summary>
+public static class ClientAddresses
+{
+    private static int _last;
+
+    /// <summary>An address of TEST-NET-3 (203.0.113.0/24) no other test of this run uses.</summary>
+    public static string Next() => $"203.0.113.{(Interlocked.Increment(ref _last) % 250) + 1}";
+}

@@ -1,0 +1,36 @@
+using System.Text.RegularExpressions;
+
+namespace Registration.Testing.Probes;
+
+/// <summary>One sample line of the Prometheus text format: <c>name{label="value",...} 12 1700000000000</c>.</summary>
+public sealed partial record PrometheusSample(string Name, IReadOnlyDictionary<string, string> Labels, double Value, string Line)
+{
+    public bool Is(string name, string label, string value) =>
+        Name == name && Labels.TryGetValue(label, out var actual) && actual == value;
+
+    public static IReadOnlyList<PrometheusSample> Parse(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var samples = new List<PrometheusSample>();
+        foreach (var line in text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            if (line.StartsWith('#') || SampleLine().Match(line) is not { Success: true } match)
+            {
+                continue;
+            }
+
+            var labels = LabelPair().Matches(match.Groups["labels"].Value)
+                .ToDictionary(pair => pair.Groups[1].Value, pair => pair.Groups[2].Value, StringComparer.Ordinal);
+            var value = double.Parse(match.Groups["value"].Value, NumberStyles.Float, CultureInfo.InvariantCulture);
+            samples.Add(new PrometheusSample(match.Groups["name"].Value, labels, value, line));
+        }
+
+        return samples;
+    }
+
+    [GeneratedRegex(@"^(?<name>[a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?<labels>[^}]*)\})?\s+(?<value>\S+)", RegexOptions.CultureInvariant)]
+    private static partial Regex SampleLine();
+
+    [GeneratedRegex(@"([a-zA-Z_][a-zA-Z0-9_]*)=""((?:[^""\\]|\\.)*)""", RegexOptions.CultureInvariant)]
+    private static partial Regex LabelPair();
+}

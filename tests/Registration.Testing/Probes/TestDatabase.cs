@@ -1,0 +1,221 @@
+using Dapper;
+using Npgsql;
+
+namespace Registration.Testing.Probes;
+
+/// <summary>
+/// Straight SQL on a test's database, always over a direct connection (never through a proxy a test
+/// may have cut): reads what the services wrote, and sets up what the API cannot.
+/// </summary>
+public sealed class TestDatabase(string connectionString)
+{
+    static TestDatabase() => DefaultTypeMap.MatchNamesWithUnderscores = true;
+
+    public async Task<NpgsqlConnection> OpenAsync()
+    {
+        var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        return connection;
+    }
+
+    public async Task ExecuteAsync(string sql, object? parameters = null)
+    {
+        await using var connection = await OpenAsync();
+        await connection.ExecuteAsync(sql, parameters);
+    }
+
+    // ---- Users -----------------------------------------------------------------------------------
+
+    /// <summary>Users whose email is <paramref name="email"/>, however its case.</summary>
+    public async Task<IReadOnlyList<StoredUser>> GetUsersAsync(string email)
+    {
+        await using var connection = await OpenAsync();
+        return (await connection.QueryAsync<StoredUser>($"{StoredUser.Select} WHERE lower(email) = lower(@Email)", new { Email = email })).AsList();
+    }
+
+    public async Task<Guid?> GetUserIdAsync(string email) => (await GetUsersAsync(email)).SingleOrDefault()?.Id;
+
+    /// <summary>"pending", "active", or null when the user is gone.</summary>
+    public async Task<string?> GetStatusAsync(Guid userId)
+    {
+        await using var connection = await OpenAsync();
+        return await connection.ExecuteScalarAsync<string?>("SELECT status FROM users WHERE id = @Id", new { Id = userId });
+    }
+
+    // ---- Activation codes ------------------------------------------------------------------------
+
+    /// <summary>The user's current code: neither superseded nor used (what the email would carry).</summary>
+    public async Task<StoredCode> GetCurrentCodeAsync(Guid userId)
+    {
+        await using var connection = await OpenAsync();
+        return await connection.QuerySingleAsync<StoredCode>(
+            $"{StoredCode.Select} WHERE user_id = @UserId AND superseded_at IS NULL AND used_at IS NULL", new { UserId = userId });
+    }
+
+    /// <summary>Every code issued to the user, oldest first.</summary>
+    public async Task<IReadOnlyList<StoredCode>> GetCodesAsync(Guid userId)
+    {
+        await using var connection = await OpenAsync();
+        return (await connection.QueryAsync<StoredCode>($"{StoredCode.Select} WHERE user_id = @UserId ORDER BY issued_at", new { UserId = userId })).AsList();
+    }
+
+    /// <summary>The latest code issued to each of the users: the one an email must carry to be usable.</summary>
+    public async Task<IReadOnlyDictionary<Guid, StoredCode>> GetLatestCodesAsync(IEnumerable<Guid> userIds)
+    {
+        await using var connection = await OpenAsync();
+        var codes = await connection.QueryAsync<StoredCode>(
+            $"SELECT DISTINCT ON (user_id) {StoredCode.Columns} FROM activation_codes WHERE user_id = ANY(@Ids) ORDER BY user_id, issued_at DESC",
+            new { Ids = userIds.ToArray() });
+        return codes.ToDictionary(code => code.UserId);
+    }
+
+    public async Task<long> CountCodesOfUsersWithEmailAsync(string email)
+    {
+        await using var connection = await OpenAsync();
+        return await connection.ExecuteScalarAsync<long>(
+            "SELECT count(*) FROM activation_codes c JOIN users u ON u.id = c.user_id WHERE lower(u.email) = lower(@Email)",
+            new { Email = email });
+    }
+
+    public async Task<long> CountOrphanCodesAsync()
+    {
+        await using var connection = await OpenAsync();
+        return await connection.ExecuteScalarAsync<long>(
+            "SELECT count(*) FROM activation_codes c WHERE NOT EXISTS (SELECT FROM users u WHERE u.id = c.user_id)");
+    }
+
+    // ---- Outbox ----------------------------------------------------------------------------------
+
+    /// <summary>Outbox rows whose payload names the user, oldest first.</summary>
+    public async Task<IReadOnlyList<StoredOutboxMessage>> GetOutboxMessagesAsync(Guid userId)
+    {
+        await using var connection = await OpenAsync();
+        return (await connection.QueryAsync<StoredOutboxMessage>(
+            $"{StoredOutboxMessage.Select} WHERE payload->>'userId' = @UserId ORDER BY created_at, id", new { UserId = userId.ToString() })).AsList();
+    }
+
+    /// <summary>Outbox rows whose payload carries the email, however its case.</summary>
+    public async Task<IReadOnlyList<StoredOutboxMessage>> GetOutboxMessagesAsync(string email)
+    {
+        await using var connection = await OpenAsync();
+        return (await connection.QueryAsync<StoredOutboxMessage>(
+            $"{StoredOutboxMessage.Select} WHERE lower(payload->>'email') = lower(@Email) ORDER BY created_at, id", new { Email = email })).AsList();
+    }
+
+    public async Task<IReadOnlyList<StoredOutboxMessage>> GetOutboxMessagesByIdAsync(IReadOnlyCollection<Guid> ids)
+    {
+        await using var connection = await OpenAsync();
+        return (await connection.QueryAsync<StoredOutboxMessage>(
+            $"{StoredOutboxMessage.Select} WHERE id = ANY(@Ids) ORDER BY created_at, id", new { Ids = ids.ToArray() })).AsList();
+    }
+
+    /// <summary>The whole outbox in four numbers.</summary>
+    public async Task<OutboxState> GetOutboxStateAsync()
+    {
+        await using var connection = await OpenAsync();
+        return await connection.QuerySingleAsync<OutboxState>(
+            """
+            SELECT count(*) AS rows,
+                   count(*) FILTER (WHERE dispatched_at IS NOT NULL) AS dispatched,
+                   count(*) FILTER (WHERE dispatched_at IS NULL AND attempts > 0) AS failed_and_waiting,
+                   coalesce(sum(attempts), 0) AS failed_attempts
+            FROM outbox_messages
+            """);
+    }
+
+    /// <summary>
+    /// What a half-written registration would leave: a user with no code, or a code with no outbox row
+    /// carrying it (so no email could ever announce it).
+    /// </summary>
+    public async Task<PartialRecords> FindPartialRecordsAsync()
+    {
+        await using var connection = await OpenAsync();
+        return await connection.QuerySingleAsync<PartialRecords>(
+            """
+            SELECT
+              (SELECT count(*) FROM users u
+               WHERE NOT EXISTS (SELECT FROM activation_codes c WHERE c.user_id = u.id)) AS users_without_code,
+              (SELECT count(*) FROM activation_codes c
+               WHERE NOT EXISTS (SELECT FROM outbox_messages o
+                                 WHERE o.payload->>'userId' = c.user_id::text AND o.payload->>'activationCode' = c.code))
+                AS codes_without_outbox_row
+            """);
+    }
+
+    // ---- The worker's schema ---------------------------------------------------------------------
+
+    /// <summary>What the worker recorded for a MessageId: "sent", "expired", or null.</summary>
+    public async Task<string?> GetProcessedOutcomeAsync(Guid messageId)
+    {
+        await using var connection = await OpenAsync();
+        return await connection.QuerySingleOrDefaultAsync<string?>(
+            "SELECT outcome FROM notification.processed_messages WHERE message_id = @messageId", new { messageId });
+    }
+
+    /// <summary>Waits until a worker recorded <paramref name="outcome"/> ("sent", "expired") for the MessageId.</summary>
+    public Task WaitForOutcomeAsync(Guid messageId, string outcome) =>
+        Eventually.GetAsync(() => GetProcessedOutcomeAsync(messageId), recorded => recorded == outcome, $"message {messageId} recorded as {outcome}");
+
+    /// <summary>Messages for these users that a worker has recorded as handled.</summary>
+    public async Task<long> CountProcessedMessagesAsync(IEnumerable<Guid> userIds)
+    {
+        await using var connection = await OpenAsync();
+        return await connection.ExecuteScalarAsync<long>(
+            "SELECT count(*) FROM notification.processed_messages WHERE user_id = ANY(@Ids)", new { Ids = userIds.ToArray() });
+    }
+
+    /// <summary>Outbox rows no worker has recorded as handled yet.</summary>
+    public async Task<long> CountUnprocessedMessagesAsync()
+    {
+        await using var connection = await OpenAsync();
+        return await connection.ExecuteScalarAsync<long>(
+            """
+            SELECT count(*) FROM outbox_messages o
+            WHERE NOT EXISTS (SELECT FROM notification.processed_messages p WHERE p.message_id = o.id)
+            """);
+    }
+}
+
+public sealed record StoredUser(Guid Id, string Email, string Status, string PasswordHash)
+{
+    public const string Select = "SELECT id, email, status, password_hash FROM users";
+}
+
+/// <summary>A row of <c>activation_codes</c>.</summary>
+public sealed record StoredCode(
+    Guid Id, Guid UserId, string Code, string Reason, DateTime IssuedAt, DateTime ExpiresAt, int FailedAttempts, bool Superseded, bool Used)
+{
+    public const string Columns =
+        "id, user_id, code, reason, issued_at, expires_at, failed_attempts, superseded_at IS NOT NULL AS superseded, used_at IS NOT NULL AS used";
+
+    public const string Select = $"SELECT {Columns} FROM activation_codes";
+
+    /// <summary>Neither superseded nor used: the code that activates.</summary>
+    public bool Live => !Superseded && !Used;
+}
+
+/// <summary>A row of <c>outbox_messages</c>, with the payload fields the tests look at.</summary>
+public sealed record StoredOutboxMessage(
+    Guid Id, string MessageType, string Payload, DateTime CreatedAt, int Attempts, string? LastError, DateTime? DispatchedAt, string? TraceParent)
+{
+    public const string Select =
+        "SELECT id, message_type, payload::text AS payload, created_at, attempts, last_error, dispatched_at, trace_parent FROM outbox_messages";
+
+    /// <summary><c>reason</c> of an ActivationCodeReissued; null for other events.</summary>
+    public string? Reason => PayloadString("reason");
+
+    public string? ActivationCode => PayloadString("activationCode");
+
+    /// <summary>The trace id of the request that wrote the row.</summary>
+    public string? TraceId => TraceParent?.Split('-') is [_, var traceId, _, _] ? traceId : null;
+
+    private string? PayloadString(string name)
+    {
+        using var document = JsonDocument.Parse(Payload);
+        return document.RootElement.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+    }
+}
+
+public sealed record OutboxState(long Rows, long Dispatched, long FailedAndWaiting, long FailedAttempts);
+
+public sealed record PartialRecords(long UsersWithoutCode, long CodesWithoutOutboxRow);
