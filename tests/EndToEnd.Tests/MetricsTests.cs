@@ -1,6 +1,16 @@
 namespace EndToEnd.Tests;
 
+/// <summary>
+/// Run alone: OpenTelemetry's meter provider listens process-wide to every meter of a given name, so while
+/// another test class's API host lives in this process, this host's /metrics also exports that host's
+/// instruments (a compose run once showed registration_outbox_lag_seconds twice). xunit runs collections
+/// that disable parallelisation after the parallel ones, whose fixtures (and hosts) are gone by then.
+/// </summary>
+[CollectionDefinition(nameof(OneApiHostInProcess), DisableParallelization = true)]
+public sealed class OneApiHostInProcess;
+
 /// <summary>The API's Prometheus endpoint after real traffic: registrations, activations by outcome, the outbox backlog.</summary>
+[Collection(nameof(OneApiHostInProcess))]
 public sealed class MetricsTests(ApiFixture fixture, ITestOutputHelper output) : IClassFixture<ApiFixture>
 {
     private static readonly string[] Expected =
