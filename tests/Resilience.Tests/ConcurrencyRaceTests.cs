@@ -131,6 +131,29 @@ public sealed class ConcurrencyRaceTests(TestEnvironment environment, ITestOutpu
         output.WriteLine($"Counts: sent {Rounds * 2}, inconsistent 0, lost 0.");
     }
 
+    [Fact]
+    public async Task AReRegistration_RacingAResend_NeverReplacesTheAccountTheResendAnswered()
+    {
+        // Issue 12 item 1: the re-registration read the latest code in its statement's snapshot, so a resend
+        // that committed while it waited for the row lock went unseen: the resend answered 202 and the
+        // account with its new, live code was replaced (201) anyway.
+        const int Rounds = 40;
+        var outcomes = new List<(HttpStatusCode Resend, HttpStatusCode Register)>();
+        for (var round = 0; round < Rounds; round++)
+        {
+            var (user, _) = await RegisterAsync("race-reregister");
+            // The code is dead and the cooldown past: the account may be replaced, and may get a new code.
+            environment.Clock.Advance(TimeSpan.FromMinutes(1));
+            var statuses = await RaceAsync([() => _client.RequestNewCodeAsync(user), () => _client.RegisterAsync(user.Email, "a newcomer's password")]);
+            outcomes.Add((statuses[0], statuses[1]));
+        }
+
+        output.WriteLine($"{Rounds} rounds of a resend racing a re-registration of the same address (resend/register): {Tally.Of(outcomes, o => $"{(int)o.Resend}/{(int)o.Register}")}.");
+        outcomes.Should().NotContain((HttpStatusCode.Accepted, HttpStatusCode.Created), "a code the resend announced is live, so the account cannot be replaced");
+        outcomes.Should().OnlyContain(o => (o.Resend == HttpStatusCode.Accepted && o.Register == HttpStatusCode.Conflict)
+            || (o.Resend == HttpStatusCode.Unauthorized && o.Register == HttpStatusCode.Created));
+    }
+
     private async Task<(TestUser User, string Code)> RegisterAsync(string label)
     {
         var user = TestUser.New(label);

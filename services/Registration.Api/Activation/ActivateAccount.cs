@@ -10,25 +10,17 @@ public sealed record ActivateAccountRequest(string? Code);
 
 /// <summary>
 /// POST /v1/users/me/activation. Checks, in the contract's order: body shape (400), already active (409),
-/// code locked (429), code expired (410, whatever was sent), code wrong (422). The user row is locked for
-/// the whole check, so concurrent tries are counted one by one and only one can activate.
+/// then the code (<see cref="CodeVerifier"/>): locked (429, also when the address had its daily wrong codes,
+/// with Retry-After), expired (410, whatever was sent), wrong (422). The user row is locked for the whole
+/// check, so concurrent tries are counted one by one and only one can activate.
 /// </summary>
 public static class ActivateAccount
 {
     private const string LockUserSql = $"SELECT {UserRow.Columns} FROM users WHERE id = @Id FOR UPDATE";
 
-    private const string CurrentCodeSql = """
-        SELECT id, code, expires_at, failed_attempts FROM activation_codes
-        WHERE user_id = @UserId AND superseded_at IS NULL AND used_at IS NULL
-        """;
-
-    private const string CountFailureSql = """
-        UPDATE activation_codes SET failed_attempts = failed_attempts + 1 WHERE id = @Id RETURNING failed_attempts
-        """;
-
     private const string ActivateSql = $"""
         UPDATE activation_codes SET used_at = @Now WHERE id = @CodeId;
-        UPDATE users SET status = 'active', activated_at = @Now, ever_activated = true WHERE id = @UserId
+        UPDATE users SET status = 'active', activated_at = @Now WHERE id = @UserId
         RETURNING {UserRow.Columns};
         """;
 
@@ -47,8 +39,6 @@ public static class ActivateAccount
         }
 
         var userId = principal.GetUserId();
-        var maxFailures = services.Options.Value.MaxFailedAttempts;
-
         await using var connection = await services.DataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
 
@@ -64,41 +54,37 @@ public static class ActivateAccount
             return Problems.AlreadyActive();
         }
 
-        var current = await connection.QuerySingleOrDefaultAsync<CurrentCode>(
-            new CommandDefinition(CurrentCodeSql, new { UserId = userId }, transaction, cancellationToken: cancellationToken));
         var now = services.Clock.GetDatabaseNow();
-
-        if (current is not null && current.FailedAttempts >= maxFailures)
+        var check = await services.Verifier.CheckAsync(transaction, userId, CodePurposes.Activation, user.Email, body.Code!, now, cancellationToken);
+        services.Metrics.ActivationAttempt(check.Verdict switch
         {
-            Log.ActivationRejected(services.Logger, userId, "locked");
-            services.Metrics.ActivationAttempt("locked");
-            return Problems.CodeLocked();
-        }
-
-        if (current is null || now >= current.ExpiresAt.AsUtc())
+            CodeVerdict.Right => "ok",
+            CodeVerdict.Wrong => "invalid",
+            CodeVerdict.Expired => "expired",
+            _ => "locked",
+        });
+        switch (check.Verdict)
         {
-            Log.ActivationRejected(services.Logger, userId, "expired");
-            services.Metrics.ActivationAttempt("expired");
-            return Problems.CodeExpired();
-        }
-
-        if (!ActivationCodeGenerator.Matches(current.Code, body.Code!))
-        {
-            var failures = await connection.ExecuteScalarAsync<int>(
-                new CommandDefinition(CountFailureSql, new { current.Id }, transaction, cancellationToken: cancellationToken));
-            await transaction.CommitAsync(cancellationToken);
-            Log.ActivationRejected(services.Logger, userId, "invalid");
-            services.Metrics.ActivationAttempt("invalid");
-            return Problems.CodeInvalid(maxFailures - failures);
+            case CodeVerdict.Locked when check.RetryAfter is { } wait:
+                Log.ActivationRejected(services.Logger, userId, "address locked");
+                services.Metrics.AddressLimitReached(AddressLimits.WrongCode);
+                return Problems.CodeLockedForAddress().WithRetryAfter(request.HttpContext, wait);
+            case CodeVerdict.Locked:
+                Log.ActivationRejected(services.Logger, userId, "locked");
+                return Problems.CodeLocked();
+            case CodeVerdict.Expired:
+                Log.ActivationRejected(services.Logger, userId, "expired");
+                return Problems.CodeExpired();
+            case CodeVerdict.Wrong:
+                await transaction.CommitAsync(cancellationToken);
+                Log.ActivationRejected(services.Logger, userId, "invalid");
+                return Problems.CodeInvalid(check.AttemptsLeft);
         }
 
         var activated = await connection.QuerySingleAsync<UserRow>(new CommandDefinition(
-            ActivateSql, new { CodeId = current.Id, UserId = userId, Now = now }, transaction, cancellationToken: cancellationToken));
+            ActivateSql, new { check.CodeId, UserId = userId, Now = now }, transaction, cancellationToken: cancellationToken));
         await transaction.CommitAsync(cancellationToken);
         Log.UserActivated(services.Logger, userId);
-        services.Metrics.ActivationAttempt("ok");
         return TypedResults.Ok(activated.ToResponse());
     }
-
-    private sealed record CurrentCode(Guid Id, string Code, DateTime ExpiresAt, int FailedAttempts);
 }

@@ -1,3 +1,5 @@
+extern alias Api;
+using Api::Registration.Api.Users;
 using Dapper;
 using Npgsql;
 
@@ -25,6 +27,19 @@ public sealed class TestDatabase(string connectionString)
     }
 
     // ---- Users -----------------------------------------------------------------------------------
+
+    /// <summary>A pending user written straight into the table, with no code: for set-ups the API cannot make.</summary>
+    public const string InsertPendingUserSql = """
+        INSERT INTO users (id, email, email_key, password_hash, status, created_at, last_code_issued_at)
+        VALUES (@Id, @Email, @EmailKey, 'not a hash', 'pending', @CreatedAt, @CreatedAt)
+        """;
+
+    /// <summary>The parameters of <see cref="InsertPendingUserSql"/>, the address keyed as the API keys it.</summary>
+    public static object PendingUser(Guid id, string email, DateTimeOffset createdAt) =>
+        new { Id = id, Email = email, EmailKey = EmailAddress.KeyOf(email), CreatedAt = createdAt };
+
+    public Task InsertPendingUserAsync(Guid id, string email, DateTimeOffset createdAt) =>
+        ExecuteAsync(InsertPendingUserSql, PendingUser(id, email, createdAt));
 
     /// <summary>Users whose email is <paramref name="email"/>, however its case.</summary>
     public async Task<IReadOnlyList<StoredUser>> GetUsersAsync(string email)
@@ -94,12 +109,23 @@ public sealed class TestDatabase(string connectionString)
             $"{StoredOutboxMessage.Select} WHERE payload->>'userId' = @UserId ORDER BY created_at, id", new { UserId = userId.ToString() })).AsList();
     }
 
-    /// <summary>Outbox rows whose payload carries the email, however its case.</summary>
+    /// <summary>
+    /// Outbox rows whose email goes to <paramref name="email"/>, however its case: a code (<c>email</c> of
+    /// UserRegistered and ActivationCodeReissued, <c>newEmail</c> of EmailChangeRequested) or the notice of a
+    /// change (<c>oldEmail</c> of EmailChanged).
+    /// </summary>
     public async Task<IReadOnlyList<StoredOutboxMessage>> GetOutboxMessagesAsync(string email)
     {
         await using var connection = await OpenAsync();
         return (await connection.QueryAsync<StoredOutboxMessage>(
-            $"{StoredOutboxMessage.Select} WHERE lower(payload->>'email') = lower(@Email) ORDER BY created_at, id", new { Email = email })).AsList();
+            $"""
+            {StoredOutboxMessage.Select}
+            WHERE lower(CASE message_type WHEN 'EmailChangeRequested' THEN payload->>'newEmail'
+                                          WHEN 'EmailChanged' THEN payload->>'oldEmail'
+                                          ELSE payload->>'email' END) = lower(@Email)
+            ORDER BY created_at, id
+            """,
+            new { Email = email })).AsList();
     }
 
     public async Task<IReadOnlyList<StoredOutboxMessage>> GetOutboxMessagesByIdAsync(IReadOnlyCollection<Guid> ids)
@@ -205,6 +231,9 @@ public sealed record StoredOutboxMessage(
     public string? Reason => PayloadString("reason");
 
     public string? ActivationCode => PayloadString("activationCode");
+
+    /// <summary>The code the email carries: <c>activationCode</c>, or <c>confirmationCode</c> of an EmailChangeRequested.</summary>
+    public string? Code => ActivationCode ?? PayloadString("confirmationCode");
 
     /// <summary>The trace id of the request that wrote the row.</summary>
     public string? TraceId => TraceParent?.Split('-') is [_, var traceId, _, _] ? traceId : null;

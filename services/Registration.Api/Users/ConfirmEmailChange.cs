@@ -1,0 +1,110 @@
+using System.Security.Claims;
+using Dapper;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Npgsql;
+using Registration.Api.Activation;
+using Registration.Api.Infrastructure;
+using Registration.Api.Outbox;
+using Registration.Contracts.V1;
+
+namespace Registration.Api.Users;
+
+public sealed record ConfirmEmailChangeRequest(string? Code);
+
+/// <summary>
+/// POST /v1/users/me/email-confirmation: an active account swaps its sign-in address for the pending one
+/// (<see cref="UpdateCurrentUser"/>) with the code emailed there. Basic auth with the CURRENT address (401), then
+/// in order: body shape (400), nothing pending (409 no-pending-change), the code (<see cref="CodeVerifier"/>:
+/// 429 locked — 5 wrong tries on this code, or the new address's daily wrong codes, with Retry-After —, 410
+/// expired, 422 wrong), and, under lock, the new address: taken over from a replaceable pending holder as
+/// registration does, else 409 email-taken. Then the address changes, the code is used and the OLD address gets
+/// a notice (<c>EmailChanged</c>), all in one transaction.
+/// </summary>
+public static class ConfirmEmailChange
+{
+    private const string LockUserSql = "SELECT email, pending_email FROM users WHERE id = @Id FOR UPDATE";
+
+    private const string ConfirmSql = $"""
+        UPDATE activation_codes SET used_at = @Now WHERE id = @CodeId;
+        UPDATE users SET email = pending_email, email_key = @EmailKey, pending_email = NULL WHERE id = @UserId
+        RETURNING {UserRow.Columns};
+        """;
+
+    public static async Task<Results<Ok<UserResponse>, ProblemHttpResult>> HandleAsync(
+        HttpRequest request, ClaimsPrincipal principal, [AsParameters] UserServices services, CancellationToken cancellationToken)
+    {
+        var (body, problem) = await JsonBody.ReadAsync<ConfirmEmailChangeRequest>(request, cancellationToken);
+        if (problem is not null)
+        {
+            return problem;
+        }
+
+        if (!ActivationCodeGenerator.IsWellFormed(body!.Code))
+        {
+            return Problems.Validation("code", "The code must be exactly 4 digits, e.g. \"0427\".");
+        }
+
+        var userId = principal.GetUserId();
+        await using var connection = await services.DataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var user = await connection.QuerySingleOrDefaultAsync<LockedUser>(
+            new CommandDefinition(LockUserSql, new { Id = userId }, transaction, cancellationToken: cancellationToken));
+        if (user is null)
+        {
+            return Problems.AccountGone();
+        }
+
+        if (user.PendingEmail is not { } newEmail)
+        {
+            return Problems.NoPendingChange();
+        }
+
+        var now = services.Clock.GetDatabaseNow();
+        var check = await services.Verifier.CheckAsync(transaction, userId, CodePurposes.EmailChange, newEmail, body.Code!, now, cancellationToken);
+        switch (check.Verdict)
+        {
+            case CodeVerdict.Locked when check.RetryAfter is { } wait:
+                Log.EmailChangeRejected(services.Logger, userId, "address locked");
+                services.Metrics.AddressLimitReached(AddressLimits.WrongCode);
+                return Problems.CodeLockedForAddress().WithRetryAfter(request.HttpContext, wait);
+            case CodeVerdict.Locked:
+                Log.EmailChangeRejected(services.Logger, userId, "locked");
+                return Problems.CodeLocked();
+            case CodeVerdict.Expired:
+                Log.EmailChangeRejected(services.Logger, userId, "expired");
+                return Problems.CodeExpired();
+            case CodeVerdict.Wrong:
+                await transaction.CommitAsync(cancellationToken);
+                Log.EmailChangeRejected(services.Logger, userId, "invalid");
+                return Problems.CodeInvalid(check.AttemptsLeft);
+        }
+
+        var newKey = EmailAddress.KeyOf(newEmail)!;
+        var (free, replacedUserId) = await EmailHolder.ClaimAsync(transaction, newKey, claimant: userId, now, cancellationToken);
+        if (!free)
+        {
+            Log.EmailChangeRejected(services.Logger, userId, "email taken");
+            return Problems.EmailTaken();
+        }
+
+        UserRow changed;
+        try
+        {
+            changed = await connection.QuerySingleAsync<UserRow>(new CommandDefinition(
+                ConfirmSql, new { check.CodeId, UserId = userId, EmailKey = newKey, Now = now }, transaction, cancellationToken: cancellationToken));
+        }
+        catch (PostgresException exception) when (exception.SqlState == PostgresErrorCodes.UniqueViolation)
+        {
+            // A registration of the new address committed while this request was under way.
+            Log.EmailChangeRejected(services.Logger, userId, "email taken");
+            return Problems.EmailTaken();
+        }
+
+        await OutboxWriter.AddAsync(transaction, userId, new EmailChanged(userId, user.Email, newEmail, now), now, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        Log.EmailChangeConfirmed(services.Logger, userId, replacedUserId);
+        return TypedResults.Ok(changed.ToResponse());
+    }
+
+    private sealed record LockedUser(string Email, string? PendingEmail);
+}
