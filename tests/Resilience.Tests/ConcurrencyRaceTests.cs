@@ -35,7 +35,7 @@ public sealed class ConcurrencyRaceTests(TestEnvironment environment, ITestOutpu
         for (var round = 0; round < Rounds; round++)
         {
             var (user, code) = await RegisterAsync("race-right");
-            var statuses = await RaceAsync(Enumerable.Repeat(code, Parallel).Select(c => (Func<Task<HttpResponseMessage>>)(() => _client.ActivateAsync(user, c))));
+            var statuses = await Race.StatusesAsync(Enumerable.Repeat(code, Parallel).Select(c => (Func<Task<HttpResponseMessage>>)(() => _client.ActivateAsync(user, c))));
 
             statuses.Count(status => status == HttpStatusCode.OK).Should().Be(1);
             statuses.Count(status => status == HttpStatusCode.Conflict).Should().Be(Parallel - 1, "the others find the account already active");
@@ -63,7 +63,7 @@ public sealed class ConcurrencyRaceTests(TestEnvironment environment, ITestOutpu
             var attempts = Enumerable.Repeat(wrongCode, Wrong).ToList();
             attempts.Insert(round * Wrong / (Rounds - 1), code);
             var tasks = attempts.Select(c => (Code: c, Call: (Func<Task<HttpResponseMessage>>)(() => _client.ActivateAsync(user, c)))).ToList();
-            var statuses = await RaceAsync(tasks.Select(t => t.Call));
+            var statuses = await Race.StatusesAsync(tasks.Select(t => t.Call));
             var rightStatus = statuses[attempts.IndexOf(code)];
             var wrongStatuses = statuses.Where((_, index) => index != attempts.IndexOf(code)).ToList();
             var stored = (await environment.Database.GetCodesAsync(user.Id)).Single();
@@ -105,7 +105,7 @@ public sealed class ConcurrencyRaceTests(TestEnvironment environment, ITestOutpu
             var (user, code) = await RegisterAsync("race-resend");
             // Past the resend cooldown (30 s), well within the code's minute.
             environment.Clock.Advance(TimeSpan.FromSeconds(31));
-            var statuses = await RaceAsync([() => _client.ActivateAsync(user, code), () => _client.RequestNewCodeAsync(user)]);
+            var statuses = await Race.StatusesAsync([() => _client.ActivateAsync(user, code), () => _client.RequestNewCodeAsync(user)]);
             var codes = await environment.Database.GetCodesAsync(user.Id);
             var status = await environment.Database.GetStatusAsync(user.Id);
 
@@ -144,7 +144,7 @@ public sealed class ConcurrencyRaceTests(TestEnvironment environment, ITestOutpu
             var (user, _) = await RegisterAsync("race-reregister");
             // The code is dead and the cooldown past: the account may be replaced, and may get a new code.
             environment.Clock.Advance(TimeSpan.FromMinutes(1));
-            var statuses = await RaceAsync([() => _client.RequestNewCodeAsync(user), () => _client.RegisterAsync(user.Email, "a newcomer's password")]);
+            var statuses = await Race.StatusesAsync([() => _client.RequestNewCodeAsync(user), () => _client.RegisterAsync(user.Email, "a newcomer's password")]);
             outcomes.Add((statuses[0], statuses[1]));
         }
 
@@ -161,19 +161,5 @@ public sealed class ConcurrencyRaceTests(TestEnvironment environment, ITestOutpu
         response.StatusCode.Should().Be(HttpStatusCode.Created);
         var code = (await environment.Database.GetLatestCodesAsync([user.Id]))[user.Id].Code;
         return (user, code);
-    }
-
-    /// <summary>Starts every call at once (behind one gate) and returns their statuses in call order.</summary>
-    private static async Task<IReadOnlyList<HttpStatusCode>> RaceAsync(IEnumerable<Func<Task<HttpResponseMessage>>> calls)
-    {
-        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var tasks = calls.Select(async call =>
-        {
-            await gate.Task;
-            using var response = await call();
-            return response.StatusCode;
-        }).ToList();
-        gate.SetResult();
-        return await Task.WhenAll(tasks);
     }
 }
