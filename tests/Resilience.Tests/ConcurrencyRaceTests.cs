@@ -3,7 +3,10 @@ namespace Resilience.Tests;
 /// <summary>
 /// Scenario 6. Requests on one account racing each other: the user row lock serialises them, so exactly
 /// one activation wins, wrong tries are counted one by one and never past the limit, and a resend racing
-/// an activation leaves one of the two consistent states.
+/// an activation leaves one of the two consistent states. Likewise for an address: a re-registration never
+/// replaces an account a resend just gave a live code, an email confirmation and a registration of the new
+/// address never both get it, two email changes at once email one code, a confirmation racing the account's
+/// deletion leaves either the changed account or nothing.
 /// </summary>
 public sealed class ConcurrencyRaceTests(TestEnvironment environment, ITestOutputHelper output) : IClassFixture<TestEnvironment>, IAsyncLifetime
 {
@@ -152,6 +155,113 @@ public sealed class ConcurrencyRaceTests(TestEnvironment environment, ITestOutpu
         outcomes.Should().NotContain((HttpStatusCode.Accepted, HttpStatusCode.Created), "a code the resend announced is live, so the account cannot be replaced");
         outcomes.Should().OnlyContain(o => (o.Resend == HttpStatusCode.Accepted && o.Register == HttpStatusCode.Conflict)
             || (o.Resend == HttpStatusCode.Unauthorized && o.Register == HttpStatusCode.Created));
+    }
+
+    [Fact]
+    public async Task AnEmailConfirmation_RacingARegistrationOfTheNewAddress_GivesItToExactlyOne()
+    {
+        const int Rounds = 20;
+        var outcomes = new List<(HttpStatusCode Confirm, HttpStatusCode Register)>();
+        for (var round = 0; round < Rounds; round++)
+        {
+            var (user, code, newEmail) = await RequestEmailChangeAsync("race-confirm");
+            var statuses = await Race.StatusesAsync(
+                () => _client.ConfirmEmailChangeAsync(user, code), () => _client.RegisterAsync(newEmail, "the mailbox owner's password"));
+            outcomes.Add((statuses[0], statuses[1]));
+
+            var holders = await environment.Database.GetUsersAsync(newEmail);
+            holders.Should().ContainSingle("one account holds an address");
+            if (statuses[0] == HttpStatusCode.OK)
+            {
+                statuses[1].Should().Be(HttpStatusCode.Conflict);
+                holders[0].Id.Should().Be(user.Id);
+            }
+            else
+            {
+                statuses.Should().Equal(HttpStatusCode.Conflict, HttpStatusCode.Created);
+                holders[0].Id.Should().NotBe(user.Id);
+                (await environment.Database.GetUsersAsync(user.Email)).Should().ContainSingle().Which.Id.Should().Be(user.Id, "the account keeps its address");
+            }
+        }
+
+        output.WriteLine($"{Rounds} rounds of an email confirmation racing a registration of the new address (confirm/register): {Tally.Of(outcomes, o => $"{(int)o.Confirm}/{(int)o.Register}")}.");
+    }
+
+    [Fact]
+    public async Task TwoEmailChanges_AtOnce_EmailOneCode_AndThePendingAddressIsTheOneThatWon()
+    {
+        const int Rounds = 20;
+        var outcomes = new List<string>();
+        for (var round = 0; round < Rounds; round++)
+        {
+            var user = await RegisterActiveAsync("race-patch");
+            var (first, second) = (ApiRequests.UniqueEmail("first"), ApiRequests.UniqueEmail("second"));
+            var statuses = await Race.StatusesAsync(
+                () => _client.PatchMeAsync(user, new { email = first }), () => _client.PatchMeAsync(user, new { email = second }));
+            outcomes.Add(string.Join('/', statuses.Select(status => (int)status)));
+
+            statuses.Should().ContainSingle(status => status == HttpStatusCode.OK, "the loser meets the cooldown the winner started");
+            statuses.Should().ContainSingle(status => status == HttpStatusCode.TooManyRequests);
+            var winner = statuses[0] == HttpStatusCode.OK ? first : second;
+            using var me = await _client.GetMeAsync(user);
+            (await me.ReadJsonAsync()).GetProperty("pendingEmail").GetString().Should().Be(winner);
+            var live = (await environment.Database.GetCodesAsync(user.Id)).Where(code => code.Live).Should().ContainSingle().Subject;
+            (await environment.Database.GetOutboxMessagesAsync(winner)).Should().ContainSingle().Which.Code.Should().Be(live.Code);
+            (await environment.Database.GetOutboxMessagesAsync(winner == first ? second : first)).Should().BeEmpty();
+        }
+
+        output.WriteLine($"{Rounds} rounds of two email changes of one account at once (first/second): {Tally.Of(outcomes, o => o)}.");
+    }
+
+    [Fact]
+    public async Task AnEmailConfirmation_RacingTheAccountsDeletion_LeavesNoHalfState()
+    {
+        const int Rounds = 20;
+        var outcomes = new List<(HttpStatusCode Confirm, HttpStatusCode Delete)>();
+        for (var round = 0; round < Rounds; round++)
+        {
+            var (user, code, newEmail) = await RequestEmailChangeAsync("race-delete");
+            var statuses = await Race.StatusesAsync(() => _client.ConfirmEmailChangeAsync(user, code), () => _client.DeleteMeAsync(user.Credentials));
+            outcomes.Add((statuses[0], statuses[1]));
+
+            var status = await environment.Database.GetStatusAsync(user.Id);
+            if (statuses[1] == HttpStatusCode.NoContent)
+            {
+                status.Should().BeNull("the account is gone");
+                (await environment.Database.GetUsersAsync(newEmail)).Should().BeEmpty("a deleted account holds no address");
+                (await environment.Database.GetUsersAsync(user.Email)).Should().BeEmpty();
+                (await environment.Database.GetOutboxMessagesAsync(user.Id)).Should().NotContain(row => row.DispatchedAt == null, "nothing unsent is left of it");
+                statuses[0].Should().BeOneOf(HttpStatusCode.OK, HttpStatusCode.Unauthorized);
+            }
+            else
+            {
+                // The deletion authenticated with the old address after the confirmation had moved it.
+                statuses.Should().Equal(HttpStatusCode.OK, HttpStatusCode.Unauthorized);
+                (await environment.Database.GetUsersAsync(newEmail)).Should().ContainSingle().Which.Id.Should().Be(user.Id);
+            }
+        }
+
+        output.WriteLine($"{Rounds} rounds of an email confirmation racing DELETE /me (confirm/delete): {Tally.Of(outcomes, o => $"{(int)o.Confirm}/{(int)o.Delete}")}.");
+    }
+
+    /// <summary>An active account past the resend cooldown of its registration code.</summary>
+    private async Task<TestUser> RegisterActiveAsync(string label)
+    {
+        var (user, code) = await RegisterAsync(label);
+        using var activation = await _client.ActivateAsync(user, code);
+        activation.StatusCode.Should().Be(HttpStatusCode.OK);
+        environment.Clock.Advance(TimeSpan.FromSeconds(30));
+        return user;
+    }
+
+    /// <summary>An active account with a change to a new address pending, and the code that confirms it.</summary>
+    private async Task<(TestUser User, string Code, string NewEmail)> RequestEmailChangeAsync(string label)
+    {
+        var user = await RegisterActiveAsync(label);
+        var newEmail = ApiRequests.UniqueEmail($"{label}-new");
+        using var patch = await _client.PatchMeAsync(user, new { email = newEmail });
+        patch.StatusCode.Should().Be(HttpStatusCode.OK);
+        return (user, (await environment.Database.GetCurrentCodeAsync(user.Id)).Code, newEmail);
     }
 
     private async Task<(TestUser User, string Code)> RegisterAsync(string label)

@@ -10,7 +10,11 @@ namespace Registration.Api.Activation;
 /// codes emailed to an address and wrong codes tried for it, over a rolling <see cref="Window"/>, across
 /// accounts and reasons (table <c>address_activity</c>, keyed by <c>EmailAddress.KeyOf</c>, not tied to any
 /// account). Checks and records happen inside the caller's transaction under a transaction-scoped advisory
-/// lock on the address, so two instances cannot both pass at 9 of 10. Callers take their row locks first.
+/// lock on the address, so two instances cannot both pass at 9 of 10.
+/// <para>The same lock guards every write of the address as a key (a registration's insert, an email change),
+/// and the order is always: user rows first (the caller's own, then the address's holder), then this lock,
+/// then the key's unique index entry. Taken in another order, a confirmation holding the lock and waiting for
+/// a registration's uncommitted index entry, while that registration waits for the lock, deadlock.</para>
 /// </summary>
 public sealed class AddressLimits(IOptions<ActivationOptions> options)
 {
@@ -35,6 +39,10 @@ public sealed class AddressLimits(IOptions<ActivationOptions> options)
     /// <summary>A wrong code tried for the address.</summary>
     public const string WrongCode = "wrong-code";
 
+    /// <summary>Locks the address for the rest of <paramref name="transaction"/> (again is harmless: it is re-entrant).</summary>
+    public static Task LockAsync(NpgsqlTransaction transaction, string addressKey, CancellationToken cancellationToken) =>
+        transaction.Connection!.ExecuteAsync(new CommandDefinition(LockSql, new { Key = addressKey }, transaction, cancellationToken: cancellationToken));
+
     /// <summary>
     /// Locks the address for the rest of <paramref name="transaction"/> and says how long until one more
     /// <paramref name="kind"/> event is allowed: null when it is allowed now.
@@ -42,9 +50,8 @@ public sealed class AddressLimits(IOptions<ActivationOptions> options)
     public async Task<TimeSpan?> LockAndCheckAsync(
         NpgsqlTransaction transaction, string addressKey, string kind, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        var connection = transaction.Connection!;
-        await connection.ExecuteAsync(new CommandDefinition(LockSql, new { Key = addressKey }, transaction, cancellationToken: cancellationToken));
-        return await CheckAsync(connection, transaction, addressKey, kind, now, cancellationToken);
+        await LockAsync(transaction, addressKey, cancellationToken);
+        return await CheckAsync(transaction.Connection!, transaction, addressKey, kind, now, cancellationToken);
     }
 
     /// <summary>The same check without a lock or a transaction: a cheap early answer before expensive work.</summary>

@@ -59,7 +59,12 @@ public static class ConfirmEmailChange
             return Problems.NoPendingChange();
         }
 
+        // Rows first (this account's, then the new address's holder, kept undecided until the code is known to
+        // be right), then the address lock the code check takes, then the key's index entry: the order every
+        // writer of an address keeps (AddressLimits), so a racing registration waits instead of deadlocking.
         var now = services.Clock.GetDatabaseNow();
+        var newKey = EmailAddress.KeyOf(newEmail)!;
+        var holder = await EmailHolder.LockAsync(transaction, newKey, cancellationToken);
         var check = await services.Verifier.CheckAsync(transaction, userId, CodePurposes.EmailChange, newEmail, body.Code!, now, cancellationToken);
         switch (check.Verdict)
         {
@@ -79,8 +84,7 @@ public static class ConfirmEmailChange
                 return Problems.CodeInvalid(check.AttemptsLeft);
         }
 
-        var newKey = EmailAddress.KeyOf(newEmail)!;
-        var (free, replacedUserId) = await EmailHolder.ClaimAsync(transaction, newKey, claimant: userId, now, cancellationToken);
+        var (free, replacedUserId) = await EmailHolder.TakeOverAsync(transaction, holder, claimant: userId, now, cancellationToken);
         if (!free)
         {
             Log.EmailChangeRejected(services.Logger, userId, "email taken");

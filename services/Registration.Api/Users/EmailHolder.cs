@@ -41,32 +41,54 @@ public sealed record EmailHolder(Guid Id, string Status, DateTime? LatestCodeExp
             new CommandDefinition(FindSql, new { Key = addressKey }, transaction, cancellationToken: cancellationToken));
 
     /// <summary>
-    /// Inside a transaction: true when the address is free for <paramref name="claimant"/>, after deleting a
-    /// replaceable holder with its unpublished messages (<see cref="AccountDeletion"/>). The holder row is locked,
-    /// so two claimants cannot both replace it; a claimant that writes the address concurrently into a free one
-    /// still meets the unique index.
+    /// Inside a transaction: locks the account holding the address, if any, and reads its latest code after the
+    /// lock (see <see cref="LatestCodeSql"/>). The caller decides with <see cref="TakeOverAsync"/>.
     /// </summary>
-    public static async Task<(bool Free, Guid? ReplacedUserId)> ClaimAsync(
-        NpgsqlTransaction transaction, string addressKey, Guid? claimant, DateTimeOffset now, CancellationToken cancellationToken)
+    public static async Task<EmailHolder?> LockAsync(NpgsqlTransaction transaction, string addressKey, CancellationToken cancellationToken)
     {
         var connection = transaction.Connection!;
         var locked = await connection.QuerySingleOrDefaultAsync<LockedHolder>(
             new CommandDefinition(LockSql, new { Key = addressKey }, transaction, cancellationToken: cancellationToken));
-        if (locked is null || locked.Id == claimant)
+        if (locked is null)
         {
-            return (true, null);
+            return null;
         }
 
         var latestCodeExpiresAt = await connection.QuerySingleOrDefaultAsync<DateTime?>(
             new CommandDefinition(LatestCodeSql, new { locked.Id }, transaction, cancellationToken: cancellationToken));
-        if (!new EmailHolder(locked.Id, locked.Status, latestCodeExpiresAt).CanBeReplaced(now))
+        return new EmailHolder(locked.Id, locked.Status, latestCodeExpiresAt);
+    }
+
+    /// <summary>
+    /// True when the address a locked <paramref name="holder"/> (or nobody) holds is free for
+    /// <paramref name="claimant"/>, after deleting a replaceable holder with its unpublished messages
+    /// (<see cref="AccountDeletion"/>).
+    /// </summary>
+    public static async Task<(bool Free, Guid? ReplacedUserId)> TakeOverAsync(
+        NpgsqlTransaction transaction, EmailHolder? holder, Guid? claimant, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        if (holder is null || holder.Id == claimant)
+        {
+            return (true, null);
+        }
+
+        if (!holder.CanBeReplaced(now))
         {
             return (false, null);
         }
 
-        await AccountDeletion.DeleteLockedAsync(transaction, locked.Id, cancellationToken);
-        return (true, locked.Id);
+        await AccountDeletion.DeleteLockedAsync(transaction, holder.Id, cancellationToken);
+        return (true, holder.Id);
     }
+
+    /// <summary>
+    /// Inside a transaction: <see cref="LockAsync"/> then <see cref="TakeOverAsync"/>. The holder row is locked, so
+    /// two claimants cannot both replace it; a claimant that writes the address concurrently into a free one
+    /// still meets the unique index (and writes it only under the address lock, see <c>AddressLimits</c>).
+    /// </summary>
+    public static async Task<(bool Free, Guid? ReplacedUserId)> ClaimAsync(
+        NpgsqlTransaction transaction, string addressKey, Guid? claimant, DateTimeOffset now, CancellationToken cancellationToken) =>
+        await TakeOverAsync(transaction, await LockAsync(transaction, addressKey, cancellationToken), claimant, now, cancellationToken);
 
     private sealed record LockedHolder(Guid Id, string Status);
 }

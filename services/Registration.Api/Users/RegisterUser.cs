@@ -111,6 +111,9 @@ public static class RegisterUser
             return new Creation(null);
         }
 
+        // The holder's row, then the address lock, then the key's index entry: the order every writer keeps.
+        await AddressLimits.LockAsync(transaction, addressKey, cancellationToken);
+
         try
         {
             var user = await connection.QuerySingleAsync<UserRow>(new CommandDefinition(

@@ -153,12 +153,14 @@ public static class UpdateCurrentUser
             return (EmailChange.Requested, null);
         }
 
-        // Row locks before the address lock the issuer takes, as everywhere (no lock-order deadlock).
+        // Rows, then the address lock, then the key's index entry: the order every writer keeps (AddressLimits).
         var (free, _) = await EmailHolder.ClaimAsync(transaction, key, claimant: user.Id, now, cancellationToken);
         if (!free)
         {
             return (EmailChange.None, Problems.EmailTaken());
         }
+
+        await AddressLimits.LockAsync(transaction, key, cancellationToken);
 
         try
         {
