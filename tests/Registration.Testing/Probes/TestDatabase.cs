@@ -1,7 +1,10 @@
 extern alias Api;
+using Api::Registration.Api.Infrastructure;
 using Api::Registration.Api.Users;
 using Dapper;
+using FluentAssertions;
 using Npgsql;
+using Registration.Hosting;
 
 namespace Registration.Testing.Probes;
 
@@ -24,6 +27,40 @@ public sealed class TestDatabase(string connectionString)
     {
         await using var connection = await OpenAsync();
         await connection.ExecuteAsync(sql, parameters);
+    }
+
+    // ---- Schema ----------------------------------------------------------------------------------
+
+    /// <summary>
+    /// The API's schema as an older version left it: its migrations up to and including the one whose file name
+    /// starts with <paramref name="lastScript"/> (e.g. "0001"), recorded in its journal as DbUp records them, so
+    /// that an API started afterwards applies only the later ones, over whatever rows the test wrote between.
+    /// </summary>
+    public async Task ApplyApiMigrationsUpToAsync(string lastScript)
+    {
+        var migrations = ApplicationServices.Migrations;
+        var last = migrations.ScriptNames.ToList().FindIndex(name => FileName(name).StartsWith(lastScript, StringComparison.Ordinal));
+        var scripts = migrations.ScriptNames.Take(last + 1).ToList();
+        scripts.Should().NotBeEmpty("the API has a migration {0}", lastScript);
+        await using var connection = await OpenAsync();
+        await connection.ExecuteAsync($"""
+            CREATE TABLE "{migrations.Schema}"."{migrations.JournalTable}" (
+                schemaversionsid serial NOT NULL PRIMARY KEY,
+                scriptname character varying(255) NOT NULL,
+                applied timestamp without time zone NOT NULL)
+            """);
+        foreach (var script in scripts)
+        {
+            await using var stream = migrations.Assembly.GetManifestResourceStream(script)!;
+            using var reader = new StreamReader(stream);
+            await connection.ExecuteAsync(await reader.ReadToEndAsync());
+            await connection.ExecuteAsync(
+                $"""INSERT INTO "{migrations.Schema}"."{migrations.JournalTable}" (scriptname, applied) VALUES (@Script, now())""",
+                new { Script = script });
+        }
+
+        static string FileName(string resource) =>
+            resource[(resource.IndexOf(SchemaMigrations.ResourceFolder, StringComparison.Ordinal) + SchemaMigrations.ResourceFolder.Length)..];
     }
 
     // ---- Users -----------------------------------------------------------------------------------

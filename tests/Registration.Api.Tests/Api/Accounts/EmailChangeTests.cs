@@ -66,8 +66,8 @@ public sealed class EmailChangeTests(ApiFixture factory) : IClassFixture<ApiFixt
         body.GetProperty("email").GetString().Should().Be(newEmail);
         body.GetProperty("pendingEmail").ValueKind.Should().Be(JsonValueKind.Null);
         body.GetProperty("status").GetString().Should().Be("active");
-        var notice = (await factory.Database.GetOutboxMessagesAsync(user.Id))[^1];
-        notice.MessageType.Should().Be(nameof(EmailChanged));
+        var notice = (await factory.Database.GetOutboxMessagesAsync(user.Id)).Should()
+            .ContainSingle(row => row.MessageType == nameof(EmailChanged)).Subject;
         notice.Code.Should().BeNull("the notice carries no code");
         var payload = JsonDocument.Parse(notice.Payload).RootElement;
         payload.GetProperty("oldEmail").GetString().Should().Be(user.Email);
