@@ -22,15 +22,8 @@ public sealed class EmailChangeTests(ApiFixture fixture) : IClassFixture<ApiFixt
         await using var requestedTap = await ExchangeTap.BindAsync(fixture.VirtualHost, Broker.ExchangeOf<EmailChangeRequested>());
         await using var changedTap = await ExchangeTap.BindAsync(fixture.VirtualHost, Broker.ExchangeOf<EmailChanged>());
         await using var worker = await fixture.StartWorkerAsync();
-        var user = await _client.RegisterUserAsync(ApiRequests.UniqueEmail("old"));
-        var activationEmail = await Eventually.GetAsync(() => fixture.Provider.DeliveredTo(user.Email), e => e.Count > 0, "the activation email");
-        using (var activation = await _client.ActivateAsync(user, activationEmail[0].Code!))
-        {
-            activation.StatusCode.Should().Be(HttpStatusCode.OK);
-        }
-
+        var user = await ActiveUserByEmailAsync();
         var newEmail = ApiRequests.UniqueEmail("new");
-        fixture.Clock.Advance(ResendCooldown);
 
         // Act
         using var patch = await _client.PatchMeAsync(user, new { email = newEmail });
@@ -63,15 +56,8 @@ public sealed class EmailChangeTests(ApiFixture fixture) : IClassFixture<ApiFixt
     public async Task EmailChange_EmailsTheCodeToTheNewAddressAndTheNoticeToTheOldOne()
     {
         await using var worker = await fixture.StartWorkerAsync();
-        var user = await _client.RegisterUserAsync(ApiRequests.UniqueEmail("old"));
-        var activationEmail = await Eventually.GetAsync(() => fixture.Provider.DeliveredTo(user.Email), e => e.Count > 0, "the activation email");
-        using (var activation = await _client.ActivateAsync(user, activationEmail[0].Code!))
-        {
-            activation.StatusCode.Should().Be(HttpStatusCode.OK);
-        }
-
+        var user = await ActiveUserByEmailAsync();
         var newEmail = ApiRequests.UniqueEmail("new");
-        fixture.Clock.Advance(ResendCooldown);
 
         using var patch = await _client.PatchMeAsync(user, new { email = newEmail });
         var codeEmail = await Eventually.GetAsync(() => fixture.Provider.DeliveredTo(newEmail), e => e.Count > 0, "the confirmation code at the new address");
@@ -82,5 +68,16 @@ public sealed class EmailChangeTests(ApiFixture fixture) : IClassFixture<ApiFixt
         confirmation.StatusCode.Should().Be(HttpStatusCode.OK);
         notices[^1].Code.Should().BeNull("the notice carries no code");
         fixture.Provider.DeliveredTo(newEmail).Should().ContainSingle();
+    }
+
+    /// <summary>Registers, activates with the code the worker emailed, and waits out the resend cooldown.</summary>
+    private async Task<TestUser> ActiveUserByEmailAsync()
+    {
+        var user = await _client.RegisterUserAsync(ApiRequests.UniqueEmail("old"));
+        var activationEmail = await Eventually.GetAsync(() => fixture.Provider.DeliveredTo(user.Email), e => e.Count > 0, "the activation email");
+        using var activation = await _client.ActivateAsync(user, activationEmail[0].Code!);
+        activation.StatusCode.Should().Be(HttpStatusCode.OK);
+        fixture.Clock.Advance(ResendCooldown);
+        return user;
     }
 }

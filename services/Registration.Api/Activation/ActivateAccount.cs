@@ -6,8 +6,6 @@ using Registration.Api.Users;
 
 namespace Registration.Api.Activation;
 
-public sealed record ActivateAccountRequest(string? Code);
-
 /// <summary>
 /// POST /v1/users/me/activation. Checks, in the contract's order: body shape (400), already active (409),
 /// then the code (<see cref="CodeVerifier"/>): locked (429, also when the address had its daily wrong codes,
@@ -27,15 +25,10 @@ public static class ActivateAccount
     public static async Task<Results<Ok<UserResponse>, ProblemHttpResult>> HandleAsync(
         HttpRequest request, ClaimsPrincipal principal, [AsParameters] ActivationServices services, CancellationToken cancellationToken)
     {
-        var (body, problem) = await JsonBody.ReadAsync<ActivateAccountRequest>(request, cancellationToken);
+        var (code, problem) = await CodeVerifier.ReadCodeAsync(request, cancellationToken);
         if (problem is not null)
         {
             return problem;
-        }
-
-        if (!ActivationCodeGenerator.IsWellFormed(body!.Code))
-        {
-            return Problems.Validation("code", "The code must be exactly 4 digits, e.g. \"0427\".");
         }
 
         var userId = principal.GetUserId();
@@ -55,30 +48,12 @@ public static class ActivateAccount
         }
 
         var now = services.Clock.GetDatabaseNow();
-        var check = await services.Verifier.CheckAsync(transaction, userId, CodePurposes.Activation, user.Email, body.Code!, now, cancellationToken);
-        services.Metrics.ActivationAttempt(check.Verdict switch
+        var check = await services.Verifier.CheckAsync(transaction, userId, CodePurposes.Activation, user.Email, code!, now, cancellationToken);
+        services.Metrics.ActivationAttempt(check.Outcome);
+        if (await services.Verifier.RefuseAsync(check, transaction, request.HttpContext, cancellationToken) is { } refusal)
         {
-            CodeVerdict.Right => "ok",
-            CodeVerdict.Wrong => "invalid",
-            CodeVerdict.Expired => "expired",
-            _ => "locked",
-        });
-        switch (check.Verdict)
-        {
-            case CodeVerdict.Locked when check.RetryAfter is { } wait:
-                Log.ActivationRejected(services.Logger, userId, "address locked");
-                services.Metrics.AddressLimitReached(AddressLimits.WrongCode);
-                return Problems.CodeLockedForAddress().WithRetryAfter(request.HttpContext, wait);
-            case CodeVerdict.Locked:
-                Log.ActivationRejected(services.Logger, userId, "locked");
-                return Problems.CodeLocked();
-            case CodeVerdict.Expired:
-                Log.ActivationRejected(services.Logger, userId, "expired");
-                return Problems.CodeExpired();
-            case CodeVerdict.Wrong:
-                await transaction.CommitAsync(cancellationToken);
-                Log.ActivationRejected(services.Logger, userId, "invalid");
-                return Problems.CodeInvalid(check.AttemptsLeft);
+            Log.ActivationRejected(services.Logger, userId, check.Outcome);
+            return refusal;
         }
 
         var activated = await connection.QuerySingleAsync<UserRow>(new CommandDefinition(

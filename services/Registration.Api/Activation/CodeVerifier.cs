@@ -1,4 +1,5 @@
 using Dapper;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using Registration.Api.Infrastructure;
@@ -22,7 +23,33 @@ public enum CodeVerdict
     Wrong,
 }
 
-public sealed record CodeCheck(CodeVerdict Verdict, Guid CodeId = default, int AttemptsLeft = 0, TimeSpan? RetryAfter = null);
+/// <summary>The body of activation and of email confirmation.</summary>
+public sealed record CodeRequest(string? Code);
+
+public sealed record CodeCheck(CodeVerdict Verdict, Guid CodeId = default, int AttemptsLeft = 0, TimeSpan? RetryAfter = null)
+{
+    /// <summary>For logs and the activation metric: ok, invalid, expired, locked.</summary>
+    public string Outcome => Verdict switch
+    {
+        CodeVerdict.Right => "ok",
+        CodeVerdict.Wrong => "invalid",
+        CodeVerdict.Expired => "expired",
+        _ => "locked",
+    };
+
+    /// <summary>
+    /// The contract's answer to a refused code: 429 locked (with Retry-After when the address had its wrong codes
+    /// for the day), 410 expired, 422 wrong; null for the right code.
+    /// </summary>
+    public ProblemHttpResult? Refusal(HttpContext context) => Verdict switch
+    {
+        CodeVerdict.Locked when RetryAfter is { } wait => Problems.CodeLockedForAddress().WithRetryAfter(context, wait),
+        CodeVerdict.Locked => Problems.CodeLocked(),
+        CodeVerdict.Expired => Problems.CodeExpired(),
+        CodeVerdict.Wrong => Problems.CodeInvalid(AttemptsLeft),
+        _ => null,
+    };
+}
 
 /// <summary>
 /// The code rules shared by activation (POST /activation, a pending account) and email confirmation (POST
@@ -32,12 +59,26 @@ public sealed record CodeCheck(CodeVerdict Verdict, Guid CodeId = default, int A
 /// Runs inside the caller's transaction, which holds the user's row lock; a wrong try is only counted once the
 /// caller commits.
 /// </summary>
-public sealed class CodeVerifier(IOptions<ActivationOptions> options, AddressLimits limits)
+public sealed class CodeVerifier(IOptions<ActivationOptions> options, AddressLimits limits, RegistrationMetrics metrics)
 {
     private const string CurrentCodeSql = """
         SELECT id, code, expires_at, failed_attempts FROM activation_codes
         WHERE user_id = @UserId AND purpose = @Purpose AND superseded_at IS NULL AND used_at IS NULL
         """;
+
+    /// <summary>The code of a <c>{"code":"0427"}</c> body: 415 or 400 as <see cref="JsonBody"/> answers, 400 unless exactly 4 digits.</summary>
+    public static async Task<(string? Code, ProblemHttpResult? Problem)> ReadCodeAsync(HttpRequest request, CancellationToken cancellationToken)
+    {
+        var (body, problem) = await JsonBody.ReadAsync<CodeRequest>(request, cancellationToken);
+        if (problem is not null)
+        {
+            return (null, problem);
+        }
+
+        return ActivationCodeGenerator.IsWellFormed(body!.Code)
+            ? (body.Code, null)
+            : (null, Problems.Validation("code", "The code must be exactly 4 digits, e.g. \"0427\"."));
+    }
 
     private const string CountFailureSql = """
         UPDATE activation_codes SET failed_attempts = failed_attempts + 1 WHERE id = @Id RETURNING failed_attempts
@@ -77,6 +118,31 @@ public sealed class CodeVerifier(IOptions<ActivationOptions> options, AddressLim
         }
 
         return new CodeCheck(CodeVerdict.Right, current.Id);
+    }
+
+    /// <summary>
+    /// The answer to a refused code (<see cref="CodeCheck.Refusal"/>), after committing the wrong try it counted
+    /// and counting a refusal by the address's limit; null for the right code, which the caller goes on with.
+    /// </summary>
+    public async Task<ProblemHttpResult?> RefuseAsync(
+        CodeCheck check, NpgsqlTransaction transaction, HttpContext context, CancellationToken cancellationToken)
+    {
+        if (check.Refusal(context) is not { } refusal)
+        {
+            return null;
+        }
+
+        if (check.Verdict == CodeVerdict.Wrong)
+        {
+            await transaction.CommitAsync(cancellationToken);
+        }
+
+        if (check.RetryAfter is not null)
+        {
+            metrics.AddressLimitReached(AddressLimits.WrongCode);
+        }
+
+        return refusal;
     }
 
     private sealed record CurrentCode(Guid Id, string Code, DateTime ExpiresAt, int FailedAttempts);

@@ -9,8 +9,6 @@ using Registration.Contracts.V1;
 
 namespace Registration.Api.Users;
 
-public sealed record ConfirmEmailChangeRequest(string? Code);
-
 /// <summary>
 /// POST /v1/users/me/email-confirmation: an active account swaps its sign-in address for the pending one
 /// (<see cref="UpdateCurrentUser"/>) with the code emailed there. Basic auth with the CURRENT address (401), then
@@ -33,15 +31,10 @@ public static class ConfirmEmailChange
     public static async Task<Results<Ok<UserResponse>, ProblemHttpResult>> HandleAsync(
         HttpRequest request, ClaimsPrincipal principal, [AsParameters] UserServices services, CancellationToken cancellationToken)
     {
-        var (body, problem) = await JsonBody.ReadAsync<ConfirmEmailChangeRequest>(request, cancellationToken);
+        var (code, problem) = await CodeVerifier.ReadCodeAsync(request, cancellationToken);
         if (problem is not null)
         {
             return problem;
-        }
-
-        if (!ActivationCodeGenerator.IsWellFormed(body!.Code))
-        {
-            return Problems.Validation("code", "The code must be exactly 4 digits, e.g. \"0427\".");
         }
 
         var userId = principal.GetUserId();
@@ -65,23 +58,11 @@ public static class ConfirmEmailChange
         var now = services.Clock.GetDatabaseNow();
         var newKey = EmailAddress.KeyOf(newEmail)!;
         var holder = await EmailHolder.LockAsync(transaction, newKey, cancellationToken);
-        var check = await services.Verifier.CheckAsync(transaction, userId, CodePurposes.EmailChange, newEmail, body.Code!, now, cancellationToken);
-        switch (check.Verdict)
+        var check = await services.Verifier.CheckAsync(transaction, userId, CodePurposes.EmailChange, newEmail, code!, now, cancellationToken);
+        if (await services.Verifier.RefuseAsync(check, transaction, request.HttpContext, cancellationToken) is { } refusal)
         {
-            case CodeVerdict.Locked when check.RetryAfter is { } wait:
-                Log.EmailChangeRejected(services.Logger, userId, "address locked");
-                services.Metrics.AddressLimitReached(AddressLimits.WrongCode);
-                return Problems.CodeLockedForAddress().WithRetryAfter(request.HttpContext, wait);
-            case CodeVerdict.Locked:
-                Log.EmailChangeRejected(services.Logger, userId, "locked");
-                return Problems.CodeLocked();
-            case CodeVerdict.Expired:
-                Log.EmailChangeRejected(services.Logger, userId, "expired");
-                return Problems.CodeExpired();
-            case CodeVerdict.Wrong:
-                await transaction.CommitAsync(cancellationToken);
-                Log.EmailChangeRejected(services.Logger, userId, "invalid");
-                return Problems.CodeInvalid(check.AttemptsLeft);
+            Log.EmailChangeRejected(services.Logger, userId, check.Outcome);
+            return refusal;
         }
 
         var (free, replacedUserId) = await EmailHolder.TakeOverAsync(transaction, holder, claimant: userId, now, cancellationToken);
