@@ -46,6 +46,23 @@ public sealed class RateLimitTests(RateLimitTests.RateLimitedKestrelApi factory)
     }
 
     [Fact]
+    public async Task Register_CountsAWholeIPv6Slash64AsOneClient()
+    {
+        var prefix = ClientAddresses.NextIPv6Prefix();
+        for (var host = 1; host <= RateLimitedKestrelApi.RegistrationsPerWindow; host++)
+        {
+            await ClientAt(ClientAddresses.InPrefix(prefix, host)).RegisterUserAsync();
+        }
+
+        using var sameSlash64 = await ClientAt(ClientAddresses.InPrefix(prefix, 0xffff)).RegisterAsync(ApiRequests.UniqueEmail(), ApiRequests.DefaultPassword);
+        using var otherSlash64 = await ClientAt(ClientAddresses.InPrefix(ClientAddresses.NextIPv6Prefix(), 1))
+            .RegisterAsync(ApiRequests.UniqueEmail(), ApiRequests.DefaultPassword);
+
+        await ShouldBeRateLimitedAsync(sameSlash64);
+        otherSlash64.StatusCode.Should().Be(HttpStatusCode.Created);
+    }
+
+    [Fact]
     public async Task Activate_ReturnsTooManyRequests_PastTheLimitOfOneAddress_EvenWithTheRightCode()
     {
         var user = await ClientAt(ClientAddresses.Next()).RegisterUserAsync();

@@ -135,6 +135,24 @@ public sealed class SignInThrottlingTests(SignInThrottlingTests.ThrottledKestrel
     }
 
     [Fact]
+    public async Task FailuresOnTwoInstances_AddUp_SoTheBlockHoldsOnBoth()
+    {
+        // A second API on the same database, behind the same (loopback) proxy: the counts live in PostgreSQL.
+        await using var other = await factory.StartApiAsync(settings => settings.TrustLoopbackProxy(), overHttp: true);
+        var address = ClientAddresses.Next();
+        var (a, b) = (ClientAt(address), other.CreateClient().At(address));
+        var user = await a.RegisterUserAsync();
+        await FailAsync(a, user.Email, MaxFailedSignIns / 2);
+        await FailAsync(b, user.Email, MaxFailedSignIns - (MaxFailedSignIns / 2));
+
+        using var onA = await a.GetMeAsync(user);
+        using var onB = await b.GetMeAsync(user);
+
+        await onA.ShouldBeProblemAsync(HttpStatusCode.TooManyRequests, "/problems/too-many-requests");
+        await onB.ShouldBeProblemAsync(HttpStatusCode.TooManyRequests, "/problems/too-many-requests");
+    }
+
+    [Fact]
     public async Task UnknownAndKnownEmails_GetTheSameAnswers_HeadersAndBodies_AndCostTheSameWork()
     {
         var known = await ClientAt(ClientAddresses.Next()).RegisterUserAsync();
