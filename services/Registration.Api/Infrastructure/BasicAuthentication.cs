@@ -131,7 +131,11 @@ public sealed class BasicAuthenticationHandler(
             return AuthenticateResult.Fail("Invalid credentials.");
         }
 
-        await throttle.RecordSuccessAsync(emailKey, clientKey, Context.RequestAborted);
+        if (lookup.HasFailures)
+        {
+            await throttle.RecordSuccessAsync(emailKey, clientKey, Context.RequestAborted);
+        }
+
         var identity = new ClaimsIdentity([new Claim(ClaimTypes.NameIdentifier, userId.ToString())], Scheme.Name);
         return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), Scheme.Name));
     }

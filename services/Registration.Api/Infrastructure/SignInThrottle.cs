@@ -7,7 +7,8 @@ namespace Registration.Api.Infrastructure;
 /// <summary>The throttling state of one sign-in and the account it names, read in one statement before bcrypt.</summary>
 /// <param name="RetryAfter">Set when the sign-in is refused (429) without checking the password.</param>
 /// <param name="Scope"><c>client</c> (this email from this client) or <c>email</c> (this email from every client).</param>
-public sealed record SignInLookup(TimeSpan? RetryAfter, string? Scope, Guid? UserId, string? PasswordHash);
+/// <param name="HasFailures">Failures from this client are on record: a success must reset them.</param>
+public sealed record SignInLookup(TimeSpan? RetryAfter, string? Scope, Guid? UserId, string? PasswordHash, bool HasFailures);
 
 /// <summary>
 /// Sign-in throttling (design, "Abuse limits"), counted in PostgreSQL so every API instance shares it, keyed
@@ -17,8 +18,9 @@ public sealed record SignInLookup(TimeSpan? RetryAfter, string? Scope, Guid? Use
 /// doubling with each further failure up to 15 minutes; a success resets it; failures older than a day are
 /// forgotten. Per email, from all clients: past <c>Security:MaxFailedSignInsPerAccountPerHour</c> failures in
 /// the hour that began with the first of them, every client is refused until that hour ends.
-/// Both paths of a sign-in, known or unknown email, run the same statements: <see cref="LookUpAsync"/> before
-/// bcrypt, then <see cref="RecordFailureAsync"/> or <see cref="RecordSuccessAsync"/> after it.
+/// Both paths of a failed sign-in, known or unknown email, run the same statements: <see cref="LookUpAsync"/>
+/// before bcrypt, <see cref="RecordFailureAsync"/> after it. A success resets the count
+/// (<see cref="RecordSuccessAsync"/>) only when there is one, so most sign-ins cost one statement.
 /// </summary>
 public sealed class SignInThrottle(NpgsqlDataSource dataSource, TimeProvider clock, IOptions<SecurityOptions> options)
 {
@@ -29,15 +31,14 @@ public sealed class SignInThrottle(NpgsqlDataSource dataSource, TimeProvider clo
     /// <summary>Consecutive failures this old no longer count: a forgotten password is not an attack a day later.</summary>
     public static readonly TimeSpan FailureMemory = TimeSpan.FromDays(1);
 
-    // One row whether or not the account exists (LEFT JOIN), so both cases cost the same round trip.
+    // One row whether or not the account exists (LEFT JOINs), so both cases cost the same round trip.
     private const string LookUpSql = """
-        SELECT
-          (SELECT blocked_until FROM sign_in_failures
-           WHERE email_key = @EmailKey AND client_key = @ClientKey AND blocked_until > @Now) AS client_blocked_until,
+        SELECT f.consecutive_failures AS client_failures, f.blocked_until AS client_blocked_until,
           (SELECT window_started_at + @AccountWindow FROM sign_in_failures_per_email
            WHERE email_key = @EmailKey AND window_started_at > @Now - @AccountWindow AND failures >= @MaxPerAccount) AS email_blocked_until,
           u.id AS user_id, u.password_hash
         FROM (VALUES (1)) AS one (x)
+        LEFT JOIN sign_in_failures f ON f.email_key = @EmailKey AND f.client_key = @ClientKey
         LEFT JOIN users u ON u.email_key = @EmailKey
         """;
 
@@ -88,7 +89,8 @@ public sealed class SignInThrottle(NpgsqlDataSource dataSource, TimeProvider clo
             wait > TimeSpan.Zero ? wait : null,
             wait <= TimeSpan.Zero ? null : clientWait >= emailWait ? "client" : "email",
             row.UserId,
-            row.PasswordHash);
+            row.PasswordHash,
+            row.ClientFailures is > 0);
     }
 
     public async Task RecordFailureAsync(string emailKey, string clientKey, CancellationToken cancellationToken)
@@ -117,5 +119,5 @@ public sealed class SignInThrottle(NpgsqlDataSource dataSource, TimeProvider clo
             RecordSuccessSql, new { EmailKey = emailKey, ClientKey = clientKey }, cancellationToken: cancellationToken));
     }
 
-    private sealed record LookupRow(DateTime? ClientBlockedUntil, DateTime? EmailBlockedUntil, Guid? UserId, string? PasswordHash);
+    private sealed record LookupRow(int? ClientFailures, DateTime? ClientBlockedUntil, DateTime? EmailBlockedUntil, Guid? UserId, string? PasswordHash);
 }

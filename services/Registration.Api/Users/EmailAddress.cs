@@ -73,14 +73,17 @@ public static class EmailAddress
     }
 
     /// <summary>
-    /// The comparison key of an address: trimmed, NFC, lower case (invariant culture). Defined for any text, valid
-    /// or not, since sign-in throttling counts the address a client sent whether or not it could be registered;
-    /// null only for text that is not valid UTF-16 (an unpaired surrogate), which no stored address contains.
+    /// The comparison key of an address: trimmed, NFC, lower case (invariant culture). Defined for any text that
+    /// could be stored, valid as an address or not, since sign-in throttling counts the address a client sent
+    /// whether or not it could be registered; null for text with a control character (PostgreSQL cannot store a
+    /// NUL; no address, old or new, has one) or that is not valid UTF-16 (an unpaired surrogate).
     /// </summary>
     public static string? KeyOf(string? address)
     {
         var trimmed = address?.Trim() ?? string.Empty;
-        return IsWellFormedUtf16(trimmed) ? trimmed.Normalize(NormalizationForm.FormC).ToLowerInvariant() : null;
+        return IsWellFormedUtf16(trimmed) && !trimmed.Any(char.IsControl)
+            ? trimmed.Normalize(NormalizationForm.FormC).ToLowerInvariant()
+            : null;
     }
 
     /// <summary>

@@ -69,6 +69,7 @@ public sealed class InputSweepTests(InputSweepTests.SweepApi api, ITestOutputHel
         "Basic OjpAOjo=", // "::@::"
         "Basic dXNlckBleGFtcGxlLmNvbQ==", // no colon
         "Basic /w==", // 0xFF: not UTF-8
+        "Basic AEBleGFtcGxlLnRlc3Q6Y29ycmVjdCBob3JzZSBiYXR0ZXJ5", // "\0@example.test:correct horse battery": a NUL in the email (explore seed 4h-IrJ0vS54qr6of, 503)
         "Basic ümläut",
         "Basic " + new string('A', 12_000),
         "Basic\tdXNlcjpwYXNz",

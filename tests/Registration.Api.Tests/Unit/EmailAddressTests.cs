@@ -124,9 +124,11 @@ public sealed class EmailAddressTests
     }
 
     [Fact]
-    public void KeyOf_IsDefinedForAnyValidText()
+    public void KeyOf_IsDefinedForAnyTextThatCouldBeStored()
     {
         EmailAddress.KeyOf("no at sign, spaces: anything").Should().NotBeNull("sign-in throttling keys whatever a client sent");
+        EmailAddress.KeyOf("\0@example.test").Should().BeNull("PostgreSQL cannot store a NUL (the input sweep's exploration found it: 503)");
+        EmailAddress.KeyOf("a\tb@example.test").Should().BeNull();
     }
 
     [Fact]
