@@ -7,6 +7,7 @@ using System.Text.Json;
 using Dapper;
 using Npgsql;
 using NpgsqlTypes;
+using Registration.Testing.Probes;
 
 namespace Registration.Bench;
 
