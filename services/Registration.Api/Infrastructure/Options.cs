@@ -50,6 +50,10 @@ public sealed class SecurityOptions
     /// <summary>How long a request may wait for a bcrypt slot before it is answered 503.</summary>
     [Range(typeof(TimeSpan), "00:00:00.001", "00:01:00")]
     public TimeSpan HashingQueueTimeout { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Which bcrypt runs: the system's libxcrypt when usable (Auto), always it (Native), or BCrypt.Net-Next (Managed).</summary>
+    [EnumDataType(typeof(BcryptImplementation))]
+    public BcryptImplementation BcryptImplementation { get; set; } = BcryptImplementation.Auto;
 }
 
 public sealed class AdminOptions
@@ -82,4 +86,11 @@ public sealed class OutboxOptions
     /// <summary>Dispatched rows (they hold activation codes) are deleted after this long.</summary>
     [Range(typeof(TimeSpan), "00:00:00", "30.00:00:00")]
     public TimeSpan DispatchedRetention { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>
+    /// Parked rows (poison: never published) are deleted this long after they were parked: time for an operator
+    /// to look at them (<c>outbox-parked list</c>), not forever (they hold an email address and a code).
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "365.00:00:00")]
+    public TimeSpan ParkedRetention { get; set; } = TimeSpan.FromDays(7);
 }

@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Options;
 using Registration.Api.Infrastructure;
 
 namespace Registration.Api.Tests.Unit;
@@ -66,10 +65,8 @@ public sealed class PasswordHasherTests
     }
 
     private static PasswordHasher Create(int workFactor = 4, int concurrency = 0, int queueLimit = 16) =>
-        new(Options.Create(new SecurityOptions
-        {
-            BcryptWorkFactor = workFactor,
-            HashingConcurrency = concurrency,
-            HashingQueueLimit = queueLimit,
-        }));
+        new(
+            new SecurityOptions { BcryptWorkFactor = workFactor, HashingConcurrency = concurrency, HashingQueueLimit = queueLimit },
+            ManagedBcrypt.Instance,
+            TimeProvider.System);
 }
