@@ -21,6 +21,7 @@ public sealed class RegistrationMetrics : IDisposable
     private readonly Counter<long> _outboxFailed;
     private readonly Counter<long> _rejectedBusy;
     private readonly Histogram<double> _hashingDuration;
+    private readonly Counter<long> _hashingRefused;
     private string? _hashingImplementation;
     private double _outboxLagSeconds;
     private long _outboxPending;
@@ -36,6 +37,8 @@ public sealed class RegistrationMetrics : IDisposable
         _hashingDuration = _meter.CreateHistogram("registration.password_hashing.duration", "s",
             "Time of one bcrypt run (hash or verify), by implementation.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5] });
+        _hashingRefused = _meter.CreateCounter<long>("registration.password_hashing.refused", "{request}",
+            "Requests refused before bcrypt: client-share (429, the client holds its share of slots) or busy (503, the queue is full or too slow).");
         _meter.CreateObservableGauge("registration.password_hashing.implementation", ObserveHashingImplementation, "{implementation}",
             "1 for the bcrypt implementation this instance runs (label implementation: native or managed).");
         _meter.CreateObservableGauge("registration.outbox.lag", () => Volatile.Read(ref _outboxLagSeconds), "s",
@@ -56,6 +59,8 @@ public sealed class RegistrationMetrics : IDisposable
 
     public void PasswordHashingRun(string implementation, TimeSpan elapsed) =>
         _hashingDuration.Record(elapsed.TotalSeconds, new KeyValuePair<string, object?>("implementation", implementation));
+
+    public void PasswordHashingRefused(string reason) => _hashingRefused.Add(1, new KeyValuePair<string, object?>("reason", reason));
 
     public void OutboxPublishFailed(int count) => _outboxFailed.Add(count);
 
