@@ -93,4 +93,11 @@ public sealed class OutboxOptions
     /// <summary>Dispatched rows (they hold activation codes) are deleted after this long.</summary>
     [Range(typeof(TimeSpan), "00:00:00", "30.00:00:00")]
     public TimeSpan DispatchedRetention { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>
+    /// Parked rows (poison: never published) are deleted this long after they were parked: time for an operator
+    /// to look at them (<c>outbox-parked list</c>), not forever (they hold an email address and a code).
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "365.00:00:00")]
+    public TimeSpan ParkedRetention { get; set; } = TimeSpan.FromDays(7);
 }

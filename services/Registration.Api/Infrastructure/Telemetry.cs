@@ -20,6 +20,7 @@ public sealed class RegistrationMetrics : IDisposable
     private readonly Counter<long> _outboxPublished;
     private readonly Counter<long> _outboxFailed;
     private readonly Counter<long> _rejectedBusy;
+    private readonly Counter<long> _outboxParked;
     private readonly Histogram<double> _hashingDuration;
     private readonly Counter<long> _hashingRefused;
     private string? _hashingImplementation;
@@ -34,6 +35,8 @@ public sealed class RegistrationMetrics : IDisposable
         _outboxPublished = _meter.CreateCounter<long>("registration.outbox.published", "{message}", "Outbox messages confirmed by the broker.");
         _outboxFailed = _meter.CreateCounter<long>("registration.outbox.publish_failures", "{message}", "Outbox publishes not confirmed (retried later).");
         _rejectedBusy = _meter.CreateCounter<long>("registration.requests.rejected_busy", "{request}", "Requests answered 503 because password hashing was at capacity.");
+        _outboxParked = _meter.CreateCounter<long>("registration.outbox.parked", "{message}",
+            "Outbox messages parked instead of published: a type no instance knows, or a payload that cannot be read (by reason).");
         _hashingDuration = _meter.CreateHistogram("registration.password_hashing.duration", "s",
             "Time of one bcrypt run (hash or verify), by implementation.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5] });
@@ -54,6 +57,8 @@ public sealed class RegistrationMetrics : IDisposable
     public void RejectedBusy() => _rejectedBusy.Add(1);
 
     public void OutboxPublished(int count) => _outboxPublished.Add(count);
+
+    public void OutboxParked(string reason) => _outboxParked.Add(1, new KeyValuePair<string, object?>("reason", reason));
 
     public void PasswordHashingImplementation(string implementation) => Volatile.Write(ref _hashingImplementation, implementation);
 

@@ -204,6 +204,14 @@ public class TestEnvironment : IAsyncLifetime
         return (exitCode, command.Output);
     }
 
+    /// <summary>Runs <c>dotnet Registration.Api.dll {args}</c> (an operator command) on this database; returns its exit code and output.</summary>
+    public async Task<(int ExitCode, string Output)> RunApiCommandAsync(params string[] args)
+    {
+        await using var command = ServiceProcess.Start(string.Join(' ', args), ServiceProcess.Api, ApiSettings(), args);
+        var exitCode = await command.WaitForExitAsync(TimeSpan.FromSeconds(60));
+        return (exitCode, command.Output);
+    }
+
     private IEnumerable<SwitchableTcpProxy> Proxies() =>
         new[] { _postgresProxy, _brokerProxy }.Where(proxy => proxy.IsValueCreated).Select(proxy => proxy.Value);
 
