@@ -266,3 +266,19 @@ public sealed class PasswordHasher
         public LinkedListNode<Waiter>? Node { get; set; }
     }
 }
+
+/// <summary>
+/// Builds the <see cref="PasswordHasher"/> while the host starts, before Kestrel listens: bcrypt is chosen,
+/// self-tested and logged (and the dummy hash made) before the first request, and
+/// <c>Security:BcryptImplementation=Native</c> on a system without libxcrypt stops the start instead of
+/// failing requests.
+/// </summary>
+internal sealed class PasswordHasherStartup(PasswordHasher hasher) : IHostedService
+{
+    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>The hasher this start-up built.</summary>
+    public string Implementation => hasher.Implementation;
+}

@@ -132,6 +132,18 @@ public abstract class BcryptFairnessTests<TApi>(TApi factory, ITestOutputHelper 
             answer => answer.ProblemType == "/problems/unavailable" && answer.RetryAfter >= TimeSpan.FromSeconds(1));
     }
 
+    [Fact]
+    public async Task TheBcryptImplementation_IsChosenAndLoggedAsTheApiStarts_BeforeAnyRequest()
+    {
+        await using var api = await factory.StartApiAsync(settings => settings
+            .BcryptImplementation(factory.Implementation)
+            .LogLevel("Information", "Registration.Api.Infrastructure.PasswordHasher"));
+
+        api.Logs.Lines.Should().Contain(line => line.EventName == "Bcrypt" + factory.Implementation
+            && line.Message.StartsWith($"Password hashing: {factory.Implementation.ToLowerInvariant()} bcrypt", StringComparison.Ordinal),
+            "the choice (and, for native, its self-test) is made and logged at start-up, not on the first request");
+    }
+
     private void Report(List<Answer> flood, Answer[] signUps, Answer signInElsewhere)
     {
         static LatencyStats Latencies(IEnumerable<Answer> answers)
