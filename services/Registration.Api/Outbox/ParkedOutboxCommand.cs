@@ -10,14 +10,10 @@ namespace Registration.Api.Outbox;
 /// <c>outbox-parked list [--max N]</c> and <c>outbox-parked requeue (--id ID ... | --all)</c>: the operators'
 /// view of the outbox rows <see cref="OutboxDispatcher"/> parked instead of publishing (a payload it cannot
 /// read, a type no instance knows). It never prints a payload: those hold an email address and a code.
-/// Exit codes: 0 done, 1 failure, 2 usage.
+/// Exit codes as every <see cref="OperatorCommand"/>: 0 done, 1 failure, 2 usage.
 /// </summary>
 public static class ParkedOutboxCommand
 {
-    public const int Done = 0;
-    public const int Failure = 1;
-    public const int Usage = 2;
-
     private const string Name = "outbox-parked";
     private const int DefaultListMax = 50;
 
@@ -51,25 +47,8 @@ public static class ParkedOutboxCommand
 
     public static bool Handles(string[] args) => args is [Name, ..];
 
-    public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error)
-    {
-        ArgumentNullException.ThrowIfNull(error);
-        // The API's own configuration sources (appsettings*.json next to the dll, environment variables),
-        // without starting the API.
-        var configuration = Host.CreateApplicationBuilder(
-            new HostApplicationBuilderSettings { ContentRootPath = AppContext.BaseDirectory }).Configuration;
-        try
-        {
-            return await RunAsync(args, configuration, output, error, CancellationToken.None);
-        }
-#pragma warning disable CA1031 // An operator command ends with a message and exit code 1, never a crash dump.
-        catch (Exception ex)
-#pragma warning restore CA1031
-        {
-            await error.WriteLineAsync($"error: {ex.GetType().Name}: {ex.Message}");
-            return Failure;
-        }
-    }
+    public static Task<int> RunAsync(string[] args, TextWriter output, TextWriter error) =>
+        OperatorCommand.RunAsync(error, (configuration, cancellationToken) => RunAsync(args, configuration, output, error, cancellationToken));
 
     internal static async Task<int> RunAsync(
         string[] args, IConfiguration configuration, TextWriter output, TextWriter error, CancellationToken cancellationToken)
@@ -79,17 +58,15 @@ public static class ParkedOutboxCommand
         ArgumentNullException.ThrowIfNull(output);
         ArgumentNullException.ThrowIfNull(error);
 
-        if (args is [Name, "help" or "--help" or "-h"])
+        if (OperatorCommand.AsksForHelp(args))
         {
             await output.WriteLineAsync(UsageText);
-            return Done;
+            return OperatorCommand.Done;
         }
 
         if (!TryParse(args, out var command, out var problem))
         {
-            await error.WriteLineAsync($"error: {problem}");
-            await error.WriteLineAsync(UsageText);
-            return Usage;
+            return await OperatorCommand.RefuseAsync(error, problem, UsageText);
         }
 
         // As the API maps snake_case columns (ApplicationServices), which this command does not run.
@@ -116,7 +93,7 @@ public static class ParkedOutboxCommand
             await output.WriteLineAsync($"    {row.ParkedReason}");
         }
 
-        return Done;
+        return OperatorCommand.Done;
     }
 
     private static async Task<int> RequeueAsync(NpgsqlConnection connection, Command command, TextWriter output, CancellationToken cancellationToken)
@@ -124,7 +101,7 @@ public static class ParkedOutboxCommand
         var requeued = await connection.ExecuteAsync(new CommandDefinition(
             RequeueSql, new { command.All, Ids = command.Ids.ToArray() }, cancellationToken: cancellationToken));
         await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"{requeued} parked outbox message(s) handed back to the dispatcher"));
-        return Done;
+        return OperatorCommand.Done;
     }
 
     private static string Age(TimeSpan age) => age switch
