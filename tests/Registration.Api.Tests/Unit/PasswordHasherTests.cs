@@ -24,7 +24,7 @@ public sealed class PasswordHasherTests : IDisposable
     public async Task VerifyAsync_AcceptsTheHashedPassword_AndNoOther()
     {
         var hasher = Create();
-        var hash = await hasher.HashAsync("correct horse", Alice, CancellationToken.None);
+        var hash = await Hash(hasher, Alice);
 
         (await hasher.VerifyAsync("correct horse", hash, Alice, CancellationToken.None)).Should().BeTrue();
         (await hasher.VerifyAsync("correct horsE", hash, Alice, CancellationToken.None)).Should().BeFalse();
@@ -45,7 +45,7 @@ public sealed class PasswordHasherTests : IDisposable
     {
         var hasher = Create();
 
-        await Task.WhenAll(Enumerable.Range(0, 8).Select(i => hasher.HashAsync("correct horse", $"192.0.2.{i + 1}", CancellationToken.None)));
+        await Task.WhenAll(Enumerable.Range(0, 8).Select(i => Hash(hasher, $"192.0.2.{i + 1}")));
 
         _bcrypt.RanOnThreadPool.Should().HaveCount(9).And.OnlyContain(onPool => !onPool,
             "bcrypt holds its thread for its whole run; on the pool it would starve cheap requests");
@@ -58,13 +58,11 @@ public sealed class PasswordHasherTests : IDisposable
     {
         // One slot, runs of 1 s, 2.5 s allowed: the 1st and 2nd in the queue expect 1 s and 2 s; the 3rd, 3 s.
         var hasher = Create(slots: 1, queueTimeout: TimeSpan.FromSeconds(2.5));
-        _bcrypt.Hold();
-        var running = hasher.HashAsync("correct horse", Alice, CancellationToken.None);
-        await _bcrypt.WaitUntilRunningAsync(1);
+        var running = (await OccupySlotsAsync(hasher, Alice)).Single();
 
-        var first = hasher.HashAsync("correct horse", Bob, CancellationToken.None);
-        var second = hasher.HashAsync("correct horse", Carol, CancellationToken.None);
-        var third = hasher.HashAsync("correct horse", Dave, CancellationToken.None);
+        var first = Hash(hasher, Bob);
+        var second = Hash(hasher, Carol);
+        var third = Hash(hasher, Dave);
 
         first.IsCompleted.Should().BeFalse("an expected wait of 1 s fits in 2.5 s: queued");
         second.IsCompleted.Should().BeFalse("2 s fits: queued");
@@ -83,12 +81,10 @@ public sealed class PasswordHasherTests : IDisposable
     {
         // Two slots, runs of 1 s, 1 s allowed: queued 1st and 2nd expect 0.5 s and 1 s (admitted), 3rd 1.5 s.
         var hasher = Create(slots: 2, queueTimeout: TimeSpan.FromSeconds(1));
-        _bcrypt.Hold();
-        var running = new[] { Alice, Bob }.Select(client => hasher.HashAsync("correct horse", client, CancellationToken.None)).ToList();
-        await _bcrypt.WaitUntilRunningAsync(2);
+        var running = await OccupySlotsAsync(hasher, Alice, Bob);
 
-        var queued = new[] { Carol, Dave }.Select(client => hasher.HashAsync("correct horse", client, CancellationToken.None)).ToList();
-        var refused = hasher.HashAsync("correct horse", "192.0.2.5", CancellationToken.None);
+        var queued = new[] { Carol, Dave }.Select(client => Hash(hasher, client)).ToList();
+        var refused = Hash(hasher, "192.0.2.5");
 
         queued.Should().OnlyContain(task => !task.IsCompleted);
         (await refused.Invoking(task => task).Should().ThrowAsync<ServiceBusyException>())
@@ -102,10 +98,8 @@ public sealed class PasswordHasherTests : IDisposable
     {
         // Admitted expecting 1 s; the run ahead of it then takes 10 s, far past the 1.5 s allowed.
         var hasher = Create(slots: 1, queueTimeout: TimeSpan.FromSeconds(1.5));
-        _bcrypt.Hold();
-        var running = hasher.HashAsync("correct horse", Alice, CancellationToken.None);
-        await _bcrypt.WaitUntilRunningAsync(1);
-        var admitted = hasher.HashAsync("correct horse", Bob, CancellationToken.None);
+        var running = (await OccupySlotsAsync(hasher, Alice)).Single();
+        var admitted = Hash(hasher, Bob);
         admitted.IsCompleted.Should().BeFalse();
 
         _bcrypt.RunTime = TimeSpan.FromSeconds(10);
@@ -122,7 +116,7 @@ public sealed class PasswordHasherTests : IDisposable
         hasher.RecentHashTime.Should().Be(TimeSpan.FromSeconds(1), "the start-up run is the first estimate");
 
         _bcrypt.RunTime = TimeSpan.FromMilliseconds(200);
-        await hasher.HashAsync("correct horse", Alice, CancellationToken.None);
+        await Hash(hasher, Alice);
         hasher.RecentHashTime.Should().BeCloseTo(TimeSpan.FromMilliseconds(800), TimeSpan.FromMilliseconds(1), "1 s + 0.25 × (0.2 s − 1 s)");
 
         await hasher.VerifyAsync("correct horse", null, Alice, CancellationToken.None);
@@ -133,12 +127,10 @@ public sealed class PasswordHasherTests : IDisposable
     public async Task TheQueueLimit_StillBounds_WhenTheWaitWouldFit()
     {
         var hasher = Create(slots: 1, queueLimit: 1, queueTimeout: TimeSpan.FromMinutes(1));
-        _bcrypt.Hold();
-        var running = hasher.HashAsync("correct horse", Alice, CancellationToken.None);
-        await _bcrypt.WaitUntilRunningAsync(1);
-        var queued = hasher.HashAsync("correct horse", Bob, CancellationToken.None);
+        var running = (await OccupySlotsAsync(hasher, Alice)).Single();
+        var queued = Hash(hasher, Bob);
 
-        await hasher.Invoking(h => h.HashAsync("correct horse", Carol, CancellationToken.None)).Should().ThrowAsync<ServiceBusyException>();
+        await hasher.Invoking(h => Hash(h, Carol)).Should().ThrowAsync<ServiceBusyException>();
 
         _bcrypt.Release();
         await Task.WhenAll(running, queued);
@@ -148,18 +140,16 @@ public sealed class PasswordHasherTests : IDisposable
     public async Task AQueuedRequestWhoseCallerLeaves_GivesBackItsPlaceAndItsShare_AndNeverRuns()
     {
         var hasher = Create(slots: 1, slotsPerClient: 2, queueTimeout: TimeSpan.FromMinutes(1));
-        _bcrypt.Hold();
-        var running = hasher.HashAsync("correct horse", Alice, CancellationToken.None);
-        await _bcrypt.WaitUntilRunningAsync(1);
+        var running = (await OccupySlotsAsync(hasher, Alice)).Single();
         using var leaving = new CancellationTokenSource();
-        var abandoned = hasher.HashAsync("correct horse", Bob, leaving.Token);
-        var staying = hasher.HashAsync("correct horse", Bob, CancellationToken.None);
+        var abandoned = Hash(hasher, Bob, leaving.Token);
+        var staying = Hash(hasher, Bob);
 
         await leaving.CancelAsync();
 
         await abandoned.Invoking(task => task).Should().ThrowAsync<OperationCanceledException>();
         hasher.Load.Should().Be((1, 1, 2), "the abandoned request left the queue and Bob's share");
-        var again = hasher.HashAsync("correct horse", Bob, CancellationToken.None);
+        var again = Hash(hasher, Bob);
         again.IsCompleted.Should().BeFalse("Bob holds one slot again, within his share of two");
         var runsBefore = _bcrypt.Runs;
         _bcrypt.Release();
@@ -174,12 +164,10 @@ public sealed class PasswordHasherTests : IDisposable
     public async Task AClientPastItsShare_Gets429AtOnce_WhileOtherClientsAreStillAdmitted()
     {
         var hasher = Create(slots: 2, slotsPerClient: 2, queueTimeout: TimeSpan.FromMinutes(1));
-        _bcrypt.Hold();
-        var alices = Enumerable.Range(0, 2).Select(_ => hasher.HashAsync("correct horse", Alice, CancellationToken.None)).ToList();
-        await _bcrypt.WaitUntilRunningAsync(2);
+        var alices = await OccupySlotsAsync(hasher, Alice, Alice);
 
-        var third = hasher.HashAsync("correct horse", Alice, CancellationToken.None);
-        var bobs = hasher.HashAsync("correct horse", Bob, CancellationToken.None);
+        var third = Hash(hasher, Alice);
+        var bobs = Hash(hasher, Bob);
 
         third.IsFaulted.Should().BeTrue("past its share a client is refused at once");
         var refusal = (await third.Invoking(task => task).Should().ThrowAsync<TooManyRequestsException>()).Which;
@@ -194,26 +182,23 @@ public sealed class PasswordHasherTests : IDisposable
     public async Task TheShare_CountsQueuedRequests_AndIsGivenBackWhenARunEnds()
     {
         var hasher = Create(slots: 1, slotsPerClient: 2, queueTimeout: TimeSpan.FromMinutes(1));
-        _bcrypt.Hold();
-        var running = hasher.HashAsync("correct horse", Alice, CancellationToken.None);
-        await _bcrypt.WaitUntilRunningAsync(1);
-        var queued = hasher.HashAsync("correct horse", Alice, CancellationToken.None);
+        var running = (await OccupySlotsAsync(hasher, Alice)).Single();
+        var queued = Hash(hasher, Alice);
 
-        await hasher.Invoking(h => h.HashAsync("correct horse", Alice, CancellationToken.None)).Should().ThrowAsync<TooManyRequestsException>(
+        await hasher.Invoking(h => Hash(h, Alice)).Should().ThrowAsync<TooManyRequestsException>(
             "one running and one queued is the whole share");
 
         _bcrypt.Release();
         await Task.WhenAll(running, queued);
-        (await hasher.HashAsync("correct horse", Alice, CancellationToken.None)).Should().NotBeNull("the share came back with the runs");
+        (await Hash(hasher, Alice)).Should().NotBeNull("the share came back with the runs");
     }
 
     [Fact]
     public async Task RequestsWithNoClientAddress_AreBoundOnlyByTheWholeBulkhead()
     {
         var hasher = Create(slots: 1, slotsPerClient: 1, queueTimeout: TimeSpan.FromMinutes(1));
-        _bcrypt.Hold();
-        var requests = Enumerable.Range(0, 3).Select(_ => hasher.HashAsync("correct horse", ClientAddress.Unknown, CancellationToken.None)).ToList();
-        await _bcrypt.WaitUntilRunningAsync(1);
+        var requests = await OccupySlotsAsync(hasher, ClientAddress.Unknown);
+        requests.AddRange(Enumerable.Range(0, 2).Select(_ => Hash(hasher, ClientAddress.Unknown)));
 
         requests.Should().OnlyContain(task => !task.IsCompleted, "without an address clients cannot be told apart; the bulkhead still bounds them");
         _bcrypt.Release();
@@ -225,9 +210,7 @@ public sealed class PasswordHasherTests : IDisposable
     {
         var hasher = Create(slots: 1, queueLimit: 0, slotsPerClient: 1);
         hasher.Invoking(h => h.ThrowIfSaturated(Alice)).Should().NotThrow();
-        _bcrypt.Hold();
-        var running = hasher.HashAsync("correct horse", Alice, CancellationToken.None);
-        await _bcrypt.WaitUntilRunningAsync(1);
+        var running = (await OccupySlotsAsync(hasher, Alice)).Single();
 
         hasher.Invoking(h => h.ThrowIfSaturated(Alice)).Should().Throw<TooManyRequestsException>("Alice holds her share");
         hasher.Invoking(h => h.ThrowIfSaturated(Bob)).Should().Throw<ServiceBusyException>("the one slot is busy and there is no queue");
@@ -256,7 +239,7 @@ public sealed class PasswordHasherTests : IDisposable
             var made = 0;
             var requests = Enumerable.Range(0, 12).Select(i => Task.Run(() =>
             {
-                var request = hasher.HashAsync("correct horse", clients[i % clients.Length], departures[i].Token);
+                var request = Hash(hasher, clients[i % clients.Length], departures[i].Token);
                 Interlocked.Increment(ref made);
                 return request;
             })).ToList();
@@ -285,6 +268,18 @@ public sealed class PasswordHasherTests : IDisposable
             departures.ForEach(departure => departure.Dispose());
         }
     }
+
+    /// <summary>Holds bcrypt and starts one run per client; returns once they all occupy a slot.</summary>
+    private async Task<List<Task<string>>> OccupySlotsAsync(PasswordHasher hasher, params string[] clients)
+    {
+        _bcrypt.Hold();
+        var runs = clients.Select(client => Hash(hasher, client)).ToList();
+        await _bcrypt.WaitUntilRunningAsync(clients.Length);
+        return runs;
+    }
+
+    private static Task<string> Hash(PasswordHasher hasher, string client, CancellationToken cancellationToken = default) =>
+        hasher.HashAsync("correct horse", client, cancellationToken);
 
     private PasswordHasher Create(
         int slots = 2, int queueLimit = 16, int slotsPerClient = 2, TimeSpan? queueTimeout = null) =>
