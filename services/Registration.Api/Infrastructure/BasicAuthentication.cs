@@ -113,9 +113,9 @@ public sealed class BasicAuthenticationHandler(
         }
 
         // Past the bcrypt bulkhead, refuse before the database lookup: rejection must stay cheap.
-        hasher.ThrowIfSaturated();
-
         var clientKey = ClientAddress.KeyOf(Context);
+        hasher.ThrowIfSaturated(clientKey);
+
         var lookup = await throttle.LookUpAsync(emailKey, clientKey, Context.RequestAborted);
         if (lookup.RetryAfter is { } wait)
         {
@@ -124,7 +124,7 @@ public sealed class BasicAuthenticationHandler(
         }
 
         // Verify even when the user is unknown (against a dummy hash): same cost, same answer.
-        var verified = await hasher.VerifyAsync(password, lookup.PasswordHash, Context.RequestAborted);
+        var verified = await hasher.VerifyAsync(password, lookup.PasswordHash, clientKey, Context.RequestAborted);
         if (!verified || lookup.UserId is not { } userId)
         {
             await throttle.RecordFailureAsync(emailKey, clientKey, Context.RequestAborted);

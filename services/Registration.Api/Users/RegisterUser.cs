@@ -49,7 +49,7 @@ public static class RegisterUser
         }
 
         // Past the bcrypt bulkhead, refuse before touching the database: rejection must stay cheap.
-        services.Hasher.ThrowIfSaturated();
+        services.Hasher.ThrowIfSaturated(ClientAddress.KeyOf(request.HttpContext));
 
         // Cheap checks first: a held address or one at its daily number of codes needs no bcrypt run (409
         // reveals nothing a 201 would not; the count is about the address, not about any account).
@@ -70,7 +70,7 @@ public static class RegisterUser
             }
         }
 
-        var passwordHash = await services.Hasher.HashAsync(body.Password!, cancellationToken);
+        var passwordHash = await services.Hasher.HashAsync(body.Password!, ClientAddress.KeyOf(request.HttpContext), cancellationToken);
         var outcome = await CreateAsync(services, email, addressKey, passwordHash, services.Clock.GetDatabaseNow(), cancellationToken);
         if (outcome.User is not { } user)
         {

@@ -21,8 +21,8 @@ public static class ClientAddresses
     /// <summary>Host <paramref name="host"/> of a prefix from <see cref="NextIPv6Prefix"/>, e.g. <c>2001:db8:7:1::2a</c>.</summary>
     public static string InPrefix(string prefix, int host) => string.Create(CultureInfo.InvariantCulture, $"{prefix}::{host:x}");
 
-    /// <summary>Sends every request of <paramref name="client"/> as coming from <paramref name="address"/>; returns the client.</summary>
-    public static HttpClient At(this HttpClient client, string address)
+    /// <summary>Every request of <paramref name="client"/> comes from <paramref name="address"/> (the API must trust loopback as its proxy).</summary>
+    public static HttpClient From(this HttpClient client, string address)
     {
         ArgumentNullException.ThrowIfNull(client);
         client.DefaultRequestHeaders.Remove("X-Forwarded-For");

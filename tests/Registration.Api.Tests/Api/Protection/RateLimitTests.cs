@@ -191,7 +191,7 @@ public sealed class RateLimitTests(RateLimitTests.RateLimitedKestrelApi factory)
         await ShouldBeRateLimitedAsync(response);
     }
 
-    private HttpClient ClientAt(string address) => factory.CreateClient().At(address);
+    private HttpClient ClientAt(string address) => factory.CreateClient().From(address);
 
     private static async Task ShouldBeRateLimitedAsync(HttpResponseMessage response)
     {

@@ -140,7 +140,7 @@ public sealed class SignInThrottlingTests(SignInThrottlingTests.ThrottledKestrel
         // A second API on the same database, behind the same (loopback) proxy: the counts live in PostgreSQL.
         await using var other = await factory.StartApiAsync(settings => settings.TrustLoopbackProxy(), overHttp: true);
         var address = ClientAddresses.Next();
-        var (a, b) = (ClientAt(address), other.CreateClient().At(address));
+        var (a, b) = (ClientAt(address), other.CreateClient().From(address));
         var user = await a.RegisterUserAsync();
         await FailAsync(a, user.Email, MaxFailedSignIns / 2);
         await FailAsync(b, user.Email, MaxFailedSignIns - (MaxFailedSignIns / 2));
@@ -181,7 +181,7 @@ public sealed class SignInThrottlingTests(SignInThrottlingTests.ThrottledKestrel
         blockedSql.Should().Equal(knownSql.Take(1), "a refused sign-in runs the look-up only: no bcrypt, nothing counted");
     }
 
-    private HttpClient ClientAt(string address) => factory.CreateClient().At(address);
+    private HttpClient ClientAt(string address) => factory.CreateClient().From(address);
 
     private static async Task FailAsync(HttpClient client, string email, int times)
     {
