@@ -103,8 +103,8 @@ public sealed class RegisterUserTests(ApiFixture factory) : IClassFixture<ApiFix
         using var second = await _client.RegisterAsync(composed.ToUpperInvariant(), "another password");
 
         first.StatusCode.Should().Be(HttpStatusCode.Created);
-        (await first.ReadJsonAsync()).GetProperty("email").GetString().Should().Be(composed, "the address is stored in NFC");
         await second.ShouldBeProblemAsync(HttpStatusCode.Conflict, "/problems/email-taken");
+        (await first.ReadJsonAsync()).GetProperty("email").GetString().Should().Be(composed, "the address is stored in NFC");
         using var signIn = await _client.GetMeAsync(BasicAuth.Header(composed.ToUpperInvariant(), ApiRequests.DefaultPassword));
         signIn.StatusCode.Should().Be(HttpStatusCode.OK, "any form and case of the address signs in");
     }
