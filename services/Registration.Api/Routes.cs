@@ -40,9 +40,11 @@ public static class Routes
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
             .RequireRateLimiting(RequestProtection.RegistrationPolicy);
 
+        // Every route here checks a password (bcrypt), throttled per (email, client) and per email: 429.
         var me = users.MapGroup("/me")
             .RequireAuthorization(policy => policy.AddAuthenticationSchemes(BasicAuthentication.Scheme).RequireAuthenticatedUser())
             .ProducesProblem(StatusCodes.Status401Unauthorized)
+            .ProducesProblem(StatusCodes.Status429TooManyRequests)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
             .AddEndpointFilter(async (context, next) =>
             {
@@ -59,49 +61,66 @@ public static class Routes
 
         me.MapGet("/", GetCurrentUser.HandleAsync)
             .WithName("GetCurrentUser")
-            .WithSummary("Read your own account.");
+            .WithSummary("Read your own account.")
+            .RequireRateLimiting(RequestProtection.AccountPolicy);
 
         me.MapPatch("/", UpdateCurrentUser.HandleAsync)
             .WithName("UpdateCurrentUser")
-            .WithSummary("Change your password and/or email; a new email must be activated again.")
+            .WithSummary("Change your password (at once) and/or email: an active account keeps its address until the change is confirmed "
+                + "with the code emailed to the new one (pendingEmail); a pending account's address is replaced at once.")
             .Accepts<UpdateUserRequest>("application/json")
             .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status409Conflict)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
-            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
+            .RequireRateLimiting(RequestProtection.AccountPolicy);
+
+        me.MapPost("/email-confirmation", ConfirmEmailChange.HandleAsync)
+            .WithName("ConfirmEmailChange")
+            .WithSummary("Confirm your pending email change with the 4-digit code emailed to the new address; the old one gets a notice.")
+            .AcceptsACode()
+            .RequireRateLimiting(RequestProtection.AccountPolicy);
 
         me.MapDelete("/", DeleteCurrentUser.HandleAsync)
             .WithName("DeleteCurrentUser")
-            .WithSummary("Delete your account; the email becomes free again.");
+            .WithSummary("Delete your account; the email becomes free again.")
+            .RequireRateLimiting(RequestProtection.AccountPolicy);
 
         me.MapPost("/activation", ActivateAccount.HandleAsync)
             .WithName("ActivateAccount")
             .WithSummary("Activate your account with the 4-digit code from the email.")
-            .Accepts<ActivateAccountRequest>("application/json")
-            .ProducesValidationProblem()
-            .ProducesProblem(StatusCodes.Status409Conflict)
-            .ProducesProblem(StatusCodes.Status410Gone)
-            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
-            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
-            .ProducesProblem(StatusCodes.Status422UnprocessableEntity)
-            .ProducesProblem(StatusCodes.Status429TooManyRequests)
+            .AcceptsACode()
             .RequireRateLimiting(RequestProtection.ActivationPolicy);
 
         me.MapPost("/activation-code", ResendActivationCode.HandleAsync)
             .WithName("ResendActivationCode")
             .WithSummary("Ask for a new activation code (the previous one stops working).")
             .ProducesProblem(StatusCodes.Status409Conflict)
-            .ProducesProblem(StatusCodes.Status429TooManyRequests)
             .RequireRateLimiting(RequestProtection.ResendPolicy);
     }
+
+    /// <summary>
+    /// A route that takes <c>{"code":"0427"}</c> (<see cref="CodeVerifier"/>): 400 not 4 digits, 409, 410 expired, 413,
+    /// 415, 422 wrong (429 locked comes with the group).
+    /// </summary>
+    private static RouteHandlerBuilder AcceptsACode(this RouteHandlerBuilder route) => route
+        .Accepts<CodeRequest>("application/json")
+        .ProducesValidationProblem()
+        .ProducesProblem(StatusCodes.Status409Conflict)
+        .ProducesProblem(StatusCodes.Status410Gone)
+        .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+        .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
+        .ProducesProblem(StatusCodes.Status422UnprocessableEntity);
 
     /// <summary>Open only to <c>Authorization: Bearer {Admin:ApiKey}</c>.</summary>
     private static void MapOperators(RouteGroupBuilder operators)
     {
         operators
             .RequireAuthorization(AdminKeyAuthentication.Policy)
+            .RequireRateLimiting(RequestProtection.OperatorPolicy)
             .ProducesProblem(StatusCodes.Status401Unauthorized)
-            .ProducesProblem(StatusCodes.Status403Forbidden);
+            .ProducesProblem(StatusCodes.Status403Forbidden)
+            .ProducesProblem(StatusCodes.Status429TooManyRequests);
 
         operators.MapGet("/", ListUsers.HandleAsync)
             .WithName("ListUsers")

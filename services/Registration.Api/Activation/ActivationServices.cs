@@ -8,6 +8,7 @@ namespace Registration.Api.Activation;
 public sealed record ActivationServices(
     NpgsqlDataSource DataSource,
     ActivationCodeIssuer Issuer,
+    CodeVerifier Verifier,
     TimeProvider Clock,
     IOptions<ActivationOptions> Options,
     RegistrationMetrics Metrics,

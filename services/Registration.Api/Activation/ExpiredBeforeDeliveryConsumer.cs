@@ -9,24 +9,27 @@ using Registration.Contracts.V1;
 namespace Registration.Api.Activation;
 
 /// <summary>
-/// The worker could not email a code before it expired (provider outage, dead-letter replay). If the user
-/// is still pending and that code is still their latest, issue a fresh one (reason <c>redelivery</c>) so
-/// they receive a code that works without having to ask. Bounded per user and hour, so a provider that
-/// stays down cannot make codes loop forever.
+/// The worker could not email a code before it expired (provider outage, dead-letter replay). If that code is
+/// still the user's latest and still wanted, issue a fresh one so they receive a code that works without
+/// having to ask: an activation code (<c>ActivationCodeReissued</c>, reason <c>redelivery</c>) for a pending
+/// user, a confirmation code (<c>EmailChangeRequested</c> again) for an active user whose change to that
+/// address still awaits confirmation. Bounded per user and hour, so a provider that stays down cannot make
+/// codes loop forever; and by the address's daily number of codes: past it nothing is sent (logged, counted).
 /// </summary>
 public sealed class ExpiredBeforeDeliveryConsumer(
     NpgsqlDataSource dataSource,
     ActivationCodeIssuer issuer,
     TimeProvider timeProvider,
     IOptions<ActivationOptions> options,
+    RegistrationMetrics metrics,
     ILoggerFactory loggerFactory) : IConsumer<ActivationCodeExpiredBeforeDelivery>
 {
     private readonly ILogger _logger = loggerFactory.CreateLogger(Log.Category);
 
-    private const string LockUserSql = "SELECT email, status FROM users WHERE id = @Id FOR UPDATE";
+    private const string LockUserSql = "SELECT email, status, pending_email FROM users WHERE id = @Id FOR UPDATE";
 
     private const string LatestCodeSql = """
-        SELECT expires_at, used_at IS NOT NULL AS used FROM activation_codes
+        SELECT expires_at, purpose, used_at IS NOT NULL AS used FROM activation_codes
         WHERE user_id = @UserId ORDER BY issued_at DESC LIMIT 1
         """;
 
@@ -44,15 +47,24 @@ public sealed class ExpiredBeforeDeliveryConsumer(
 
         var user = await connection.QuerySingleOrDefaultAsync<UserState>(
             new CommandDefinition(LockUserSql, new { Id = message.UserId }, transaction, cancellationToken: cancellationToken));
-        if (user is null || user.Status != UserStatus.Pending)
+        // A pending user waits for an activation code at their address; an active one for a confirmation code at
+        // the address of the change they asked for, and only while that change is still pending.
+        var wanted = user switch
         {
-            Log.RedeliveryIgnored(_logger, message.UserId, user is null ? "user deleted" : "already active");
+            null => null,
+            { Status: UserStatus.Pending } => CodePurposes.Activation,
+            { PendingEmail: { } pending } when EmailAddress.KeyOf(pending) == EmailAddress.KeyOf(message.Email) => CodePurposes.EmailChange,
+            _ => null,
+        };
+        if (wanted is null)
+        {
+            Log.RedeliveryIgnored(_logger, message.UserId, user is null ? "user deleted" : "no code is awaited at that address");
             return;
         }
 
         var latest = await connection.QuerySingleOrDefaultAsync<LatestCode>(
             new CommandDefinition(LatestCodeSql, new { UserId = message.UserId }, transaction, cancellationToken: cancellationToken));
-        if (latest is null || latest.Used || latest.ExpiresAt.AsUtc() > message.CodeExpiresAt)
+        if (latest is null || latest.Used || latest.Purpose != wanted || latest.ExpiresAt.AsUtc() > message.CodeExpiresAt)
         {
             Log.RedeliveryIgnored(_logger, message.UserId, "a newer code was issued");
             return;
@@ -69,14 +81,25 @@ public sealed class ExpiredBeforeDeliveryConsumer(
             throw new RedeliveryLimitReachedException(message.UserId);
         }
 
-        await issuer.ReissueAsync(transaction, message.UserId, user.Email, ReissueReasons.Redelivery, now, cancellationToken);
+        var outcome = wanted == CodePurposes.Activation
+            ? await issuer.ReissueAsync(transaction, message.UserId, user!.Email, ReissueReasons.Redelivery, now, cancellationToken)
+            : await issuer.IssueEmailChangeAsync(transaction, message.UserId, user!.PendingEmail!, ReissueReasons.Redelivery, now, cancellationToken);
+        if (outcome.RetryAfter is not null)
+        {
+            // The address had its daily number of codes: nothing is sent, by design (the user can ask again
+            // once the window allows). Acknowledged, not retried: retrying would not change the count.
+            metrics.AddressLimitReached(AddressLimits.CodeSent);
+            Log.RedeliveryIgnored(_logger, message.UserId, "the address had its daily number of codes; nothing sent");
+            return;
+        }
+
         await transaction.CommitAsync(cancellationToken);
         Log.CodeReissued(_logger, message.UserId, ReissueReasons.Redelivery);
     }
 
-    private sealed record UserState(string Email, string Status);
+    private sealed record UserState(string Email, string Status, string? PendingEmail);
 
-    private sealed record LatestCode(DateTime ExpiresAt, bool Used);
+    private sealed record LatestCode(DateTime ExpiresAt, string Purpose, bool Used);
 }
 
 /// <summary>A user's codes kept expiring before delivery: a provider outage needs an operator, not another code.</summary>

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Security.Claims;
 using Dapper;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -12,13 +11,12 @@ public sealed record ActivationCodeResponse(DateTimeOffset ExpiresAt);
 
 /// <summary>
 /// POST /v1/users/me/activation-code: a new code for a pending user, at most one per cooldown counted from
-/// the last code issued (registration included). A locked or expired code is replaced like any other.
+/// the last code issued (registration included), and within the address's daily number of codes
+/// (<see cref="ActivationCodeIssuer"/>). A locked or expired code is replaced like any other.
 /// </summary>
 public static class ResendActivationCode
 {
-    private const string LockUserSql = "SELECT email, status FROM users WHERE id = @Id FOR UPDATE";
-
-    private const string LastIssuedSql = "SELECT max(issued_at) FROM activation_codes WHERE user_id = @UserId";
+    private const string LockUserSql = "SELECT email, status, last_code_issued_at FROM users WHERE id = @Id FOR UPDATE";
 
     public static async Task<Results<Accepted<ActivationCodeResponse>, ProblemHttpResult>> HandleAsync(
         HttpContext httpContext, ClaimsPrincipal principal, [AsParameters] ActivationServices services, CancellationToken cancellationToken)
@@ -40,21 +38,23 @@ public static class ResendActivationCode
         }
 
         var now = services.Clock.GetDatabaseNow();
-        var cooldown = services.Options.Value.ResendCooldown;
-        var lastIssued = await connection.ExecuteScalarAsync<DateTime?>(
-            new CommandDefinition(LastIssuedSql, new { UserId = userId }, transaction, cancellationToken: cancellationToken));
-        if (lastIssued is { } last && now < last.AsUtc() + cooldown)
+        var nextAllowed = user.LastCodeIssuedAt.AsUtc() + services.Options.Value.ResendCooldown;
+        if (now < nextAllowed)
         {
-            var wait = last.AsUtc() + cooldown - now;
-            httpContext.Response.Headers.RetryAfter = Problems.RetryAfterSeconds(wait).ToString(CultureInfo.InvariantCulture);
-            return Problems.ResendTooSoon(wait);
+            return Problems.ResendTooSoon(nextAllowed - now).WithRetryAfter(httpContext, nextAllowed - now);
         }
 
-        var issued = await services.Issuer.ReissueAsync(transaction, userId, user.Email, ReissueReasons.Resend, now, cancellationToken);
+        var outcome = await services.Issuer.ReissueAsync(transaction, userId, user.Email, ReissueReasons.Resend, now, cancellationToken);
+        if (outcome.RetryAfter is { } wait)
+        {
+            services.Metrics.AddressLimitReached(AddressLimits.CodeSent);
+            return Problems.TooManyCodesForAddress().WithRetryAfter(httpContext, wait);
+        }
+
         await transaction.CommitAsync(cancellationToken);
         Log.CodeReissued(services.Logger, userId, ReissueReasons.Resend);
-        return TypedResults.Accepted((string?)null, new ActivationCodeResponse(issued.ExpiresAt));
+        return TypedResults.Accepted((string?)null, new ActivationCodeResponse(outcome.Code!.ExpiresAt));
     }
 
-    private sealed record PendingUser(string Email, string Status);
+    private sealed record PendingUser(string Email, string Status, DateTime LastCodeIssuedAt);
 }

@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Npgsql;
 using Registration.Api.Activation;
 using Registration.Api.Outbox;
+using Registration.Api.Users;
 using Registration.Hosting;
 
 namespace Registration.Api.Infrastructure;
@@ -19,8 +20,13 @@ public static class ApplicationServices
     {
         var services = builder.Services;
 
-        // First: the schema exists before anything else starts (hosted services start in order, Kestrel last).
+        // Email addresses are compared in NFC: refuse to start where this process cannot normalise (no ICU).
+        EmailAddress.EnsureUnicodeNormalizationWorks();
+
+        // First: the schema exists before anything else starts (hosted services start in order, Kestrel last);
+        // then the address keys the migrations left to C# are computed, before any request needs them.
         builder.AddSchemaMigrations(Migrations);
+        services.AddHostedService<EmailKeyBackfill>();
         builder.AddConsoleLoggingDefaults();
 
         // Dapper maps snake_case columns onto PascalCase members.
@@ -38,6 +44,9 @@ public static class ApplicationServices
         services.AddSingleton<PasswordHasher>();
         services.AddHostedService<PasswordHasherStartup>();
         services.AddSingleton<ActivationCodeIssuer>();
+        services.AddSingleton<AddressLimits>();
+        services.AddSingleton<CodeVerifier>();
+        services.AddSingleton<SignInThrottle>();
 
         services.AddHostedService<OutboxDispatcher>();
         services.AddHostedService<RetentionPurger>();

@@ -2,10 +2,8 @@ using System.Buffers;
 using System.Security.Claims;
 using System.Text;
 using System.Text.Encodings.Web;
-using Dapper;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.Extensions.Options;
-using Npgsql;
 using Registration.Api.Users;
 
 namespace Registration.Api.Infrastructure;
@@ -82,20 +80,20 @@ public static class BasicAuthentication
 }
 
 /// <summary>
-/// HTTP Basic authentication against the users table. An unknown email and a wrong password take the
-/// same path through bcrypt and give the same 401, so response time does not tell which it was.
+/// HTTP Basic authentication against the users table, throttled (<see cref="SignInThrottle"/>): a client
+/// blocked for this email, or an email past its failures of the hour, is answered 429 before bcrypt runs. An
+/// unknown email and a wrong password take the same path — the same statements, one bcrypt run (against a
+/// dummy hash when no account has the email), the same failure counted — and give the same 401, so neither
+/// the answer, its headers nor its time tells which it was.
 /// </summary>
 public sealed class BasicAuthenticationHandler(
     IOptionsMonitor<AuthenticationSchemeOptions> options,
     ILoggerFactory logger,
     UrlEncoder encoder,
-    NpgsqlDataSource dataSource,
-    PasswordHasher hasher) : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
+    SignInThrottle throttle,
+    PasswordHasher hasher,
+    RegistrationMetrics metrics) : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
-    private const string FindUserSql = """
-        SELECT id, password_hash FROM users WHERE lower(email) = lower(@Email)
-        """;
-
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
         if (!Request.Headers.TryGetValue("Authorization", out var values))
@@ -103,36 +101,44 @@ public sealed class BasicAuthenticationHandler(
             return AuthenticateResult.NoResult();
         }
 
+        // Not the email rules of registration: an account registered under older rules must still sign in
+        // (and change its address). Any text has a key; the throttle counts what was sent.
         if (values.Count != 1
             || !BasicAuthentication.TryParseCredentials(values[0], out var email, out var password)
             || !PasswordRules.IsAcceptable(password)
-            || !EmailAddress.TryNormalize(email, out var normalizedEmail))
+            || email.Length > EmailAddress.MaxLength
+            || EmailAddress.KeyOf(email) is not { } emailKey)
         {
             return AuthenticateResult.Fail("Malformed Basic credentials.");
         }
 
         // Past the bcrypt bulkhead, refuse before the database lookup: rejection must stay cheap.
-        hasher.ThrowIfSaturated(ClientAddress.KeyOf(Context));
+        var clientKey = ClientAddress.KeyOf(Context);
+        hasher.ThrowIfSaturated(clientKey);
 
-        StoredCredentials? user;
-        await using (var connection = await dataSource.OpenConnectionAsync(Context.RequestAborted))
+        var lookup = await throttle.LookUpAsync(emailKey, clientKey, Context.RequestAborted);
+        if (lookup.RetryAfter is { } wait)
         {
-            user = await connection.QuerySingleOrDefaultAsync<StoredCredentials>(
-                new CommandDefinition(FindUserSql, new { Email = normalizedEmail }, cancellationToken: Context.RequestAborted));
+            metrics.SignInThrottled(lookup.Scope!);
+            throw new TooManyRequestsException("Too many failed sign-ins for this email. Try again later.", wait);
         }
 
         // Verify even when the user is unknown (against a dummy hash): same cost, same answer.
-        var verified = await hasher.VerifyAsync(password, user?.PasswordHash, ClientAddress.KeyOf(Context), Context.RequestAborted);
-        if (!verified || user is null)
+        var verified = await hasher.VerifyAsync(password, lookup.PasswordHash, clientKey, Context.RequestAborted);
+        if (!verified || lookup.UserId is not { } userId)
         {
+            await throttle.RecordFailureAsync(emailKey, clientKey, Context.RequestAborted);
             return AuthenticateResult.Fail("Invalid credentials.");
         }
 
-        var identity = new ClaimsIdentity([new Claim(ClaimTypes.NameIdentifier, user.Id.ToString())], Scheme.Name);
+        if (lookup.HasFailures)
+        {
+            await throttle.RecordSuccessAsync(emailKey, clientKey, Context.RequestAborted);
+        }
+
+        var identity = new ClaimsIdentity([new Claim(ClaimTypes.NameIdentifier, userId.ToString())], Scheme.Name);
         return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), Scheme.Name));
     }
-
-    private sealed record StoredCredentials(Guid Id, string PasswordHash);
 
     protected override async Task HandleChallengeAsync(AuthenticationProperties properties)
     {

@@ -29,6 +29,24 @@ public sealed class ActivationOptions
     /// <summary>Codes reissued because one expired before delivery, per user and per hour, at most.</summary>
     [Range(0, 100)]
     public int MaxRedeliveryReissuesPerHour { get; set; } = 3;
+
+    /// <summary>
+    /// Codes emailed to one address in a rolling 24 h, across accounts and reasons (registration, resend, email
+    /// change, redelivery); past it, registering, resending or changing to that address answers 429.
+    /// </summary>
+    [Range(1, 10_000)]
+    public int MaxCodesPerAddressPerDay { get; set; } = 10;
+
+    /// <summary>
+    /// Wrong codes tried for one address in a rolling 24 h; past it every try for that address, the right code
+    /// included, answers 429 activation-code-locked. With 4-digit codes: 20 / 10,000 = 0.2 % per address and day.
+    /// </summary>
+    [Range(1, 10_000)]
+    public int MaxFailedAttemptsPerAddressPerDay { get; set; } = 20;
+
+    /// <summary>Rows the retention purge deletes per statement, so one pass never holds many locks for long.</summary>
+    [Range(1, 100_000)]
+    public int PurgeBatchSize { get; set; } = 1_000;
 }
 
 public sealed class SecurityOptions
@@ -54,6 +72,16 @@ public sealed class SecurityOptions
     [Range(typeof(TimeSpan), "00:00:00.001", "00:01:00")]
     public TimeSpan HashingQueueTimeout { get; set; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>
+    /// Consecutive wrong passwords for one email from one client before that client is refused (429) for that
+    /// email without running bcrypt: for 1 minute, doubling with each further failure up to 15 minutes.
+    /// </summary>
+    [Range(1, 10_000)]
+    public int MaxFailedSignIns { get; set; } = 10;
+
+    /// <summary>Wrong passwords for one email from all clients together in an hour; past it every client gets 429 for it.</summary>
+    [Range(1, 1_000_000)]
+    public int MaxFailedSignInsPerAccountPerHour { get; set; } = 100;
     /// <summary>bcrypt slots one client (IPv4 address, IPv6 /64) holds at most, running or queued; past that, 429 at once.</summary>
     [Range(1, 1024)]
     public int HashingSlotsPerClient { get; set; } = 2;

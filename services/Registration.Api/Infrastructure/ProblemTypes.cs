@@ -17,6 +17,7 @@ public static class ProblemTypes
     public const string ResendTooSoon = "/problems/resend-too-soon";
     public const string TooManyRequests = "/problems/too-many-requests";
     public const string Unavailable = "/problems/unavailable";
+    public const string NoPendingChange = "/problems/no-pending-change";
 
     /// <summary>The type for a status the framework produced on its own (404 route, 405, 415, ...).</summary>
     public static string ForStatus(int status) => status switch
@@ -70,6 +71,28 @@ public static class Problems
     public static ProblemHttpResult CodeLocked() => Create(
         StatusCodes.Status429TooManyRequests, ProblemTypes.ActivationCodeLocked,
         "Too many wrong tries: this code is locked. Ask for a new one.");
+
+    /// <summary>The address had its daily number of codes (per-address limit), whichever account asked.</summary>
+    public static ProblemHttpResult TooManyCodesForAddress() => Create(
+        StatusCodes.Status429TooManyRequests, ProblemTypes.TooManyRequests,
+        "Too many codes were emailed to this address today. Try again later.");
+
+    public static ProblemHttpResult NoPendingChange() => Create(
+        StatusCodes.Status409Conflict, ProblemTypes.NoPendingChange,
+        "No email change is awaiting confirmation.");
+
+    /// <summary>Sets <c>Retry-After</c> (whole seconds, rounded up) on the response that <paramref name="problem"/> becomes.</summary>
+    public static ProblemHttpResult WithRetryAfter(this ProblemHttpResult problem, HttpContext context, TimeSpan wait)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        context.Response.Headers.RetryAfter = RetryAfterSeconds(wait).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return problem;
+    }
+
+    /// <summary>The address had its daily number of wrong codes (per-address limit): every try waits, the right code too.</summary>
+    public static ProblemHttpResult CodeLockedForAddress() => Create(
+        StatusCodes.Status429TooManyRequests, ProblemTypes.ActivationCodeLocked,
+        "Too many wrong codes were tried for this address today. Try again later.");
 
     public static ProblemHttpResult ResendTooSoon(TimeSpan retryAfter) => Create(
         StatusCodes.Status429TooManyRequests, ProblemTypes.ResendTooSoon,

@@ -27,6 +27,14 @@ public sealed class RateLimitingOptions
 
     [Range(1, 1_000_000)]
     public int ResendsPerWindow { get; set; } = 10;
+
+    /// <summary>GET, PATCH and DELETE /v1/users/me and the email confirmation together (each runs bcrypt).</summary>
+    [Range(1, 1_000_000)]
+    public int AccountRequestsPerWindow { get; set; } = 60;
+
+    /// <summary>The operator routes together (a wrong key is refused cheaply, but each request reads the database).</summary>
+    [Range(1, 1_000_000)]
+    public int OperatorRequestsPerWindow { get; set; } = 120;
 }
 
 public sealed class HttpProtectionOptions
@@ -44,12 +52,14 @@ public sealed class HttpProtectionOptions
     public string[] KnownProxies { get; set; } = [];
 }
 
-/// <summary>Per-IP rate limits, the request body limit, forwarded headers and security headers.</summary>
+/// <summary>Per-client rate limits, the request body limit, forwarded headers and security headers.</summary>
 public static class RequestProtection
 {
     public const string RegistrationPolicy = "registration";
     public const string ActivationPolicy = "activation";
     public const string ResendPolicy = "resend";
+    public const string AccountPolicy = "account";
+    public const string OperatorPolicy = "operator";
 
     /// <summary>
     /// Registers the protection settings and builds the limiter and forwarded-header options from the
@@ -68,6 +78,8 @@ public static class RequestProtection
             AddPerIpPolicy(options, RegistrationPolicy, limits, limits.RegistrationsPerWindow);
             AddPerIpPolicy(options, ActivationPolicy, limits, limits.ActivationsPerWindow);
             AddPerIpPolicy(options, ResendPolicy, limits, limits.ResendsPerWindow);
+            AddPerIpPolicy(options, AccountPolicy, limits, limits.AccountRequestsPerWindow);
+            AddPerIpPolicy(options, OperatorPolicy, limits, limits.OperatorRequestsPerWindow);
             options.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
             options.OnRejected = async (context, cancellationToken) =>
             {
@@ -164,9 +176,10 @@ public static class RequestProtection
         return Task.CompletedTask;
     }
 
+    /// <summary>A fixed window per client (<see cref="ClientAddress"/>: an IPv6 /64 is one client, not 2^64).</summary>
     private static void AddPerIpPolicy(RateLimiterOptions options, string name, RateLimitingOptions limits, int permits) =>
         options.AddPolicy(name, context => RateLimitPartition.GetFixedWindowLimiter(
-            context.Connection.RemoteIpAddress?.ToString() ?? "unknown",
+            ClientAddress.KeyOf(context),
             _ => new FixedWindowRateLimiterOptions
             {
                 PermitLimit = permits,

@@ -20,6 +20,8 @@ public sealed class RegistrationMetrics : IDisposable
     private readonly Counter<long> _outboxPublished;
     private readonly Counter<long> _outboxFailed;
     private readonly Counter<long> _rejectedBusy;
+    private readonly Counter<long> _addressLimitReached;
+    private readonly Counter<long> _signInsThrottled;
     private readonly Counter<long> _outboxParked;
     private readonly Histogram<double> _hashingDuration;
     private readonly Counter<long> _hashingRefused;
@@ -35,6 +37,10 @@ public sealed class RegistrationMetrics : IDisposable
         _outboxPublished = _meter.CreateCounter<long>("registration.outbox.published", "{message}", "Outbox messages confirmed by the broker.");
         _outboxFailed = _meter.CreateCounter<long>("registration.outbox.publish_failures", "{message}", "Outbox publishes not confirmed (retried later).");
         _rejectedBusy = _meter.CreateCounter<long>("registration.requests.rejected_busy", "{request}", "Requests answered 503 because password hashing was at capacity.");
+        _addressLimitReached = _meter.CreateCounter<long>("registration.address_limit.reached", "{event}",
+            "Codes not sent (kind code-sent) or tries refused (kind wrong-code) because an address had its daily number.");
+        _signInsThrottled = _meter.CreateCounter<long>("registration.sign_ins.throttled", "{request}",
+            "Sign-ins answered 429 without bcrypt: scope client (one email from one client) or email (from all clients).");
         _outboxParked = _meter.CreateCounter<long>("registration.outbox.parked", "{message}",
             "Outbox messages parked instead of published: a type no instance knows, or a payload that cannot be read (by reason).");
         _hashingDuration = _meter.CreateHistogram("registration.password_hashing.duration", "s",
@@ -55,6 +61,12 @@ public sealed class RegistrationMetrics : IDisposable
     public void ActivationAttempt(string outcome) => _activations.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
 
     public void RejectedBusy() => _rejectedBusy.Add(1);
+
+    /// <param name="kind"><c>code-sent</c> or <c>wrong-code</c>.</param>
+    public void AddressLimitReached(string kind) => _addressLimitReached.Add(1, new KeyValuePair<string, object?>("kind", kind));
+
+    /// <param name="scope"><c>client</c> or <c>email</c>.</param>
+    public void SignInThrottled(string scope) => _signInsThrottled.Add(1, new KeyValuePair<string, object?>("scope", scope));
 
     public void OutboxPublished(int count) => _outboxPublished.Add(count);
 

@@ -8,23 +8,26 @@ namespace Registration.Api.Outbox;
 
 /// <summary>
 /// Adds a message to the outbox inside the caller's transaction: the message exists if and only if the
-/// change it announces was committed. The row id becomes the message's MessageId.
+/// change it announces was committed. The row id becomes the message's MessageId. The row names the user the
+/// message is about (<c>user_id</c>), so deleting or replacing an account deletes its unpublished messages by
+/// index, under the user's row lock (<see cref="Users.AccountDeletion"/>).
 /// </summary>
 public static class OutboxWriter
 {
     private const string InsertSql = """
-        INSERT INTO outbox_messages (id, message_type, payload, created_at, trace_parent)
-        VALUES (@Id, @MessageType, @Payload::jsonb, @CreatedAt, @TraceParent)
+        INSERT INTO outbox_messages (id, user_id, message_type, payload, created_at, trace_parent)
+        VALUES (@Id, @UserId, @MessageType, @Payload::jsonb, @CreatedAt, @TraceParent)
         """;
 
     public static async Task<Guid> AddAsync<T>(
-        NpgsqlTransaction transaction, T message, DateTimeOffset now, CancellationToken cancellationToken)
+        NpgsqlTransaction transaction, Guid userId, T message, DateTimeOffset now, CancellationToken cancellationToken)
         where T : class
     {
         var id = Guid.CreateVersion7(now);
         var row = new
         {
             Id = id,
+            UserId = userId,
             MessageType = OutboxMessageTypes.NameOf<T>(),
             Payload = JsonSerializer.Serialize(message, OutboxMessageTypes.SerializerOptions),
             CreatedAt = now,
@@ -45,6 +48,8 @@ public static class OutboxMessageTypes
     {
         [nameof(UserRegistered)] = typeof(UserRegistered),
         [nameof(ActivationCodeReissued)] = typeof(ActivationCodeReissued),
+        [nameof(EmailChangeRequested)] = typeof(EmailChangeRequested),
+        [nameof(EmailChanged)] = typeof(EmailChanged),
     };
 
     public static string NameOf<T>() => ByName.ContainsKey(typeof(T).Name)

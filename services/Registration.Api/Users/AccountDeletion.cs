@@ -1,35 +1,45 @@
+using Dapper;
 using Npgsql;
 
 namespace Registration.Api.Users;
 
 /// <summary>
-/// Deletes an account, the shared step of DELETE /v1/users/me (<see cref="DeleteCurrentUser"/>) and the
-/// operators' DELETE /v1/users/{id}: the user, its codes (cascade) and its not yet published outbox
-/// messages go in one transaction, so no code is emailed for an account that no longer exists, and the
-/// email address is free again.
+/// Deletes an account, the shared step of DELETE /v1/users/me (<see cref="DeleteCurrentUser"/>), the operators'
+/// DELETE /v1/users/{id} and the replacement of a pending account by a new registration (<see cref="EmailHolder"/>):
+/// the user, its codes (cascade) and its not yet published outbox messages go in one transaction, so no email is
+/// sent for an account that no longer exists, and the email address is free again. The user's row is locked
+/// first: a request that issues a code for this user (a resend) holds the same lock, so its outbox row is either
+/// committed before the delete, and deleted with the rest, or never written.
 /// </summary>
 public static class AccountDeletion
 {
-    private const string DeleteUnpublishedSql = "DELETE FROM outbox_messages WHERE dispatched_at IS NULL AND payload->>'userId' = $1";
+    private const string LockUserSql = "SELECT id FROM users WHERE id = @Id FOR UPDATE";
 
-    private const string DeleteUserSql = "DELETE FROM users WHERE id = $1";
+    // Unpublished only: a row the dispatcher holds is being published; this statement waits for it and then
+    // leaves it if it was published (that email is already on its way), or deletes it if the publish failed.
+    private const string DeleteSql = """
+        DELETE FROM outbox_messages WHERE user_id = @Id AND dispatched_at IS NULL;
+        DELETE FROM users WHERE id = @Id;
+        """;
 
     /// <summary>False when there was no such user.</summary>
     public static async Task<bool> DeleteAsync(NpgsqlDataSource dataSource, Guid userId, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        await using var batch = new NpgsqlBatch(connection, transaction)
+        var locked = await connection.ExecuteScalarAsync<Guid?>(
+            new CommandDefinition(LockUserSql, new { Id = userId }, transaction, cancellationToken: cancellationToken));
+        if (locked is null)
         {
-            BatchCommands =
-            {
-                new NpgsqlBatchCommand(DeleteUnpublishedSql) { Parameters = { new NpgsqlParameter { Value = userId.ToString() } } },
-                new NpgsqlBatchCommand(DeleteUserSql) { Parameters = { new NpgsqlParameter { Value = userId } } },
-            },
-        };
-        await batch.ExecuteNonQueryAsync(cancellationToken);
-        var deleted = batch.BatchCommands[1].RecordsAffected > 0;
+            return false;
+        }
+
+        await DeleteLockedAsync(transaction, userId, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
-        return deleted;
+        return true;
     }
+
+    /// <summary>Deletes a user whose row <paramref name="transaction"/> has locked, with its unpublished messages.</summary>
+    public static Task DeleteLockedAsync(NpgsqlTransaction transaction, Guid userId, CancellationToken cancellationToken) =>
+        transaction.Connection!.ExecuteAsync(new CommandDefinition(DeleteSql, new { Id = userId }, transaction, cancellationToken: cancellationToken));
 }

@@ -2,6 +2,7 @@ using System.Security.Claims;
 using Dapper;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Npgsql;
+using Registration.Api.Activation;
 using Registration.Api.Infrastructure;
 using Registration.Contracts.V1;
 
@@ -10,20 +11,32 @@ namespace Registration.Api.Users;
 public sealed record UpdateUserRequest(string? Email, string? Password);
 
 /// <summary>
-/// PATCH /v1/users/me: a new password and/or a new email. A new email must be free (the no-squatting rule
-/// of registration applies), puts the account back to <c>pending</c> and gets a new code emailed to it
-/// (reason <c>email-changed</c>); all of it in one transaction.
+/// PATCH /v1/users/me: a new password (at once) and/or a new email, all in one transaction, all or nothing.
+/// <list type="bullet">
+/// <item>An ACTIVE account keeps its verified sign-in address: the new one becomes <c>pendingEmail</c> and a
+/// confirmation code is emailed to it (<c>EmailChangeRequested</c>); <see cref="ConfirmEmailChange"/> swaps the
+/// address once that code comes back. A new PATCH replaces the pending change; the current address cancels it.
+/// A pending change reserves nothing, but an address another account holds is 409.</item>
+/// <item>A PENDING account (never activated, nothing verified to lose) takes the new address at once under the
+/// no-squatting rule of registration (<see cref="EmailHolder"/>), and a new activation code goes there
+/// (<c>ActivationCodeReissued</c>, reason <c>email-changed</c>).</item>
+/// </list>
+/// Every change that emails a code obeys the resend cooldown (429 resend-too-soon) and the address's daily
+/// number of codes (429 too-many-requests), both with Retry-After (<see cref="ActivationCodeIssuer"/>).
 /// </summary>
 public static class UpdateCurrentUser
 {
-    private const string LockUserSql = $"SELECT {UserRow.Columns} FROM users WHERE id = @Id FOR UPDATE";
+    private const string LockUserSql = """
+        SELECT id, email, status, pending_email, last_code_issued_at FROM users WHERE id = @Id FOR UPDATE
+        """;
 
     private const string UpdatePasswordSql = "UPDATE users SET password_hash = @PasswordHash WHERE id = @Id";
 
-    private const string UpdateEmailSql = $"""
-        UPDATE users SET email = @Email, status = 'pending', activated_at = NULL WHERE id = @Id
-        RETURNING {UserRow.Columns}
-        """;
+    private const string SetPendingEmailSql = "UPDATE users SET pending_email = @PendingEmail WHERE id = @Id";
+
+    private const string ReplaceEmailSql = "UPDATE users SET email = @Email, email_key = @EmailKey WHERE id = @Id";
+
+    private const string ReadUserSql = $"SELECT {UserRow.Columns} FROM users WHERE id = @Id";
 
     public static async Task<Results<Ok<UserResponse>, ProblemHttpResult>> HandleAsync(
         HttpRequest request, ClaimsPrincipal principal, [AsParameters] UserServices services, CancellationToken cancellationToken)
@@ -63,7 +76,7 @@ public static class UpdateCurrentUser
 
         await using var connection = await services.DataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        var user = await connection.QuerySingleOrDefaultAsync<UserRow>(
+        var user = await connection.QuerySingleOrDefaultAsync<LockedUser>(
             new CommandDefinition(LockUserSql, new { Id = userId }, transaction, cancellationToken: cancellationToken));
         if (user is null)
         {
@@ -76,30 +89,115 @@ public static class UpdateCurrentUser
                 UpdatePasswordSql, new { Id = userId, PasswordHash = passwordHash }, transaction, cancellationToken: cancellationToken));
         }
 
-        var emailChanged = body.Email is not null && !string.Equals(email, user.Email, StringComparison.OrdinalIgnoreCase);
-        if (emailChanged)
+        var change = EmailChange.None;
+        if (body.Email is not null)
         {
-            var (free, _) = await EmailHolder.ClaimAsync(transaction, email, claimant: userId, now, cancellationToken);
-            if (!free)
+            (change, problem) = await ChangeEmailAsync(request.HttpContext, transaction, user, email, now, services, cancellationToken);
+            if (problem is not null)
             {
-                return Problems.EmailTaken();
+                return problem;
             }
-
-            try
-            {
-                user = await connection.QuerySingleAsync<UserRow>(new CommandDefinition(
-                    UpdateEmailSql, new { Id = userId, Email = email }, transaction, cancellationToken: cancellationToken));
-            }
-            catch (PostgresException exception) when (exception.SqlState == PostgresErrorCodes.UniqueViolation)
-            {
-                return Problems.EmailTaken();
-            }
-
-            await services.Issuer.ReissueAsync(transaction, userId, email, ReissueReasons.EmailChanged, now, cancellationToken);
         }
 
+        var updated = await connection.QuerySingleAsync<UserRow>(
+            new CommandDefinition(ReadUserSql, new { Id = userId }, transaction, cancellationToken: cancellationToken));
         await transaction.CommitAsync(cancellationToken);
-        Log.UserUpdated(services.Logger, userId, emailChanged, passwordHash is not null);
-        return TypedResults.Ok(user.ToResponse());
+        Log.UserUpdated(services.Logger, userId, change, passwordHash is not null);
+        return TypedResults.Ok(updated.ToResponse());
     }
+
+    private static async Task<(EmailChange Change, ProblemHttpResult? Problem)> ChangeEmailAsync(
+        HttpContext httpContext, NpgsqlTransaction transaction, LockedUser user, string email, DateTimeOffset now, UserServices services,
+        CancellationToken cancellationToken)
+    {
+        var connection = transaction.Connection!;
+        var key = EmailAddress.KeyOf(email)!;
+        if (key == EmailAddress.KeyOf(user.Email))
+        {
+            // The current address: nothing to change; on an active account, a pending change is cancelled.
+            if (user.PendingEmail is null)
+            {
+                return (EmailChange.None, null);
+            }
+
+            await ActivationCodeIssuer.SupersedeAsync(transaction, user.Id, now, cancellationToken);
+            await connection.ExecuteAsync(new CommandDefinition(
+                SetPendingEmailSql, new { user.Id, PendingEmail = (string?)null }, transaction, cancellationToken: cancellationToken));
+            return (EmailChange.Cancelled, null);
+        }
+
+        // Checked in the contract's order: taken (409), too soon (429 resend-too-soon), the address's cap (429).
+        var holder = await EmailHolder.FindAsync(connection, key, cancellationToken, transaction);
+        if (holder is not null && holder.Id != user.Id && !holder.CanBeReplaced(now))
+        {
+            return (EmailChange.None, Problems.EmailTaken());
+        }
+
+        var nextAllowed = user.LastCodeIssuedAt.AsUtc() + services.Options.Value.ResendCooldown;
+        if (now < nextAllowed)
+        {
+            return (EmailChange.None, Problems.ResendTooSoon(nextAllowed - now).WithRetryAfter(httpContext, nextAllowed - now));
+        }
+
+        if (user.Status == UserStatus.Active)
+        {
+            var issued = await services.Issuer.IssueEmailChangeAsync(
+                transaction, user.Id, email, ActivationCodeIssuer.EmailChangeReason, now, cancellationToken);
+            if (issued.RetryAfter is { } wait)
+            {
+                return (EmailChange.None, AddressLimited(httpContext, services, wait));
+            }
+
+            await connection.ExecuteAsync(new CommandDefinition(
+                SetPendingEmailSql, new { user.Id, PendingEmail = email }, transaction, cancellationToken: cancellationToken));
+            return (EmailChange.Requested, null);
+        }
+
+        // Rows, then the address lock, then the key's index entry: the order every writer keeps (AddressLimits).
+        var (free, _) = await EmailHolder.ClaimAsync(transaction, key, claimant: user.Id, now, cancellationToken);
+        if (!free)
+        {
+            return (EmailChange.None, Problems.EmailTaken());
+        }
+
+        await AddressLimits.LockAsync(transaction, key, cancellationToken);
+
+        try
+        {
+            await connection.ExecuteAsync(new CommandDefinition(
+                ReplaceEmailSql, new { user.Id, Email = email, EmailKey = key }, transaction, cancellationToken: cancellationToken));
+        }
+        catch (PostgresException exception) when (exception.SqlState == PostgresErrorCodes.UniqueViolation)
+        {
+            return (EmailChange.None, Problems.EmailTaken());
+        }
+
+        var reissued = await services.Issuer.ReissueAsync(transaction, user.Id, email, ReissueReasons.EmailChanged, now, cancellationToken);
+        return reissued.RetryAfter is { } limited
+            ? (EmailChange.None, AddressLimited(httpContext, services, limited))
+            : (EmailChange.Replaced, null);
+    }
+
+    private static ProblemHttpResult AddressLimited(HttpContext httpContext, UserServices services, TimeSpan wait)
+    {
+        services.Metrics.AddressLimitReached(AddressLimits.CodeSent);
+        return Problems.TooManyCodesForAddress().WithRetryAfter(httpContext, wait);
+    }
+
+    private sealed record LockedUser(Guid Id, string Email, string Status, string? PendingEmail, DateTime LastCodeIssuedAt);
+}
+
+/// <summary>What a PATCH did to the email, for the log.</summary>
+public enum EmailChange
+{
+    None,
+
+    /// <summary>An active account's change awaits confirmation at the new address.</summary>
+    Requested,
+
+    /// <summary>An active account's pending change was cancelled.</summary>
+    Cancelled,
+
+    /// <summary>A pending account's address was replaced at once.</summary>
+    Replaced,
 }

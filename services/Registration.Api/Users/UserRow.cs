@@ -1,16 +1,17 @@
 namespace Registration.Api.Users;
 
 /// <summary>A users row as the handlers read it (never the hash).</summary>
-public sealed record UserRow(Guid Id, string Email, string Status, DateTime CreatedAt, DateTime? ActivatedAt)
+public sealed record UserRow(Guid Id, string Email, string Status, DateTime CreatedAt, DateTime? ActivatedAt, string? PendingEmail)
 {
-    public const string Columns = "id, email, status, created_at, activated_at";
+    public const string Columns = "id, email, status, created_at, activated_at, pending_email";
 
     public UserResponse ToResponse() => new(
         Id,
         Email,
         Status,
         new DateTimeOffset(CreatedAt, TimeSpan.Zero),
-        ActivatedAt is { } activated ? new DateTimeOffset(activated, TimeSpan.Zero) : null);
+        ActivatedAt is { } activated ? new DateTimeOffset(activated, TimeSpan.Zero) : null,
+        PendingEmail);
 }
 
 /// <summary>The values of <c>users.status</c>.</summary>

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Options;
 using Npgsql;
 using Registration.Api.Activation;
 using Registration.Api.Infrastructure;
@@ -9,7 +10,10 @@ public sealed record UserServices(
     NpgsqlDataSource DataSource,
     PasswordHasher Hasher,
     ActivationCodeIssuer Issuer,
+    CodeVerifier Verifier,
+    AddressLimits AddressLimits,
     TimeProvider Clock,
+    IOptions<ActivationOptions> Options,
     RegistrationMetrics Metrics,
     ILoggerFactory LoggerFactory)
 {

@@ -28,7 +28,7 @@ public sealed class ActivateAccountTests(ApiFixture factory) : IClassFixture<Api
         body.GetProperty("status").GetString().Should().Be("active");
         body.GetProperty("activatedAt").GetDateTimeOffset().Should().Be(factory.Clock.GetUtcNow());
         body.EnumerateObject().Select(property => property.Name)
-            .Should().BeEquivalentTo("id", "email", "status", "createdAt", "activatedAt");
+            .Should().BeEquivalentTo(ApiRequests.UserBodyProperties);
     }
 
     [Fact]

@@ -20,7 +20,7 @@ public sealed class CurrentUserTests(ApiFixture factory) : IClassFixture<ApiFixt
         body.GetProperty("email").GetString().Should().Be(user.Email);
         body.GetProperty("status").GetString().Should().Be("pending");
         body.EnumerateObject().Select(property => property.Name)
-            .Should().BeEquivalentTo("id", "email", "status", "createdAt", "activatedAt");
+            .Should().BeEquivalentTo(ApiRequests.UserBodyProperties);
     }
 
     [Fact]

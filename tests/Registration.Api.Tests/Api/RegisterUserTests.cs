@@ -36,7 +36,7 @@ public sealed class RegisterUserTests(ApiFixture factory) : IClassFixture<ApiFix
         response.StatusCode.Should().Be(HttpStatusCode.Created);
         var body = await response.ReadJsonAsync();
         body.EnumerateObject().Select(property => property.Name)
-            .Should().BeEquivalentTo("id", "email", "status", "createdAt", "activatedAt");
+            .Should().BeEquivalentTo(ApiRequests.UserBodyProperties);
         var text = await response.Content.ReadAsStringAsync();
         text.Should().NotContain(password).And.NotContain("$2");
     }
@@ -74,6 +74,39 @@ public sealed class RegisterUserTests(ApiFixture factory) : IClassFixture<ApiFix
         using var response = await _client.RegisterAsync(email, ApiRequests.DefaultPassword);
 
         await response.ShouldBeValidationProblemAsync("email");
+    }
+
+    [Theory]
+    [InlineData("a:b@example.test")] // Basic auth splits at the first colon: this account could never sign in
+    [InlineData("a\u200Bb@example.test")] // zero-width space
+    [InlineData("a\u202Eb@example.test")] // right-to-left override
+    [InlineData("\uFEFFab@example.test")] // byte order mark
+    [InlineData("a\u2028b@example.test")] // line separator
+    public async Task Register_ReturnsValidationFailed_ForAColonOrAnInvisibleCharacter(string email)
+    {
+        // Issue 11: each of these was registered (201).
+        using var response = await _client.RegisterAsync(email, ApiRequests.DefaultPassword);
+
+        await response.ShouldBeValidationProblemAsync("email");
+    }
+
+    [Fact]
+    public async Task Register_TreatsComposedAndDecomposedAccents_AsTheSameAddress()
+    {
+        // Issue 11: "é" as one code point and as "e" + combining acute were two accounts.
+        var local = $"jos\u00E9-{Guid.NewGuid():N}";
+        var composed = $"{local}@example.test";
+        var decomposed = composed.Normalize(NormalizationForm.FormD);
+        decomposed.Should().NotBe(composed);
+
+        using var first = await _client.RegisterAsync(decomposed, ApiRequests.DefaultPassword);
+        using var second = await _client.RegisterAsync(composed.ToUpperInvariant(), "another password");
+
+        first.StatusCode.Should().Be(HttpStatusCode.Created);
+        await second.ShouldBeProblemAsync(HttpStatusCode.Conflict, "/problems/email-taken");
+        (await first.ReadJsonAsync()).GetProperty("email").GetString().Should().Be(composed, "the address is stored in NFC");
+        using var signIn = await _client.GetMeAsync(BasicAuth.Header(composed.ToUpperInvariant(), ApiRequests.DefaultPassword));
+        signIn.StatusCode.Should().Be(HttpStatusCode.OK, "any form and case of the address signs in");
     }
 
     [Fact]

@@ -37,9 +37,7 @@ public sealed class RegistrationOutboxTests(ApiFixture factory) : IClassFixture<
         await using var rivalTransaction = await rival.BeginTransactionAsync();
         // An uncommitted row: the API's checks do not see it, but its insert must wait on the unique index.
         await rival.ExecuteAsync(
-            "INSERT INTO users (id, email, password_hash, status, created_at) VALUES (@Id, @Email, 'not a hash', 'pending', now())",
-            new { Id = rivalId, Email = email.ToUpperInvariant() },
-            rivalTransaction);
+            TestDatabase.InsertPendingUserSql, TestDatabase.PendingUser(rivalId, email.ToUpperInvariant(), factory.Clock.GetUtcNow()), rivalTransaction);
 
         var registration = _client.RegisterAsync(email, ApiRequests.DefaultPassword);
         await Eventually.HoldsAsync(

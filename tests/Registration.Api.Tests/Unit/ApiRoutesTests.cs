@@ -20,6 +20,8 @@ public sealed class ApiRoutesTests
         { "PATCH", "/v1/users/me/", "PATCH /v1/users/me" },
         { "DELETE", "/v1/users/ME", "DELETE /v1/users/me" },
         { "POST", "/V1/USERS/ME/ACTIVATION-CODE", "POST /v1/users/me/activation-code" },
+        { "POST", "/v1/users/me/email-confirmation/", "POST /v1/users/me/email-confirmation" },
+        { "GET", "/v1/users/me/email-confirmation", null },
         { "POST", "/v1/users/me/Activation", "POST /v1/users/me/activation" },
         { "GET", "/v1/users", "GET /v1/users" },
         { "GET", $"/v1/users/{UserId}", "GET /v1/users/{id}" },

@@ -42,6 +42,9 @@ public static class ApiRequests
 {
     public const string DefaultPassword = "correct horse battery";
 
+    /// <summary>The members of the user body (design, "HTTP API"): never the password or its hash.</summary>
+    public static readonly IReadOnlyList<string> UserBodyProperties = ["id", "email", "status", "createdAt", "activatedAt", "pendingEmail"];
+
     /// <summary><c>Authorization: Bearer {Admin:ApiKey}</c> of every test API.</summary>
     public static AuthenticationHeaderValue OperatorCredentials => new("Bearer", TestSettings.OperatorKey);
 
@@ -95,6 +98,13 @@ public static class ApiRequests
 
     public static Task<HttpResponseMessage> RequestNewCodeAsync(this HttpClient client, TestUser user) =>
         client.RequestNewCodeAsync(user.Credentials);
+
+    /// <summary>POST /v1/users/me/email-confirmation: the code emailed to the pending new address.</summary>
+    public static Task<HttpResponseMessage> ConfirmEmailChangeAsync(this HttpClient client, AuthenticationHeaderValue? credentials, string code) =>
+        client.SendAsync(HttpMethod.Post, "/v1/users/me/email-confirmation", credentials, JsonContent.Create(new { code }));
+
+    public static Task<HttpResponseMessage> ConfirmEmailChangeAsync(this HttpClient client, TestUser user, string code) =>
+        client.ConfirmEmailChangeAsync(user.Credentials, code);
 
     public static Task<HttpResponseMessage> GetMeAsync(this HttpClient client, AuthenticationHeaderValue? credentials) =>
         client.SendAsync(HttpMethod.Get, "/v1/users/me", credentials);

@@ -17,6 +17,7 @@ public static class ApiRoutes
         {
             "POST /v1/users", "GET /v1/users", "GET /v1/users/{id}", "DELETE /v1/users/{id}",
             "GET /v1/users/me", "PATCH /v1/users/me", "DELETE /v1/users/me", "POST /v1/users/me/activation", "POST /v1/users/me/activation-code",
+            "POST /v1/users/me/email-confirmation",
             "* /health/live", "* /health/ready", "* /metrics", "GET /openapi/{documentName}.json", "GET /docs/{*path}",
         }.Select(Route.Parse),
     ];

@@ -11,7 +11,7 @@ public sealed class SpanCollector : IDisposable
 {
     private static readonly HashSet<string> Sources = new(StringComparer.Ordinal)
     {
-        "Microsoft.AspNetCore", "Registration.Api.Outbox", "MassTransit", "System.Net.Http",
+        "Microsoft.AspNetCore", "Registration.Api.Outbox", "MassTransit", "System.Net.Http", "Npgsql",
     };
 
     private readonly ConcurrentQueue<Activity> _stopped = new();
@@ -29,6 +29,23 @@ public sealed class SpanCollector : IDisposable
 
     public IReadOnlyList<Activity> InTrace(string traceId) =>
         [.. _stopped.Where(activity => activity.TraceId.ToHexString() == traceId).OrderBy(activity => activity.StartTimeUtc)];
+
+    /// <summary>The SQL the service ran in a trace, statement by statement, in order (Npgsql's spans).</summary>
+    public IReadOnlyList<string> SqlInTrace(string traceId) =>
+        [.. InTrace(traceId).Where(span => span.Source.Name == "Npgsql")
+            .Select(span => (span.GetTagItem("db.query.text") ?? span.GetTagItem("db.statement"))?.ToString() ?? span.DisplayName)];
+
+    /// <summary>
+    /// A new trace for what this test does next: requests sent while the returned activity is current carry its
+    /// trace id (<c>traceparent</c>), so the service's spans of them can be found with <see cref="InTrace"/>.
+    /// The trace is marked sampled, so a service sampling by its parent (OpenTelemetry's default) records it.
+    /// </summary>
+    public static Activity StartTrace(string name)
+    {
+        var activity = new Activity(name).SetIdFormat(ActivityIdFormat.W3C).Start();
+        activity.ActivityTraceFlags = ActivityTraceFlags.Recorded;
+        return activity;
+    }
 
     public void Dispose() => _listener.Dispose();
 }

@@ -1,5 +1,10 @@
+extern alias Api;
+using Api::Registration.Api.Infrastructure;
+using Api::Registration.Api.Users;
 using Dapper;
+using FluentAssertions;
 using Npgsql;
+using Registration.Hosting;
 
 namespace Registration.Testing.Probes;
 
@@ -24,7 +29,54 @@ public sealed class TestDatabase(string connectionString)
         await connection.ExecuteAsync(sql, parameters);
     }
 
+    // ---- Schema ----------------------------------------------------------------------------------
+
+    /// <summary>
+    /// The API's schema as an older version left it: its migrations up to and including the one whose file name
+    /// starts with <paramref name="lastScript"/> (e.g. "0001"), recorded in its journal as DbUp records them, so
+    /// that an API started afterwards applies only the later ones, over whatever rows the test wrote between.
+    /// </summary>
+    public async Task ApplyApiMigrationsUpToAsync(string lastScript)
+    {
+        var migrations = ApplicationServices.Migrations;
+        var last = migrations.ScriptNames.ToList().FindIndex(name => FileName(name).StartsWith(lastScript, StringComparison.Ordinal));
+        var scripts = migrations.ScriptNames.Take(last + 1).ToList();
+        scripts.Should().NotBeEmpty("the API has a migration {0}", lastScript);
+        await using var connection = await OpenAsync();
+        await connection.ExecuteAsync($"""
+            CREATE TABLE "{migrations.Schema}"."{migrations.JournalTable}" (
+                schemaversionsid serial NOT NULL PRIMARY KEY,
+                scriptname character varying(255) NOT NULL,
+                applied timestamp without time zone NOT NULL)
+            """);
+        foreach (var script in scripts)
+        {
+            await using var stream = migrations.Assembly.GetManifestResourceStream(script)!;
+            using var reader = new StreamReader(stream);
+            await connection.ExecuteAsync(await reader.ReadToEndAsync());
+            await connection.ExecuteAsync(
+                $"""INSERT INTO "{migrations.Schema}"."{migrations.JournalTable}" (scriptname, applied) VALUES (@Script, now())""",
+                new { Script = script });
+        }
+
+        static string FileName(string resource) =>
+            resource[(resource.IndexOf(SchemaMigrations.ResourceFolder, StringComparison.Ordinal) + SchemaMigrations.ResourceFolder.Length)..];
+    }
+
     // ---- Users -----------------------------------------------------------------------------------
+
+    /// <summary>A pending user written straight into the table, with no code: for set-ups the API cannot make.</summary>
+    public const string InsertPendingUserSql = """
+        INSERT INTO users (id, email, email_key, password_hash, status, created_at, last_code_issued_at)
+        VALUES (@Id, @Email, @EmailKey, 'not a hash', 'pending', @CreatedAt, @CreatedAt)
+        """;
+
+    /// <summary>The parameters of <see cref="InsertPendingUserSql"/>, the address keyed as the API keys it.</summary>
+    public static object PendingUser(Guid id, string email, DateTimeOffset createdAt) =>
+        new { Id = id, Email = email, EmailKey = EmailAddress.KeyOf(email), CreatedAt = createdAt };
+
+    public Task InsertPendingUserAsync(Guid id, string email, DateTimeOffset createdAt) =>
+        ExecuteAsync(InsertPendingUserSql, PendingUser(id, email, createdAt));
 
     /// <summary>Users whose email is <paramref name="email"/>, however its case.</summary>
     public async Task<IReadOnlyList<StoredUser>> GetUsersAsync(string email)
@@ -94,12 +146,23 @@ public sealed class TestDatabase(string connectionString)
             $"{StoredOutboxMessage.Select} WHERE payload->>'userId' = @UserId ORDER BY created_at, id", new { UserId = userId.ToString() })).AsList();
     }
 
-    /// <summary>Outbox rows whose payload carries the email, however its case.</summary>
+    /// <summary>
+    /// Outbox rows whose email goes to <paramref name="email"/>, however its case: a code (<c>email</c> of
+    /// UserRegistered and ActivationCodeReissued, <c>newEmail</c> of EmailChangeRequested) or the notice of a
+    /// change (<c>oldEmail</c> of EmailChanged).
+    /// </summary>
     public async Task<IReadOnlyList<StoredOutboxMessage>> GetOutboxMessagesAsync(string email)
     {
         await using var connection = await OpenAsync();
         return (await connection.QueryAsync<StoredOutboxMessage>(
-            $"{StoredOutboxMessage.Select} WHERE lower(payload->>'email') = lower(@Email) ORDER BY created_at, id", new { Email = email })).AsList();
+            $"""
+            {StoredOutboxMessage.Select}
+            WHERE lower(CASE message_type WHEN 'EmailChangeRequested' THEN payload->>'newEmail'
+                                          WHEN 'EmailChanged' THEN payload->>'oldEmail'
+                                          ELSE payload->>'email' END) = lower(@Email)
+            ORDER BY created_at, id
+            """,
+            new { Email = email })).AsList();
     }
 
     public async Task<IReadOnlyList<StoredOutboxMessage>> GetOutboxMessagesByIdAsync(IReadOnlyCollection<Guid> ids)
@@ -232,6 +295,9 @@ public sealed record StoredOutboxMessage(
     public string? Reason => PayloadString("reason");
 
     public string? ActivationCode => PayloadString("activationCode");
+
+    /// <summary>The code the email carries: <c>activationCode</c>, or <c>confirmationCode</c> of an EmailChangeRequested.</summary>
+    public string? Code => ActivationCode ?? PayloadString("confirmationCode");
 
     /// <summary>The trace id of the request that wrote the row.</summary>
     public string? TraceId => TraceParent?.Split('-') is [_, var traceId, _, _] ? traceId : null;

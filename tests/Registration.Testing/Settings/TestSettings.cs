@@ -43,6 +43,8 @@ public sealed class TestSettings
 
     public TestSettings Set(string key, TimeSpan value) => Set(key, value.ToString("c", CultureInfo.InvariantCulture));
 
+    private TestSettings SetIfGiven(string key, int? value) => value is { } given ? Set(key, given) : this;
+
     // ---- Both services ---------------------------------------------------------------------------
 
     public TestSettings Database(string connectionString) => Set("ConnectionStrings:Postgres", connectionString);
@@ -104,17 +106,32 @@ public sealed class TestSettings
     /// <summary>Off: every in-memory request comes from one "address", and load tests come from one too.</summary>
     public TestSettings RateLimitsOff() => Set("RateLimiting:Enabled", "false");
 
-    /// <summary>Per-client limits on, with a window long enough never to roll over during a run.</summary>
-    public TestSettings RateLimits(TimeSpan window, int registrations, int? activations = null, int? resends = null)
+    /// <summary>Per-client limits on, with a window long enough never to roll over during a run; a limit left null keeps its default.</summary>
+    public TestSettings RateLimits(
+        TimeSpan window, int registrations, int? activations = null, int? resends = null, int? accountRequests = null, int? operatorRequests = null)
     {
         Set("RateLimiting:Enabled", "true").Set("RateLimiting:Window", window).Set("RateLimiting:RegistrationsPerWindow", registrations);
-        if (activations is { } activationLimit)
-        {
-            Set("RateLimiting:ActivationsPerWindow", activationLimit);
-        }
-
-        return resends is { } resendLimit ? Set("RateLimiting:ResendsPerWindow", resendLimit) : this;
+        SetIfGiven("RateLimiting:ActivationsPerWindow", activations);
+        SetIfGiven("RateLimiting:ResendsPerWindow", resends);
+        SetIfGiven("RateLimiting:AccountRequestsPerWindow", accountRequests);
+        return SetIfGiven("RateLimiting:OperatorRequestsPerWindow", operatorRequests);
     }
+
+    /// <summary>
+    /// The design's abuse limits, counted in PostgreSQL: codes emailed and wrong codes per address and day,
+    /// consecutive failed sign-ins per (email, client), failed sign-ins per email and hour. Null keeps the default.
+    /// </summary>
+    public TestSettings AbuseLimits(
+        int? codesPerAddressPerDay = null, int? wrongCodesPerAddressPerDay = null, int? failedSignIns = null, int? failedSignInsPerAccountPerHour = null)
+    {
+        SetIfGiven("Activation:MaxCodesPerAddressPerDay", codesPerAddressPerDay);
+        SetIfGiven("Activation:MaxFailedAttemptsPerAddressPerDay", wrongCodesPerAddressPerDay);
+        SetIfGiven("Security:MaxFailedSignIns", failedSignIns);
+        return SetIfGiven("Security:MaxFailedSignInsPerAccountPerHour", failedSignInsPerAccountPerHour);
+    }
+
+    /// <summary>Rows the retention purge deletes per statement (<c>Activation:PurgeBatchSize</c>).</summary>
+    public TestSettings PurgeBatchSize(int rows) => Set("Activation:PurgeBatchSize", rows);
 
     /// <summary>Loopback as the trusted reverse proxy: a test names its client address with X-Forwarded-For.</summary>
     public TestSettings TrustLoopbackProxy() => Set("Http:KnownProxies:0", "127.0.0.1").Set("Http:KnownProxies:1", "::1");

@@ -15,6 +15,7 @@ public sealed class OpenApiDocumentTests(ApiFixture factory) : IClassFixture<Api
         { "get", "/v1/users/me" },
         { "patch", "/v1/users/me" },
         { "delete", "/v1/users/me" },
+        { "post", "/v1/users/me/email-confirmation" },
         { "get", "/v1/users" },
         { "get", "/v1/users/{id}" },
         { "delete", "/v1/users/{id}" },
@@ -74,6 +75,7 @@ public sealed class OpenApiDocumentTests(ApiFixture factory) : IClassFixture<Api
     [InlineData("delete", "/v1/users/me", "basic")]
     [InlineData("post", "/v1/users/me/activation", "basic")]
     [InlineData("post", "/v1/users/me/activation-code", "basic")]
+    [InlineData("post", "/v1/users/me/email-confirmation", "basic")]
     [InlineData("get", "/v1/users", "bearer")]
     [InlineData("get", "/v1/users/{id}", "bearer")]
     [InlineData("delete", "/v1/users/{id}", "bearer")]
@@ -101,12 +103,13 @@ public sealed class OpenApiDocumentTests(ApiFixture factory) : IClassFixture<Api
     [InlineData("post", "/v1/users", "400,409,413,415,429")]
     [InlineData("post", "/v1/users/me/activation", "400,401,409,410,413,415,422,429")]
     [InlineData("post", "/v1/users/me/activation-code", "401,409,429")]
-    [InlineData("get", "/v1/users/me", "401")]
-    [InlineData("patch", "/v1/users/me", "400,401,409,413,415")]
-    [InlineData("delete", "/v1/users/me", "401")]
-    [InlineData("get", "/v1/users", "400,401,403")]
-    [InlineData("get", "/v1/users/{id}", "401,403,404")]
-    [InlineData("delete", "/v1/users/{id}", "401,403,404")]
+    [InlineData("get", "/v1/users/me", "401,429")]
+    [InlineData("patch", "/v1/users/me", "400,401,409,413,415,429")]
+    [InlineData("post", "/v1/users/me/email-confirmation", "400,401,409,410,413,415,422,429")]
+    [InlineData("delete", "/v1/users/me", "401,429")]
+    [InlineData("get", "/v1/users", "400,401,403,429")]
+    [InlineData("get", "/v1/users/{id}", "401,403,404,429")]
+    [InlineData("delete", "/v1/users/{id}", "401,403,404,429")]
     public async Task OpenApi_DocumentsTheProblemResponsesOfTheDesign_AsProblemJson(string method, string path, string statuses)
     {
         var document = await GetDocumentAsync();
@@ -137,6 +140,7 @@ public sealed class OpenApiDocumentTests(ApiFixture factory) : IClassFixture<Api
     [Theory]
     [InlineData("post", "/v1/users", "201")]
     [InlineData("post", "/v1/users/me/activation", "200")]
+    [InlineData("post", "/v1/users/me/email-confirmation", "200")]
     [InlineData("get", "/v1/users/me", "200")]
     [InlineData("patch", "/v1/users/me", "200")]
     [InlineData("get", "/v1/users/{id}", "200")]
@@ -147,7 +151,7 @@ public sealed class OpenApiDocumentTests(ApiFixture factory) : IClassFixture<Api
         var content = document.GetProperty("paths").GetProperty(path).GetProperty(method).GetProperty("responses").GetProperty(status).GetProperty("content");
         var schema = Resolve(document, content.GetProperty("application/json").GetProperty("schema"));
         schema.GetProperty("properties").EnumerateObject().Select(property => property.Name)
-            .Should().BeEquivalentTo("id", "email", "status", "createdAt", "activatedAt");
+            .Should().BeEquivalentTo(ApiRequests.UserBodyProperties);
     }
 
     [Fact]

@@ -173,9 +173,7 @@ public sealed class ListUsersPagingTests(ApiFixture factory) : IClassFixture<Api
     }
 
     private Task InsertUserDatedAsync(DateTimeOffset createdAt) =>
-        factory.Database.ExecuteAsync(
-            "INSERT INTO users (id, email, password_hash, status, created_at) VALUES (@Id, @Email, 'not-a-hash', 'pending', @CreatedAt)",
-            new { Id = Guid.NewGuid(), Email = ApiRequests.UniqueEmail("dated"), CreatedAt = createdAt });
+        factory.Database.InsertPendingUserAsync(Guid.NewGuid(), ApiRequests.UniqueEmail("dated"), createdAt);
 
     private Task EmptyUsersTableAsync() => factory.Database.ExecuteAsync("TRUNCATE users CASCADE");
 

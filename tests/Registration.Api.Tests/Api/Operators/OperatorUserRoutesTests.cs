@@ -33,7 +33,7 @@ public sealed class OperatorUserRoutesTests(ApiFixture factory) : IClassFixture<
         response.StatusCode.Should().Be(HttpStatusCode.OK);
         var body = await response.ReadJsonAsync();
         body.EnumerateObject().Select(property => property.Name)
-            .Should().BeEquivalentTo("id", "email", "status", "createdAt", "activatedAt");
+            .Should().BeEquivalentTo(ApiRequests.UserBodyProperties);
         body.GetProperty("id").GetGuid().Should().Be(user.Id);
         body.GetProperty("email").GetString().Should().Be(user.Email);
         body.GetProperty("status").GetString().Should().Be("active");
@@ -235,7 +235,7 @@ public sealed class OperatorUserRoutesTests(ApiFixture factory) : IClassFixture<
         var body = await response.ReadJsonAsync();
         body.EnumerateObject().Select(property => property.Name).Should().BeEquivalentTo("items", "next");
         body.GetProperty("items").EnumerateArray().Should().ContainSingle().Which.EnumerateObject().Select(property => property.Name)
-            .Should().BeEquivalentTo("id", "email", "status", "createdAt", "activatedAt");
+            .Should().BeEquivalentTo(ApiRequests.UserBodyProperties);
         Encoding.UTF8.GetString(await response.Content.ReadAsByteArrayAsync()).Should().NotContain("$2");
     }
 }

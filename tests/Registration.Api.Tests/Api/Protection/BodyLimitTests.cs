@@ -26,6 +26,7 @@ public sealed class BodyLimitTests(KestrelApiFixture factory)
         { "POST", "/v1/users" },
         { "POST", "/v1/users/me/activation" },
         { "PATCH", "/v1/users/me" },
+        { "POST", "/v1/users/me/email-confirmation" },
     };
 
     [Theory]

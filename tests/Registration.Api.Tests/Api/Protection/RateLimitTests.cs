@@ -19,9 +19,11 @@ public sealed class RateLimitTests(RateLimitTests.RateLimitedKestrelApi factory)
         public const int RegistrationsPerWindow = 3;
         public const int ActivationsPerWindow = 3;
         public const int ResendsPerWindow = 2;
+        public const int AccountRequestsPerWindow = 4;
+        public const int OperatorRequestsPerWindow = 3;
 
         protected override void Configure(TestSettings settings) => settings
-            .RateLimits(TimeSpan.FromHours(1), RegistrationsPerWindow, ActivationsPerWindow, ResendsPerWindow)
+            .RateLimits(TimeSpan.FromHours(1), RegistrationsPerWindow, ActivationsPerWindow, ResendsPerWindow, AccountRequestsPerWindow, OperatorRequestsPerWindow)
             .TrustLoopbackProxy();
     }
 
@@ -41,6 +43,23 @@ public sealed class RateLimitTests(RateLimitTests.RateLimitedKestrelApi factory)
         (await factory.Database.GetUsersAsync(email)).Should().BeEmpty();
         using var fromElsewhere = await ClientAt(ClientAddresses.Next()).RegisterAsync(email, ApiRequests.DefaultPassword);
         fromElsewhere.StatusCode.Should().Be(HttpStatusCode.Created, "the limit is per address");
+    }
+
+    [Fact]
+    public async Task Register_CountsAWholeIPv6Slash64AsOneClient()
+    {
+        var prefix = ClientAddresses.NextIPv6Prefix();
+        for (var host = 1; host <= RateLimitedKestrelApi.RegistrationsPerWindow; host++)
+        {
+            await ClientAt(ClientAddresses.InPrefix(prefix, host)).RegisterUserAsync();
+        }
+
+        using var sameSlash64 = await ClientAt(ClientAddresses.InPrefix(prefix, 0xffff)).RegisterAsync(ApiRequests.UniqueEmail(), ApiRequests.DefaultPassword);
+        using var otherSlash64 = await ClientAt(ClientAddresses.InPrefix(ClientAddresses.NextIPv6Prefix(), 1))
+            .RegisterAsync(ApiRequests.UniqueEmail(), ApiRequests.DefaultPassword);
+
+        await ShouldBeRateLimitedAsync(sameSlash64);
+        otherSlash64.StatusCode.Should().Be(HttpStatusCode.Created);
     }
 
     [Fact]
@@ -111,6 +130,52 @@ public sealed class RateLimitTests(RateLimitTests.RateLimitedKestrelApi factory)
         activate.StatusCode.Should().Be(HttpStatusCode.OK, "each route has a limit of its own");
     }
 
+    [Theory]
+    [InlineData("GET")]
+    [InlineData("PATCH")]
+    [InlineData("DELETE")]
+    [InlineData("POST /email-confirmation")]
+    public async Task AccountRoutes_ReturnTooManyRequests_PastTheLimitOfOneAddress(string request)
+    {
+        // Issue 11: GET/PATCH/DELETE /me had no limit at all (each request runs bcrypt).
+        var user = await ClientAt(ClientAddresses.Next()).RegisterUserAsync();
+        var client = ClientAt(ClientAddresses.Next());
+        var statuses = new List<HttpStatusCode>();
+        for (var i = 0; i < RateLimitedKestrelApi.AccountRequestsPerWindow; i++)
+        {
+            using var me = await client.GetMeAsync(user);
+            statuses.Add(me.StatusCode);
+        }
+
+        using var response = request switch
+        {
+            "GET" => await client.GetMeAsync(user),
+            "PATCH" => await client.PatchMeAsync(user, new { password = "another good password" }),
+            "DELETE" => await client.DeleteMeAsync(user.Credentials),
+            _ => await client.ConfirmEmailChangeAsync(user, "1234"),
+        };
+
+        statuses.Should().OnlyContain(status => status == HttpStatusCode.OK);
+        await ShouldBeRateLimitedAsync(response);
+        using var fromElsewhere = await ClientAt(ClientAddresses.Next()).GetMeAsync(user);
+        fromElsewhere.StatusCode.Should().Be(HttpStatusCode.OK, "the limit is per client");
+    }
+
+    [Fact]
+    public async Task OperatorRoutes_ReturnTooManyRequests_PastTheLimitOfOneAddress()
+    {
+        var client = ClientAt(ClientAddresses.Next());
+        for (var i = 0; i < RateLimitedKestrelApi.OperatorRequestsPerWindow; i++)
+        {
+            using var list = await client.ListUsersAsync(ApiRequests.OperatorCredentials, "?limit=1");
+            list.StatusCode.Should().Be(HttpStatusCode.OK);
+        }
+
+        using var response = await client.GetUserAsync(ApiRequests.OperatorCredentials, Guid.NewGuid().ToString());
+
+        await ShouldBeRateLimitedAsync(response);
+    }
+
     [Fact]
     public async Task Limits_CountRequestsRefusedForOtherReasons_SoGuessingCostsPermits()
     {
@@ -126,12 +191,7 @@ public sealed class RateLimitTests(RateLimitTests.RateLimitedKestrelApi factory)
         await ShouldBeRateLimitedAsync(response);
     }
 
-    private HttpClient ClientAt(string address)
-    {
-        var client = factory.CreateClient();
-        client.DefaultRequestHeaders.Add("X-Forwarded-For", address);
-        return client;
-    }
+    private HttpClient ClientAt(string address) => factory.CreateClient().From(address);
 
     private static async Task ShouldBeRateLimitedAsync(HttpResponseMessage response)
     {

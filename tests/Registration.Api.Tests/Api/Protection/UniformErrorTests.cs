@@ -113,6 +113,7 @@ public sealed class UniformErrorTests(ApiFixture factory) : IClassFixture<ApiFix
     [InlineData("DELETE", "/v1/users/me")]
     [InlineData("POST", "/v1/users/me/activation")]
     [InlineData("POST", "/v1/users/me/activation-code")]
+    [InlineData("POST", "/v1/users/me/email-confirmation")]
     public async Task UserRoute_ReturnsUnauthorizedProblemWithBasicChallenge_WithoutCredentials(string method, string path)
     {
         using var response = await _client.SendAsync(new HttpMethod(method), path, credentials: null, JsonContent.Create(new { code = "0427" }));
@@ -155,7 +156,7 @@ public sealed class UniformErrorTests(ApiFixture factory) : IClassFixture<ApiFix
             "/problems/validation-failed", "/problems/email-taken", "/problems/unauthorized", "/problems/forbidden",
             "/problems/not-found", "/problems/already-active", "/problems/activation-code-expired",
             "/problems/activation-code-invalid", "/problems/activation-code-locked", "/problems/resend-too-soon",
-            "/problems/too-many-requests", "/problems/unavailable",
+            "/problems/too-many-requests", "/problems/unavailable", "/problems/no-pending-change",
         ];
         var user = await _client.RegisterUserAsync();
         var requests = new List<Func<Task<HttpResponseMessage>>>
@@ -171,6 +172,7 @@ public sealed class UniformErrorTests(ApiFixture factory) : IClassFixture<ApiFix
             () => _client.GetUserAsync(ApiRequests.OperatorCredentials, Guid.NewGuid().ToString()),
             () => _client.ActivateAsync(user, "12"),
             () => _client.RequestNewCodeAsync(user),
+            () => _client.ConfirmEmailChangeAsync(user, "1234"),
         };
 
         foreach (var send in requests)
