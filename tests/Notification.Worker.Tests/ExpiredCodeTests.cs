@@ -26,8 +26,45 @@ public sealed class ExpiredCodeTests(TestEnvironment environment) : FreshProvide
         expired.CodeExpiresAt.Should().Be(message.CodeExpiresAt);
         expired.OccurredAt.Should().Be(clock.GetUtcNow());
         eventId.Should().Be(ActivationEmailConsumer.ExpiredEventId(messageId));
-        (await Environment.Database.GetProcessedOutcomeAsync(messageId)).Should().Be("expired");
+        await Environment.Database.WaitForOutcomeAsync(messageId, "expired"); // recorded just after the event is published
         Environment.Provider.RequestsFor(messageId).Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task LateEmailChangeCode_IsNotEmailed_AndAFreshCodeIsAskedForTheNewAddress()
+    {
+        var clock = new FakeTimeProvider(Issued);
+        await using var worker = await Environment.StartWorkerAsync(clock: clock, collectExpiredEvents: true);
+        var message = TestMessages.EmailChangeRequested(Issued.AddMinutes(1));
+        var messageId = Guid.NewGuid();
+        clock.Advance(TimeSpan.FromMinutes(2));
+
+        await worker.PublishAsync(message, messageId);
+
+        var received = await Eventually.GetAsync(() => worker.ExpiredEvents.Received.ToList(), e => e.Count > 0, "the expired-code event");
+        var (eventId, expired) = received.Should().ContainSingle().Subject;
+        expired.UserId.Should().Be(message.UserId);
+        expired.Email.Should().Be(message.NewEmail, "the API reissues the change code to the address being confirmed");
+        expired.CodeExpiresAt.Should().Be(message.CodeExpiresAt);
+        eventId.Should().Be(ActivationEmailConsumer.ExpiredEventId(messageId));
+        await Environment.Database.WaitForOutcomeAsync(messageId, "expired"); // recorded just after the event is published
+        Environment.Provider.RequestsFor(messageId).Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task EmailChangedNotice_HasNoCodeToExpire_AndIsSentHoweverLate()
+    {
+        var clock = new FakeTimeProvider(Issued);
+        await using var worker = await Environment.StartWorkerAsync(clock: clock, collectExpiredEvents: true);
+        var message = TestMessages.EmailChanged(Issued);
+        var messageId = Guid.NewGuid();
+        clock.Advance(TimeSpan.FromDays(1));
+
+        await worker.PublishAsync(message, messageId);
+
+        await Environment.Database.WaitForOutcomeAsync(messageId, "sent");
+        Environment.Provider.RequestsFor(messageId).Should().ContainSingle().Which.To.Should().Be(message.OldEmail);
+        worker.ExpiredEvents.Received.Should().BeEmpty();
     }
 
     [Fact]
@@ -46,7 +83,7 @@ public sealed class ExpiredCodeTests(TestEnvironment environment) : FreshProvide
         clock.Advance(TimeSpan.FromMinutes(2)); // the provider outage outlasted the code
 
         await Eventually.GetAsync(() => worker.ExpiredEvents.Received.Count, n => n == 1, "the expired-code event");
-        (await Environment.Database.GetProcessedOutcomeAsync(messageId)).Should().Be("expired");
+        await Environment.Database.WaitForOutcomeAsync(messageId, "expired"); // recorded just after the event is published
         Environment.Provider.RequestsFor(messageId).Should().ContainSingle("the retry found the code dead and did not send it");
     }
 
@@ -72,6 +109,6 @@ public sealed class ExpiredCodeTests(TestEnvironment environment) : FreshProvide
         await Eventually.GetAsync(() => worker.ExpiredEvents.Received.Count, n => n == 1, "the expired-code event", TimeSpan.FromSeconds(5));
         var attempts = Environment.Provider.RequestsFor(messageId).Count;
         attempts.Should().BeLessThan(11, "the remaining HTTP retries were abandoned");
-        (await Environment.Database.GetProcessedOutcomeAsync(messageId)).Should().Be("expired");
+        await Environment.Database.WaitForOutcomeAsync(messageId, "expired"); // recorded just after the event is published
     }
 }

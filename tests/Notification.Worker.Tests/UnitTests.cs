@@ -7,61 +7,6 @@ using Notification.Worker.Infrastructure;
 
 namespace Notification.Worker.Tests;
 
-public sealed class ActivationEmailTests
-{
-    private static readonly ActivationEmail Email = new(
-        Guid.Parse("6f1f0c55-0000-0000-0000-000000000001"),
-        Guid.NewGuid(),
-        "Ann.O'Neil+x@example.test",
-        "0427",
-        new DateTimeOffset(2030, 1, 2, 15, 3, 5, TimeSpan.FromHours(2)),
-        new DateTimeOffset(2030, 1, 2, 15, 4, 5, TimeSpan.FromHours(2)));
-
-    [Fact]
-    public void Bodies_SayTheCode_ItsOneMinuteLifetime_AndTheExpiryInUtc()
-    {
-        Email.TextBody.Should().Contain("0427").And.Contain("one minute").And.Contain("2030-01-02 13:04:05 UTC");
-        Email.HtmlBody.Should().Contain("<strong>0427</strong>").And.Contain("one minute").And.Contain("2030-01-02 13:04:05 UTC");
-    }
-
-    [Theory]
-    [InlineData(60, "one minute")]
-    [InlineData(300, "5 minutes")]
-    [InlineData(90, "90 seconds")]
-    [InlineData(7200, "2 hours")]
-    public void Bodies_SayTheLifetimeTheApiGaveTheCode(int seconds, string said)
-    {
-        var email = Email with { IssuedAt = Email.ExpiresAt.AddSeconds(-seconds) };
-
-        email.TextBody.Should().Contain($"expires {said} after it was issued");
-        email.HtmlBody.Should().Contain($"expires {said} after it was issued");
-    }
-
-    [Fact]
-    public void HtmlBody_EncodesWhatItEmbeds()
-    {
-        var odd = Email with { Code = "<b>&" };
-
-        odd.HtmlBody.Should().Contain("&lt;b&gt;&amp;").And.NotContain("<b>&");
-    }
-
-    [Fact]
-    public void Redact_MasksTheRecipientAndTheCode_AndBoundsTheLength()
-    {
-        var redacted = Email.Redact($"\"{Email.To.ToUpperInvariant()}\" rejected, code 0427\n\n" + new string('x', 1000));
-
-        redacted.Should().Contain("<recipient>").And.Contain("<code>")
-            .And.NotContainEquivalentOf(Email.To).And.NotContain("0427").And.NotContain("\n");
-        redacted.Length.Should().BeLessThanOrEqualTo(301);
-    }
-
-    [Fact]
-    public void ToString_ShowsNeitherTheCodeNorTheAddress()
-    {
-        Email.ToString().Should().NotContain("0427").And.NotContain(Email.To);
-    }
-}
-
 public sealed class ResilienceSettingsTests
 {
     [Fact]

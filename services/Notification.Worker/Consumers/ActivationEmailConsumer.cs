@@ -2,28 +2,31 @@ using System.Diagnostics;
 using System.Security.Cryptography;
 using MassTransit;
 using Notification.Worker.Email;
+using Notification.Worker.Email.Templates;
 using Notification.Worker.Infrastructure;
 using Registration.Contracts.V1;
 
 namespace Notification.Worker.Consumers;
 
 /// <summary>
-/// Emails an activation code, once per MessageId, and never after the code expired: a late
-/// code is answered with <see cref="ActivationCodeExpiredBeforeDelivery"/> so that the API
-/// issues a fresh one.
+/// Emails what the account events ask for, once per MessageId: an activation code, the code that
+/// confirms a new address, or the notice to an old address that it no longer signs in. A code is
+/// never emailed after it expired: a late one is answered with
+/// <see cref="ActivationCodeExpiredBeforeDelivery"/> so that the API issues a fresh one.
 /// </summary>
 /// <remarks>
-/// Failures are exceptions on purpose, for MassTransit: a transient one is retried with growing
-/// intervals (see <see cref="ActivationEmailConsumerDefinition"/>) and then dead-lettered; a
-/// permanent one is dead-lettered at once with the provider's reason.
+/// Named after its queue, <c>activation-email</c>, which operators, the dead-letter tooling and the
+/// autoscaler know by that name. Failures are exceptions on purpose, for MassTransit: a transient one
+/// is retried with growing intervals (see <see cref="ActivationEmailConsumerDefinition"/>) and then
+/// dead-lettered; a permanent one is dead-lettered at once with the provider's reason.
 /// </remarks>
 public sealed class ActivationEmailConsumer(
-    IActivationEmailSender sender,
+    IEmailSender sender,
     ProcessedMessages processedMessages,
     TimeProvider clock,
     NotificationMetrics metrics,
     ILogger<ActivationEmailConsumer> logger)
-    : IConsumer<UserRegistered>, IConsumer<ActivationCodeReissued>
+    : IConsumer<UserRegistered>, IConsumer<ActivationCodeReissued>, IConsumer<EmailChangeRequested>, IConsumer<EmailChanged>
 {
     private static readonly TimeSpan MaxSendWindow = TimeSpan.FromDays(7);
 
@@ -31,21 +34,39 @@ public sealed class ActivationEmailConsumer(
     {
         ArgumentNullException.ThrowIfNull(context);
         var message = context.Message;
-        return HandleAsync(context, message.UserId, message.Email, message.ActivationCode, message.OccurredAt, message.CodeExpiresAt);
+        return HandleAsync(context, ActivationCodeTemplate.Render(
+            context.MessageId, message.UserId, message.Email, new EmailCode(message.ActivationCode, message.OccurredAt, message.CodeExpiresAt)));
     }
 
     public Task Consume(ConsumeContext<ActivationCodeReissued> context)
     {
         ArgumentNullException.ThrowIfNull(context);
         var message = context.Message;
-        return HandleAsync(context, message.UserId, message.Email, message.ActivationCode, message.OccurredAt, message.CodeExpiresAt);
+        return HandleAsync(context, ActivationCodeTemplate.Render(
+            context.MessageId, message.UserId, message.Email, new EmailCode(message.ActivationCode, message.OccurredAt, message.CodeExpiresAt)));
     }
 
-    private async Task HandleAsync(
-        ConsumeContext context, Guid userId, string email, string code, DateTimeOffset codeIssuedAt, DateTimeOffset codeExpiresAt)
+    public Task Consume(ConsumeContext<EmailChangeRequested> context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var message = context.Message;
+        return HandleAsync(context, EmailChangeCodeTemplate.Render(
+            context.MessageId, message.UserId, message.NewEmail, new EmailCode(message.ConfirmationCode, message.OccurredAt, message.CodeExpiresAt)));
+    }
+
+    public Task Consume(ConsumeContext<EmailChanged> context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var message = context.Message;
+        return HandleAsync(context, EmailChangedNoticeTemplate.Render(
+            context.MessageId, message.UserId, message.OldEmail, message.NewEmail, message.OccurredAt));
+    }
+
+    private async Task HandleAsync(ConsumeContext context, OutgoingEmail email)
     {
         var cancellationToken = context.CancellationToken;
         var messageId = context.MessageId;
+        var userId = email.UserId;
         if (messageId is null)
         {
             Log.NoMessageId(logger, userId);
@@ -59,42 +80,42 @@ public sealed class ActivationEmailConsumer(
 
         // Checked on every delivery and every retry: a retry may come after the code died.
         var now = clock.GetUtcNow();
-        if (codeExpiresAt <= now)
+        if (email.Code is { } code && code.ExpiresAt <= now)
         {
-            await ReportExpiredAsync(context, userId, email, codeExpiresAt, cancellationToken);
+            await ReportExpiredAsync(context, email, code, cancellationToken);
             return;
         }
 
-        // A send still under way when the code expires is abandoned: its retries must not
-        // deliver a dead code. (Capped: a timer takes at most ~49 days, a send far less.)
-        var remaining = codeExpiresAt - now;
+        // A send still under way when its code expires is abandoned: its retries must not deliver a
+        // dead code. (Capped: a timer takes at most ~49 days, a send far less.) A notice has no deadline.
+        var remaining = email.Code is { } expiring ? expiring.ExpiresAt - now : MaxSendWindow;
         using var untilExpiry = new CancellationTokenSource(remaining < MaxSendWindow ? remaining : MaxSendWindow, clock);
         using var sending = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, untilExpiry.Token);
         EmailSendResult result;
         var started = Stopwatch.GetTimestamp();
         try
         {
-            result = await sender.SendAsync(new ActivationEmail(messageId, userId, email, code, codeIssuedAt, codeExpiresAt), sending.Token);
+            result = await sender.SendAsync(email, sending.Token);
         }
         catch (OperationCanceledException) when (untilExpiry.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
-            await ReportExpiredAsync(context, userId, email, codeExpiresAt, cancellationToken);
+            await ReportExpiredAsync(context, email, email.Code!, cancellationToken);
             return;
         }
 
         switch (result.Outcome)
         {
             case EmailSendOutcome.Accepted:
-                Log.EmailSent(logger, userId, messageId);
+                Log.EmailSent(logger, email.Kind, userId, messageId);
                 metrics.Sent(Stopwatch.GetElapsedTime(started));
                 await RecordSentAsync(messageId, userId);
                 return;
             case EmailSendOutcome.PermanentFailure:
-                Log.PermanentFailure(logger, userId, messageId, result.Reason);
+                Log.PermanentFailure(logger, email.Kind, userId, messageId, result.Reason);
                 metrics.Failed(permanent: true);
                 throw new PermanentEmailFailureException(result.Reason ?? "The provider refused the email.");
             default:
-                Log.TransientFailure(logger, userId, messageId, result.Reason);
+                Log.TransientFailure(logger, email.Kind, userId, messageId, result.Reason);
                 metrics.Failed(permanent: false);
                 throw new TransientEmailFailureException(result.Reason ?? "The provider did not accept the email.");
         }
@@ -120,14 +141,18 @@ public sealed class ActivationEmailConsumer(
         }
     }
 
-    private async Task ReportExpiredAsync(ConsumeContext context, Guid userId, string email, DateTimeOffset codeExpiresAt, CancellationToken cancellationToken)
+    /// <summary>
+    /// The code died before it could be emailed: nothing is sent, and the API is told, so that it issues a
+    /// fresh code to the same address (the new address of an email change).
+    /// </summary>
+    private async Task ReportExpiredAsync(ConsumeContext context, OutgoingEmail email, EmailCode code, CancellationToken cancellationToken)
     {
         var messageId = context.MessageId;
-        Log.CodeExpired(logger, userId, codeExpiresAt, messageId);
+        Log.CodeExpired(logger, email.Kind, email.UserId, code.ExpiresAt, messageId);
         metrics.ExpiredBeforeDelivery();
         var now = clock.GetUtcNow();
         await context.Publish(
-            new ActivationCodeExpiredBeforeDelivery(userId, email, codeExpiresAt, now),
+            new ActivationCodeExpiredBeforeDelivery(email.UserId, email.To, code.ExpiresAt, now),
             publish =>
             {
                 // Stable per original message: a redelivery republishes the same event, which
@@ -141,7 +166,7 @@ public sealed class ActivationEmailConsumer(
 
         if (messageId is { } processedId)
         {
-            await processedMessages.RecordAsync(processedId, userId, ProcessedMessages.Expired, now, cancellationToken);
+            await processedMessages.RecordAsync(processedId, email.UserId, ProcessedMessages.Expired, now, cancellationToken);
         }
     }
 

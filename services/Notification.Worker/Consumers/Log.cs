@@ -1,10 +1,12 @@
+using Notification.Worker.Email;
+
 namespace Notification.Worker.Consumers;
 
 // User ids and message ids only: never the address or the code. Event ids 2000-2099.
 internal static partial class Log
 {
-    [LoggerMessage(EventId = 2000, EventName = "EmailSent", Level = LogLevel.Information, Message = "Activation email for user {UserId} accepted by the provider (message {MessageId})")]
-    public static partial void EmailSent(ILogger logger, Guid userId, Guid? messageId);
+    [LoggerMessage(EventId = 2000, EventName = "EmailSent", Level = LogLevel.Information, Message = "Email {Kind} for user {UserId} accepted by the provider (message {MessageId})")]
+    public static partial void EmailSent(ILogger logger, EmailKind kind, Guid userId, Guid? messageId);
 
     [LoggerMessage(EventId = 2001, EventName = "AlreadyHandled", Level = LogLevel.Information, Message = "Message {MessageId} for user {UserId} was already handled: nothing sent")]
     public static partial void AlreadyHandled(ILogger logger, Guid messageId, Guid userId);
@@ -12,14 +14,14 @@ internal static partial class Log
     [LoggerMessage(EventId = 2002, EventName = "NoMessageId", Level = LogLevel.Warning, Message = "Message for user {UserId} has no MessageId: it cannot be deduplicated, sending anyway")]
     public static partial void NoMessageId(ILogger logger, Guid userId);
 
-    [LoggerMessage(EventId = 2003, EventName = "CodeExpired", Level = LogLevel.Warning, Message = "Activation code of user {UserId} expired at {CodeExpiresAt:o} before it could be emailed (message {MessageId}): asking for a fresh one")]
-    public static partial void CodeExpired(ILogger logger, Guid userId, DateTimeOffset codeExpiresAt, Guid? messageId);
+    [LoggerMessage(EventId = 2003, EventName = "CodeExpired", Level = LogLevel.Warning, Message = "Code of email {Kind} for user {UserId} expired at {CodeExpiresAt:o} before it could be emailed (message {MessageId}): asking for a fresh one")]
+    public static partial void CodeExpired(ILogger logger, EmailKind kind, Guid userId, DateTimeOffset codeExpiresAt, Guid? messageId);
 
-    [LoggerMessage(EventId = 2004, EventName = "TransientFailure", Level = LogLevel.Warning, Message = "Activation email for user {UserId} failed, will retry (message {MessageId}): {Reason}")]
-    public static partial void TransientFailure(ILogger logger, Guid userId, Guid? messageId, string? reason);
+    [LoggerMessage(EventId = 2004, EventName = "TransientFailure", Level = LogLevel.Warning, Message = "Email {Kind} for user {UserId} failed, will retry (message {MessageId}): {Reason}")]
+    public static partial void TransientFailure(ILogger logger, EmailKind kind, Guid userId, Guid? messageId, string? reason);
 
-    [LoggerMessage(EventId = 2005, EventName = "PermanentFailure", Level = LogLevel.Error, Message = "Activation email for user {UserId} refused by the provider, no retry (message {MessageId}): {Reason}")]
-    public static partial void PermanentFailure(ILogger logger, Guid userId, Guid? messageId, string? reason);
+    [LoggerMessage(EventId = 2005, EventName = "PermanentFailure", Level = LogLevel.Error, Message = "Email {Kind} for user {UserId} refused by the provider, no retry (message {MessageId}): {Reason}")]
+    public static partial void PermanentFailure(ILogger logger, EmailKind kind, Guid userId, Guid? messageId, string? reason);
 
     [LoggerMessage(EventId = 2006, EventName = "RecordFailed", Level = LogLevel.Error, Message = "Email for user {UserId} was sent but message {MessageId} could not be recorded: a redelivery of it would be sent again")]
     public static partial void RecordFailed(ILogger logger, Exception exception, Guid userId, Guid messageId);

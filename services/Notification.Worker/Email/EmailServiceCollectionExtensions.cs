@@ -10,12 +10,12 @@ internal static class EmailServiceCollectionExtensions
     private const string PipelineName = "email-provider";
 
     /// <summary>
-    /// Registers <see cref="IActivationEmailSender"/> for <c>Email:Provider</c>: a typed
+    /// Registers <see cref="IEmailSender"/> for <c>Email:Provider</c>: a typed
     /// HttpClient with one resilience pipeline for the HTTP providers, the console writer otherwise.
     /// The factory's per-request log handlers are removed: the consumer logs each outcome itself, and
     /// their scopes cost CPU on every send even when filtered out (seen in a profile of the pipeline).
     /// </summary>
-    public static IServiceCollection AddActivationEmailSender(this IServiceCollection services, IConfiguration configuration)
+    public static IServiceCollection AddEmailSender(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptions<EmailOptions>()
             .Bind(configuration.GetSection(EmailOptions.SectionName))
@@ -34,14 +34,14 @@ internal static class EmailServiceCollectionExtensions
         {
             case EmailProvider.Mailjet:
                 services.AddHttpClient<MailjetEmailClient>(ConfigureProviderClient).RemoveAllLoggers().AddResilienceHandler(PipelineName, ConfigurePipeline);
-                services.AddTransient<IActivationEmailSender>(sp => sp.GetRequiredService<MailjetEmailClient>());
+                services.AddTransient<IEmailSender>(sp => sp.GetRequiredService<MailjetEmailClient>());
                 break;
             case EmailProvider.Mailpit:
                 services.AddHttpClient<MailpitEmailClient>(ConfigureProviderClient).RemoveAllLoggers().AddResilienceHandler(PipelineName, ConfigurePipeline);
-                services.AddTransient<IActivationEmailSender>(sp => sp.GetRequiredService<MailpitEmailClient>());
+                services.AddTransient<IEmailSender>(sp => sp.GetRequiredService<MailpitEmailClient>());
                 break;
             default:
-                services.AddSingleton<IActivationEmailSender, ConsoleEmailClient>();
+                services.AddSingleton<IEmailSender, ConsoleEmailClient>();
                 break;
         }
 

@@ -38,7 +38,7 @@ internal static class ProviderHttp
         string provider,
         string path,
         TBody body,
-        ActivationEmail email,
+        OutgoingEmail email,
         Func<HttpResponseMessage, CancellationToken, Task<EmailSendResult>> readSuccess,
         CancellationToken cancellationToken)
     {

@@ -40,7 +40,7 @@ public static class NotificationWorkerExtensions
         services.AddSingleton<ProcessedMessages>();
         services.AddHostedService<ProcessedMessagesPurge>();
 
-        services.AddActivationEmailSender(builder.Configuration);
+        services.AddEmailSender(builder.Configuration);
         builder.AddWorkerTelemetry();
 
         builder.AddRabbitMqMessaging(bus =>

@@ -22,7 +22,7 @@ public sealed class NotificationMetrics : IDisposable
     public NotificationMetrics(IMeterFactory meterFactory)
     {
         _meter = meterFactory.Create(MeterName);
-        _sent = _meter.CreateCounter<long>("notification.emails.sent", "{email}", "Activation emails accepted by the provider.");
+        _sent = _meter.CreateCounter<long>("notification.emails.sent", "{email}", "Emails accepted by the provider.");
         _failed = _meter.CreateCounter<long>("notification.emails.failed", "{email}", "Send attempts that failed, by kind: transient (retried) or permanent (dead-lettered).");
         _expired = _meter.CreateCounter<long>("notification.emails.expired_before_delivery", "{email}", "Codes that expired before they could be emailed (not sent; a fresh one is asked for).");
         _duplicates = _meter.CreateCounter<long>("notification.emails.duplicates_skipped", "{email}", "Redelivered messages already handled: nothing sent.");
