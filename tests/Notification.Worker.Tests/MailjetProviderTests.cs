@@ -1,3 +1,5 @@
+using System.Globalization;
+using System.Text;
 using Microsoft.Extensions.DependencyInjection;
 using Notification.Worker.Email;
 using Notification.Worker.Email.Templates;
@@ -74,6 +76,29 @@ public sealed class MailjetProviderTests(TestEnvironment environment) : FreshPro
         sent.GetProperty("TextPart").GetString().Should().Contain("changed to n***@e***.org at 2099-01-02 03:04:05 UTC");
         request.Body.Should().NotContain(message.NewEmail, "the notice shows the new address masked only");
         sent.GetProperty("CustomID").GetString().Should().Be(messageId.ToString());
+    }
+
+    [Theory]
+    [InlineData(EmailApi.Mailjet)]
+    [InlineData(EmailApi.Mailpit)]
+    public async Task Send_CarriesContentLength_NeverAChunkedBody(EmailApi api)
+    {
+        // Some HTTP servers and gateways refuse a request body of unknown length.
+        await using var worker = await Environment.StartWorkerAsync(settings => settings.EmailProvider(Environment.Provider, api));
+        var ids = new[] { Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid() };
+
+        await worker.PublishAsync(TestMessages.UserRegistered(DateTimeOffset.UtcNow.AddMinutes(1)), ids[0]);
+        await worker.PublishAsync(TestMessages.EmailChangeRequested(DateTimeOffset.UtcNow.AddMinutes(1)), ids[1]);
+        await worker.PublishAsync(TestMessages.EmailChanged(DateTimeOffset.UtcNow), ids[2]);
+
+        foreach (var id in ids)
+        {
+            await Environment.Database.WaitForOutcomeAsync(id, "sent");
+            var request = Environment.Provider.RequestsFor(id).Should().ContainSingle().Subject;
+            request.Header("Transfer-Encoding").Should().BeNull("the body is not chunked");
+            request.Header("Content-Length").Should().Be(Encoding.UTF8.GetByteCount(request.Body).ToString(CultureInfo.InvariantCulture));
+            request.Header("Content-Type").Should().StartWith("application/json");
+        }
     }
 
     [Fact]

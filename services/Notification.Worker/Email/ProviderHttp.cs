@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Http.Headers;
-using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using Polly.CircuitBreaker;
@@ -25,6 +24,17 @@ internal static class ProviderHttp
     public static Uri WithTrailingSlash(Uri baseUrl) =>
         baseUrl.AbsoluteUri.EndsWith('/') ? baseUrl : new Uri(baseUrl.AbsoluteUri + "/");
 
+    /// <summary>
+    /// The request body, serialised up front: a few hundred bytes, sent with <c>Content-Length</c>.
+    /// (<c>JsonContent</c> streams with chunked transfer encoding, which some servers and gateways refuse.)
+    /// </summary>
+    internal static ByteArrayContent JsonBody<TBody>(TBody body)
+    {
+        var content = new ByteArrayContent(JsonSerializer.SerializeToUtf8Bytes(body, Json));
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/json") { CharSet = "utf-8" };
+        return content;
+    }
+
     /// <summary>Still failing after the resilience pipeline's retries: 408, 429 and 5xx are worth another go later.</summary>
     public static bool IsTransient(HttpStatusCode status) =>
         status is HttpStatusCode.RequestTimeout or HttpStatusCode.TooManyRequests || (int)status >= 500;
@@ -44,7 +54,7 @@ internal static class ProviderHttp
     {
         try
         {
-            using var content = JsonContent.Create(body, options: Json);
+            using var content = JsonBody(body);
             using var response = await http.PostAsync(new Uri(path, UriKind.Relative), content, cancellationToken);
             if (response.IsSuccessStatusCode)
             {
