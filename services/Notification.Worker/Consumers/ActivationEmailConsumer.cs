@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Security.Cryptography;
 using MassTransit;
+using Microsoft.Extensions.Options;
 using Notification.Worker.Email;
 using Notification.Worker.Email.Templates;
 using Notification.Worker.Infrastructure;
@@ -22,13 +23,19 @@ namespace Notification.Worker.Consumers;
 /// </remarks>
 public sealed class ActivationEmailConsumer(
     IEmailSender sender,
-    ProcessedMessages processedMessages,
+    MessageClaims claims,
     TimeProvider clock,
+    IOptions<ConsumerOptions> options,
     NotificationMetrics metrics,
     ILogger<ActivationEmailConsumer> logger)
     : IConsumer<UserRegistered>, IConsumer<ActivationCodeReissued>, IConsumer<EmailChangeRequested>, IConsumer<EmailChanged>
 {
     private static readonly TimeSpan MaxSendWindow = TimeSpan.FromDays(7);
+
+    /// <summary>How often a copy whose message another worker holds looks again (at most).</summary>
+    private static readonly TimeSpan HeldPollInterval = TimeSpan.FromSeconds(1);
+
+    private readonly TimeSpan _lease = options.Value.ClaimLease;
 
     public Task Consume(ConsumeContext<UserRegistered> context)
     {
@@ -64,26 +71,89 @@ public sealed class ActivationEmailConsumer(
 
     private async Task HandleAsync(ConsumeContext context, OutgoingEmail email)
     {
+        Claim? claim = null;
+        if (context.MessageId is not { } messageId)
+        {
+            Log.NoMessageId(logger, email.UserId);
+        }
+        else
+        {
+            claim = await ClaimAsync(messageId, email, context.CancellationToken);
+            if (claim is null)
+            {
+                return;
+            }
+        }
+
+        var completed = false;
+        try
+        {
+            completed = await DeliverAsync(context, email, claim);
+        }
+        finally
+        {
+            if (claim is not null && !completed)
+            {
+                await ReleaseAsync(claim, email.UserId);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The claim that lets this worker send, or null when there is nothing to send: the message was handled
+    /// already, or a newer code went out for the same user and address. A copy that another worker holds is
+    /// neither sent nor acked: it waits here until the holder finishes (then it is a duplicate) or its lease
+    /// runs out (the holder died; then this worker takes it over).
+    /// </summary>
+    private async Task<Claim?> ClaimAsync(Guid messageId, OutgoingEmail email, CancellationToken cancellationToken)
+    {
+        var waited = false;
+        while (true)
+        {
+            var now = clock.GetUtcNow();
+            var claim = await claims.ClaimAsync(messageId, email, now, now + _lease, cancellationToken);
+            switch (claim.Outcome)
+            {
+                case ClaimOutcome.Claimed:
+                    return claim;
+                case ClaimOutcome.AlreadyHandled:
+                    Log.AlreadyHandled(logger, messageId, email.UserId);
+                    metrics.DuplicateSkipped();
+                    return null;
+                case ClaimOutcome.Superseded:
+                    Log.Superseded(logger, email.Kind, email.UserId, messageId);
+                    metrics.Superseded();
+                    return null;
+                default:
+                    if (!waited)
+                    {
+                        Log.HeldElsewhere(logger, messageId, email.UserId, claim.LeaseUntil);
+                        waited = true;
+                    }
+
+                    var untilLeaseEnds = claim.LeaseUntil is { } until ? until - now : _lease;
+                    await Task.Delay(
+                        untilLeaseEnds < HeldPollInterval ? (untilLeaseEnds > TimeSpan.Zero ? untilLeaseEnds : TimeSpan.FromMilliseconds(50)) : HeldPollInterval,
+                        TimeProvider.System,
+                        cancellationToken);
+                    break;
+            }
+        }
+    }
+
+    /// <summary>Sends the email, or reports its code expired; true once the outcome is recorded. Failures throw.</summary>
+    private async Task<bool> DeliverAsync(ConsumeContext context, OutgoingEmail email, Claim? claim)
+    {
         var cancellationToken = context.CancellationToken;
         var messageId = context.MessageId;
         var userId = email.UserId;
-        if (messageId is null)
-        {
-            Log.NoMessageId(logger, userId);
-        }
-        else if (await processedMessages.ContainsAsync(messageId.Value, cancellationToken))
-        {
-            Log.AlreadyHandled(logger, messageId.Value, userId);
-            metrics.DuplicateSkipped();
-            return;
-        }
 
         // Checked on every delivery and every retry: a retry may come after the code died.
         var now = clock.GetUtcNow();
         if (email.Code is { } code && code.ExpiresAt <= now)
         {
-            await ReportExpiredAsync(context, email, code, cancellationToken);
-            return;
+            await ReportExpiredAsync(context, email, code, claim, cancellationToken);
+            return true;
         }
 
         // A send still under way when its code expires is abandoned: its retries must not deliver a
@@ -95,12 +165,13 @@ public sealed class ActivationEmailConsumer(
         var started = Stopwatch.GetTimestamp();
         try
         {
+            await using var keepAlive = claim is null ? null : new LeaseKeeper(claims, claim, userId, clock, _lease, logger);
             result = await sender.SendAsync(email, sending.Token);
         }
         catch (OperationCanceledException) when (untilExpiry.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
-            await ReportExpiredAsync(context, email, email.Code!, cancellationToken);
-            return;
+            await ReportExpiredAsync(context, email, email.Code!, claim, cancellationToken);
+            return true;
         }
 
         switch (result.Outcome)
@@ -108,8 +179,8 @@ public sealed class ActivationEmailConsumer(
             case EmailSendOutcome.Accepted:
                 Log.EmailSent(logger, email.Kind, userId, messageId);
                 metrics.Sent(Stopwatch.GetElapsedTime(started));
-                await RecordSentAsync(messageId, userId);
-                return;
+                await RecordSentAsync(claim, userId);
+                return true;
             case EmailSendOutcome.PermanentFailure:
                 Log.PermanentFailure(logger, email.Kind, userId, messageId, result.Reason);
                 metrics.Failed(permanent: true);
@@ -121,23 +192,43 @@ public sealed class ActivationEmailConsumer(
         }
     }
 
-    private async Task RecordSentAsync(Guid? messageId, Guid userId)
+    private async Task RecordSentAsync(Claim? claim, Guid userId)
     {
-        if (messageId is not { } id)
+        if (claim is null)
         {
             return;
         }
 
-        // The email is out: neither a stopping host nor a database hiccup may turn this into a
-        // retry, which would send it again. Failing to record is logged and the message acked.
+        // The email is out: neither a stopping host nor a database hiccup may turn this into a retry,
+        // which would send it again. Failing to record is logged and the message acked.
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
         try
         {
-            await processedMessages.RecordAsync(id, userId, ProcessedMessages.Sent, clock.GetUtcNow(), timeout.Token);
+            if (!await claims.CompleteAsync(claim, MessageClaims.Sent, clock.GetUtcNow(), timeout.Token))
+            {
+                Log.ClaimLost(logger, userId, claim.MessageId);
+            }
         }
         catch (Exception ex) when (ex is Npgsql.NpgsqlException or OperationCanceledException or TimeoutException)
         {
-            Log.RecordFailed(logger, ex, userId, id);
+            Log.RecordFailed(logger, ex, userId, claim.MessageId);
+        }
+    }
+
+    /// <summary>
+    /// Hands an unsent message back (a failure before its retry, a shutdown): the retry or the next delivery
+    /// claims it again at once. If this fails the claim still ends with its lease.
+    /// </summary>
+    private async Task ReleaseAsync(Claim claim, Guid userId)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        try
+        {
+            await claims.ReleaseAsync(claim, timeout.Token);
+        }
+        catch (Exception ex) when (ex is Npgsql.NpgsqlException or OperationCanceledException or TimeoutException)
+        {
+            Log.ReleaseFailed(logger, ex, userId, claim.MessageId);
         }
     }
 
@@ -145,7 +236,7 @@ public sealed class ActivationEmailConsumer(
     /// The code died before it could be emailed: nothing is sent, and the API is told, so that it issues a
     /// fresh code to the same address (the new address of an email change).
     /// </summary>
-    private async Task ReportExpiredAsync(ConsumeContext context, OutgoingEmail email, EmailCode code, CancellationToken cancellationToken)
+    private async Task ReportExpiredAsync(ConsumeContext context, OutgoingEmail email, EmailCode code, Claim? claim, CancellationToken cancellationToken)
     {
         var messageId = context.MessageId;
         Log.CodeExpired(logger, email.Kind, email.UserId, code.ExpiresAt, messageId);
@@ -164,9 +255,9 @@ public sealed class ActivationEmailConsumer(
             },
             cancellationToken);
 
-        if (messageId is { } processedId)
+        if (claim is not null)
         {
-            await processedMessages.RecordAsync(processedId, email.UserId, ProcessedMessages.Expired, now, cancellationToken);
+            await claims.CompleteAsync(claim, MessageClaims.Expired, now, cancellationToken);
         }
     }
 

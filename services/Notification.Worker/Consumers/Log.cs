@@ -29,4 +29,18 @@ internal static partial class Log
     [LoggerMessage(EventId = 2007, EventName = "Purged", Level = LogLevel.Information, Message = "Forgot {Count} processed message ids older than {Cutoff:o}")]
     public static partial void Purged(ILogger logger, int count, DateTimeOffset cutoff);
 
+    [LoggerMessage(EventId = 2008, EventName = "Superseded", Level = LogLevel.Information, Message = "Email {Kind} for user {UserId} not sent: a newer code for the same address was already handled (message {MessageId})")]
+    public static partial void Superseded(ILogger logger, EmailKind kind, Guid userId, Guid messageId);
+
+    [LoggerMessage(EventId = 2009, EventName = "HeldElsewhere", Level = LogLevel.Information, Message = "Message {MessageId} for user {UserId} is being sent by another worker (lease until {LeaseUntil:o}): waiting for it to finish or its lease to end")]
+    public static partial void HeldElsewhere(ILogger logger, Guid messageId, Guid userId, DateTimeOffset? leaseUntil);
+
+    [LoggerMessage(EventId = 2010, EventName = "ClaimLost", Level = LogLevel.Warning, Message = "The claim of message {MessageId} for user {UserId} ran out while it was being sent and another worker took it: the email may go out twice")]
+    public static partial void ClaimLost(ILogger logger, Guid userId, Guid messageId);
+
+    [LoggerMessage(EventId = 2011, EventName = "ReleaseFailed", Level = LogLevel.Warning, Message = "The claim of message {MessageId} for user {UserId} could not be released: its next delivery waits until the lease ends")]
+    public static partial void ReleaseFailed(ILogger logger, Exception exception, Guid userId, Guid messageId);
+
+    [LoggerMessage(EventId = 2012, EventName = "RenewFailed", Level = LogLevel.Warning, Message = "The claim of message {MessageId} for user {UserId} could not be renewed during a long send")]
+    public static partial void RenewFailed(ILogger logger, Exception exception, Guid userId, Guid messageId);
 }

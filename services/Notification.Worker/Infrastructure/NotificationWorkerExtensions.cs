@@ -37,7 +37,7 @@ public static class NotificationWorkerExtensions
 
         var connectionString = builder.Configuration.GetRequiredPostgres();
         services.AddSingleton(_ => NpgsqlDataSource.Create(WithMultiplexing(connectionString)));
-        services.AddSingleton<ProcessedMessages>();
+        services.AddSingleton<MessageClaims>();
         services.AddHostedService<ProcessedMessagesPurge>();
 
         services.AddEmailSender(builder.Configuration);

@@ -16,6 +16,7 @@ public sealed class NotificationMetrics : IDisposable
     private readonly Counter<long> _failed;
     private readonly Counter<long> _expired;
     private readonly Counter<long> _duplicates;
+    private readonly Counter<long> _superseded;
     private readonly Histogram<double> _sendDuration;
     private long _deadLetters = -1;
 
@@ -26,6 +27,7 @@ public sealed class NotificationMetrics : IDisposable
         _failed = _meter.CreateCounter<long>("notification.emails.failed", "{email}", "Send attempts that failed, by kind: transient (retried) or permanent (dead-lettered).");
         _expired = _meter.CreateCounter<long>("notification.emails.expired_before_delivery", "{email}", "Codes that expired before they could be emailed (not sent; a fresh one is asked for).");
         _duplicates = _meter.CreateCounter<long>("notification.emails.duplicates_skipped", "{email}", "Redelivered messages already handled: nothing sent.");
+        _superseded = _meter.CreateCounter<long>("notification.emails.superseded", "{email}", "Codes not sent because a newer code for the same user and address was already handled.");
         _sendDuration = _meter.CreateHistogram<double>("notification.provider.duration", "s", "Time to get one email accepted by the provider, HTTP retries included.");
         _meter.CreateObservableGauge("notification.dead_letters", ObserveDeadLetters, "{message}", "Messages waiting in the error queue (activation-email_error).");
     }
@@ -41,6 +43,8 @@ public sealed class NotificationMetrics : IDisposable
     public void ExpiredBeforeDelivery() => _expired.Add(1);
 
     public void DuplicateSkipped() => _duplicates.Add(1);
+
+    public void Superseded() => _superseded.Add(1);
 
     public void DeadLetters(long count) => Interlocked.Exchange(ref _deadLetters, count);
 
