@@ -4,23 +4,42 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using Notification.Worker.Email;
 using Notification.Worker.Infrastructure;
+using Notification.Worker.Redelivery;
 
 namespace Notification.Worker.Tests;
 
 public sealed class ResilienceSettingsTests
 {
     [Fact]
-    public void RetryAfter_InSeconds_IsHonouredUpToTheCap()
+    public void RetryAfter_InSecondsOrAsADate_IsRead_AndNothingWithoutOne()
     {
-        using var soon = new HttpResponseMessage(HttpStatusCode.TooManyRequests);
-        soon.Headers.Add("Retry-After", "2");
-        using var late = new HttpResponseMessage(HttpStatusCode.TooManyRequests);
-        late.Headers.Add("Retry-After", "3600");
+        using var seconds = new HttpResponseMessage(HttpStatusCode.TooManyRequests);
+        seconds.Headers.Add("Retry-After", "3600");
+        using var date = new HttpResponseMessage(HttpStatusCode.ServiceUnavailable);
+        date.Headers.RetryAfter = new System.Net.Http.Headers.RetryConditionHeaderValue(DateTimeOffset.UtcNow.AddMinutes(10));
+        using var past = new HttpResponseMessage(HttpStatusCode.ServiceUnavailable);
+        past.Headers.RetryAfter = new System.Net.Http.Headers.RetryConditionHeaderValue(DateTimeOffset.UtcNow.AddMinutes(-10));
         using var none = new HttpResponseMessage(HttpStatusCode.InternalServerError);
 
-        EmailServiceCollectionExtensions.RetryAfter(soon, TimeSpan.FromSeconds(10)).Should().Be(TimeSpan.FromSeconds(2));
-        EmailServiceCollectionExtensions.RetryAfter(late, TimeSpan.FromSeconds(10)).Should().Be(TimeSpan.FromSeconds(10));
-        EmailServiceCollectionExtensions.RetryAfter(none, TimeSpan.FromSeconds(10)).Should().BeNull("the jittered backoff decides");
+        ProviderHttp.RetryAfter(seconds).Should().Be(TimeSpan.FromHours(1));
+        ProviderHttp.RetryAfter(date).Should().BeCloseTo(TimeSpan.FromMinutes(10), TimeSpan.FromSeconds(5));
+        ProviderHttp.RetryAfter(past).Should().Be(TimeSpan.Zero);
+        ProviderHttp.RetryAfter(none).Should().BeNull("the jittered backoff decides");
+    }
+
+    [Theory]
+    [InlineData(0.2, 1)]
+    [InlineData(1, 1)]
+    [InlineData(1.9, 1)]
+    [InlineData(2, 2)]
+    [InlineData(3, 2)]
+    [InlineData(63, 32)]
+    [InlineData(3600, 2048)]
+    [InlineData(1_000_000, 65536)]
+    public void WaitQueueHops_AreTheLongestPowerOfTwoSecondsThatDoesNotOvershoot(double seconds, int hop)
+    {
+        WaitQueues.HopSeconds(TimeSpan.FromSeconds(seconds)).Should().Be(hop);
+        WaitQueues.WaitQueueName("activation-email", hop).Should().Be($"activation-email_wait-{hop}s");
     }
 
     [Fact]

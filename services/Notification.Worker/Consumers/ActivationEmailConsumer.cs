@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using Notification.Worker.Email;
 using Notification.Worker.Email.Templates;
 using Notification.Worker.Infrastructure;
+using Notification.Worker.Redelivery;
 using Registration.Contracts.V1;
 
 namespace Notification.Worker.Consumers;
@@ -24,6 +25,7 @@ namespace Notification.Worker.Consumers;
 public sealed class ActivationEmailConsumer(
     IEmailSender sender,
     MessageClaims claims,
+    WaitQueues waitQueues,
     TimeProvider clock,
     IOptions<ConsumerOptions> options,
     NotificationMetrics metrics,
@@ -36,6 +38,7 @@ public sealed class ActivationEmailConsumer(
     private static readonly TimeSpan HeldPollInterval = TimeSpan.FromSeconds(1);
 
     private readonly TimeSpan _lease = options.Value.ClaimLease;
+    private readonly int _maxDeferrals = options.Value.MessageRetryLimit;
 
     public Task Consume(ConsumeContext<UserRegistered> context)
     {
@@ -71,6 +74,13 @@ public sealed class ActivationEmailConsumer(
 
     private async Task HandleAsync(ConsumeContext context, OutgoingEmail email)
     {
+        // A copy back from one hop of a longer wait (see WaitQueues) goes on waiting.
+        if (WaitQueues.DueAt(context) is { } dueAt && dueAt > TimeProvider.System.GetUtcNow())
+        {
+            await waitQueues.WaitAsync(context, dueAt, WaitQueues.Deferrals(context), context.CancellationToken);
+            return;
+        }
+
         Claim? claim = null;
         if (context.MessageId is not { } messageId)
         {
@@ -141,7 +151,10 @@ public sealed class ActivationEmailConsumer(
         }
     }
 
-    /// <summary>Sends the email, or reports its code expired; true once the outcome is recorded. Failures throw.</summary>
+    /// <summary>
+    /// Sends the email, or reports its code expired: true once the outcome is recorded. False when the provider
+    /// asked to wait and the message will come back then (its claim is released). Failures throw.
+    /// </summary>
     private async Task<bool> DeliverAsync(ConsumeContext context, OutgoingEmail email, Claim? claim)
     {
         var cancellationToken = context.CancellationToken;
@@ -181,6 +194,9 @@ public sealed class ActivationEmailConsumer(
                 metrics.Sent(Stopwatch.GetElapsedTime(started));
                 await RecordSentAsync(claim, userId);
                 return true;
+            case EmailSendOutcome.TransientFailure when result.RetryAfter is { } wait:
+                metrics.Failed(permanent: false);
+                return await DeferAsync(context, email, claim, result.Reason, wait);
             case EmailSendOutcome.PermanentFailure:
                 Log.PermanentFailure(logger, email.Kind, userId, messageId, result.Reason);
                 metrics.Failed(permanent: true);
@@ -190,6 +206,34 @@ public sealed class ActivationEmailConsumer(
                 metrics.Failed(permanent: false);
                 throw new TransientEmailFailureException(result.Reason ?? "The provider did not accept the email.");
         }
+    }
+
+    /// <summary>
+    /// The provider asked to wait longer than the HTTP retries do (a 429 or 503 with a long Retry-After): the
+    /// message comes back no sooner than asked, through a wait queue, unless its code would be dead by then
+    /// (then the API is asked for a fresh one now) or the provider has made it wait too often already
+    /// (Consumer:MessageRetryLimit times; then it is dead-lettered).
+    /// </summary>
+    private async Task<bool> DeferAsync(ConsumeContext context, OutgoingEmail email, Claim? claim, string? reason, TimeSpan wait)
+    {
+        var cancellationToken = context.CancellationToken;
+        if (email.Code is { } code && code.ExpiresAt <= clock.GetUtcNow() + wait)
+        {
+            await ReportExpiredAsync(context, email, code, claim, cancellationToken);
+            return true;
+        }
+
+        var deferrals = WaitQueues.Deferrals(context) + 1;
+        if (deferrals > _maxDeferrals)
+        {
+            Log.ThrottledTooOften(logger, email.Kind, email.UserId, context.MessageId, deferrals - 1, reason);
+            throw new ProviderThrottledException($"{reason}; the provider made this message wait {deferrals - 1} time(s) already");
+        }
+
+        Log.Deferred(logger, email.Kind, email.UserId, context.MessageId, wait, reason);
+        metrics.Deferred();
+        await waitQueues.WaitAsync(context, TimeProvider.System.GetUtcNow() + wait, deferrals, cancellationToken);
+        return false;
     }
 
     private async Task RecordSentAsync(Claim? claim, Guid userId)

@@ -43,4 +43,10 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 2012, EventName = "RenewFailed", Level = LogLevel.Warning, Message = "The claim of message {MessageId} for user {UserId} could not be renewed during a long send")]
     public static partial void RenewFailed(ILogger logger, Exception exception, Guid userId, Guid messageId);
+
+    [LoggerMessage(EventId = 2013, EventName = "Deferred", Level = LogLevel.Warning, Message = "Email {Kind} for user {UserId}: the provider asked to wait {RetryAfter}, so it comes back no sooner than that (message {MessageId}): {Reason}")]
+    public static partial void Deferred(ILogger logger, EmailKind kind, Guid userId, Guid? messageId, TimeSpan retryAfter, string? reason);
+
+    [LoggerMessage(EventId = 2014, EventName = "ThrottledTooOften", Level = LogLevel.Error, Message = "Email {Kind} for user {UserId}: the provider asked it to wait again after {Deferrals} wait(s): to the error queue (message {MessageId}): {Reason}")]
+    public static partial void ThrottledTooOften(ILogger logger, EmailKind kind, Guid userId, Guid? messageId, int deferrals, string? reason);
 }

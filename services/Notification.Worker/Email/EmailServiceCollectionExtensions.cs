@@ -85,7 +85,12 @@ internal static class EmailServiceCollectionExtensions
                 Delay = options.RetryBaseDelay,
                 MaxDelay = options.RetryMaxDelay,
                 ShouldRetryAfterHeader = false,
-                DelayGenerator = args => ValueTask.FromResult(RetryAfter(args.Outcome.Result, options.RetryAfterCap)),
+                // A Retry-After beyond the cap ends the HTTP attempts: the consumer redelivers the message
+                // no sooner than asked instead of knocking again at the cap.
+                ShouldHandle = args => ValueTask.FromResult(
+                    !(ProviderHttp.RetryAfter(args.Outcome.Result) > options.RetryAfterCap) && HttpClientResiliencePredicates.IsTransient(args.Outcome)),
+                // Within the cap (ShouldHandle lets nothing longer through); null falls back to the backoff.
+                DelayGenerator = args => ValueTask.FromResult(ProviderHttp.RetryAfter(args.Outcome.Result)),
             });
         }
 
@@ -97,18 +102,5 @@ internal static class EmailServiceCollectionExtensions
             BreakDuration = options.BreakerBreakDuration,
         });
         pipeline.AddTimeout(options.AttemptTimeout);
-    }
-
-    /// <summary>The provider's Retry-After (seconds or a date), capped; null falls back to the backoff.</summary>
-    internal static TimeSpan? RetryAfter(HttpResponseMessage? response, TimeSpan cap)
-    {
-        var header = response?.Headers.RetryAfter;
-        var wait = header?.Delta ?? (header?.Date is { } date ? date - TimeProvider.System.GetUtcNow() : null);
-        if (wait is null)
-        {
-            return null;
-        }
-
-        return wait < TimeSpan.Zero ? TimeSpan.Zero : wait > cap ? cap : wait;
     }
 }

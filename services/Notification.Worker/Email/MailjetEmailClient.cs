@@ -11,7 +11,7 @@ namespace Notification.Worker.Email;
 /// permanent failure, as is any 4xx other than 408/429.
 /// </summary>
 /// <remarks>The HttpClient comes with the resilience pipeline (retries, timeouts, circuit breaker) attached.</remarks>
-public sealed class MailjetEmailClient(HttpClient http, IOptions<EmailOptions> options) : IEmailSender
+public sealed class MailjetEmailClient(HttpClient http, IOptions<EmailOptions> options, IOptions<EmailResilienceOptions> resilience) : IEmailSender
 {
     public const string SendPath = "v3.1/send";
     private const string Provider = "Mailjet";
@@ -21,7 +21,7 @@ public sealed class MailjetEmailClient(HttpClient http, IOptions<EmailOptions> o
     public Task<EmailSendResult> SendAsync(OutgoingEmail email, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(email);
-        return ProviderHttp.PostAsync(http, Provider, SendPath, Build(email, _from), email, ReadAcceptedAsync, cancellationToken);
+        return ProviderHttp.PostAsync(http, Provider, SendPath, Build(email, _from), email, resilience.Value.RetryAfterCap, ReadAcceptedAsync, cancellationToken);
 
         async Task<EmailSendResult> ReadAcceptedAsync(HttpResponseMessage response, CancellationToken ct)
         {

@@ -8,7 +8,7 @@ namespace Notification.Worker.Email;
 /// in Mailpit's web UI. Tags say what the email is for and carry the message reference. Basic auth only when configured.
 /// </summary>
 /// <remarks>The HttpClient comes with the resilience pipeline (retries, timeouts, circuit breaker) attached.</remarks>
-public sealed class MailpitEmailClient(HttpClient http, IOptions<EmailOptions> options) : IEmailSender
+public sealed class MailpitEmailClient(HttpClient http, IOptions<EmailOptions> options, IOptions<EmailResilienceOptions> resilience) : IEmailSender
 {
     public const string SendPath = "api/v1/send";
     private const string Provider = "Mailpit";
@@ -24,6 +24,7 @@ public sealed class MailpitEmailClient(HttpClient http, IOptions<EmailOptions> o
             SendPath,
             Build(email, _from),
             email,
+            resilience.Value.RetryAfterCap,
             (_, _) => Task.FromResult(EmailSendResult.Accepted),
             cancellationToken);
     }

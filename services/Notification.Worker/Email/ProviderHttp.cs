@@ -39,9 +39,18 @@ internal static class ProviderHttp
     public static bool IsTransient(HttpStatusCode status) =>
         status is HttpStatusCode.RequestTimeout or HttpStatusCode.TooManyRequests || (int)status >= 500;
 
+    /// <summary>The provider's Retry-After (seconds or a date); null when it gave none (the backoff decides).</summary>
+    public static TimeSpan? RetryAfter(HttpResponseMessage? response)
+    {
+        var header = response?.Headers.RetryAfter;
+        var wait = header?.Delta ?? (header?.Date is { } date ? date - TimeProvider.System.GetUtcNow() : null);
+        return wait < TimeSpan.Zero ? TimeSpan.Zero : wait;
+    }
+
     /// <summary>
     /// Posts <paramref name="body"/> and maps every failure to a result; a 2xx response is handed
-    /// to <paramref name="readSuccess"/>. Only the caller's cancellation escapes as an exception.
+    /// to <paramref name="readSuccess"/>. A 429/503 whose Retry-After is longer than
+    /// <paramref name="retryAfterCap"/> carries that wait. Only the caller's cancellation escapes as an exception.
     /// </summary>
     public static async Task<EmailSendResult> PostAsync<TBody>(
         HttpClient http,
@@ -49,6 +58,7 @@ internal static class ProviderHttp
         string path,
         TBody body,
         OutgoingEmail email,
+        TimeSpan retryAfterCap,
         Func<HttpResponseMessage, CancellationToken, Task<EmailSendResult>> readSuccess,
         CancellationToken cancellationToken)
     {
@@ -63,9 +73,16 @@ internal static class ProviderHttp
 
             var text = await response.Content.ReadAsStringAsync(cancellationToken);
             var reason = $"{provider} answered {(int)response.StatusCode} {response.ReasonPhrase}: {email.Redact(text)}".TrimEnd(' ', ':');
-            return IsTransient(response.StatusCode)
-                ? EmailSendResult.Transient(reason)
-                : EmailSendResult.Permanent(reason);
+            if (!IsTransient(response.StatusCode))
+            {
+                return EmailSendResult.Permanent(reason);
+            }
+
+            // Longer than the HTTP retries wait: the answer says when to come back, the consumer makes it so.
+            var retryAfter = RetryAfter(response);
+            return retryAfter > retryAfterCap
+                ? EmailSendResult.Transient($"{reason} (Retry-After {retryAfter.Value.TotalSeconds:0} s)", retryAfter)
+                : EmailSendResult.Transient(reason);
         }
         catch (BrokenCircuitException)
         {

@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Notification.Worker.Consumers;
 using Notification.Worker.Email;
+using Notification.Worker.Redelivery;
 using Npgsql;
 using Registration.Hosting;
 
@@ -38,6 +39,7 @@ public static class NotificationWorkerExtensions
         var connectionString = builder.Configuration.GetRequiredPostgres();
         services.AddSingleton(_ => NpgsqlDataSource.Create(WithMultiplexing(connectionString)));
         services.AddSingleton<MessageClaims>();
+        services.AddSingleton<WaitQueues>();
         services.AddHostedService<ProcessedMessagesPurge>();
 
         services.AddEmailSender(builder.Configuration);

@@ -17,6 +17,7 @@ public sealed class NotificationMetrics : IDisposable
     private readonly Counter<long> _expired;
     private readonly Counter<long> _duplicates;
     private readonly Counter<long> _superseded;
+    private readonly Counter<long> _deferred;
     private readonly Histogram<double> _sendDuration;
     private long _deadLetters = -1;
 
@@ -28,6 +29,7 @@ public sealed class NotificationMetrics : IDisposable
         _expired = _meter.CreateCounter<long>("notification.emails.expired_before_delivery", "{email}", "Codes that expired before they could be emailed (not sent; a fresh one is asked for).");
         _duplicates = _meter.CreateCounter<long>("notification.emails.duplicates_skipped", "{email}", "Redelivered messages already handled: nothing sent.");
         _superseded = _meter.CreateCounter<long>("notification.emails.superseded", "{email}", "Codes not sent because a newer code for the same user and address was already handled.");
+        _deferred = _meter.CreateCounter<long>("notification.emails.deferred", "{email}", "Sends the provider asked to retry later than the HTTP retries wait: redelivered no sooner than asked.");
         _sendDuration = _meter.CreateHistogram<double>("notification.provider.duration", "s", "Time to get one email accepted by the provider, HTTP retries included.");
         _meter.CreateObservableGauge("notification.dead_letters", ObserveDeadLetters, "{message}", "Messages waiting in the error queue (activation-email_error).");
     }
@@ -45,6 +47,8 @@ public sealed class NotificationMetrics : IDisposable
     public void DuplicateSkipped() => _duplicates.Add(1);
 
     public void Superseded() => _superseded.Add(1);
+
+    public void Deferred() => _deferred.Add(1);
 
     public void DeadLetters(long count) => Interlocked.Exchange(ref _deadLetters, count);
 
