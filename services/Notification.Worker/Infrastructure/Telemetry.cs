@@ -65,9 +65,9 @@ public sealed class TelemetryOptions
 {
     public const string SectionName = "Telemetry";
 
-    /// <summary>Port of the Prometheus scrape endpoint (http://+:port/metrics); 0 turns it off.</summary>
+    /// <summary>Port of <c>/health/live</c>, <c>/health/ready</c> and <c>/metrics</c> (all interfaces); 0 turns them off.</summary>
     [Range(0, 65535)]
-    public int PrometheusPort { get; set; }
+    public int Port { get; set; } = 8081;
 
     /// <summary>How often the dead-letter depth is read from the broker.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
@@ -81,7 +81,8 @@ public static class Telemetry
     /// <summary>
     /// The shared telemetry (<see cref="ServiceDefaults.AddTelemetryDefaults"/>: MassTransit consume →
     /// provider HTTP call, continuing the API's trace through the message headers) plus the worker's meter,
-    /// the dead-letter depth probe, and Prometheus when Telemetry:PrometheusPort is set.
+    /// the dead-letter depth probe, the health checks, and, unless Telemetry:Port is 0, the endpoints that
+    /// serve them (<see cref="TelemetryServer"/>).
     /// </summary>
     public static IHostApplicationBuilder AddWorkerTelemetry(this IHostApplicationBuilder builder)
     {
@@ -89,20 +90,23 @@ public static class Telemetry
         services.AddOptions<TelemetryOptions>().BindConfiguration(TelemetryOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<NotificationMetrics>();
         services.AddHostedService<DeadLetterDepthProbe>();
+        services.AddReadinessChecks();
 
-        var prometheusPort = builder.Configuration.GetValue<int>($"{TelemetryOptions.SectionName}:{nameof(TelemetryOptions.PrometheusPort)}");
+        var port = builder.Configuration.GetSection(TelemetryOptions.SectionName).GetValue(nameof(TelemetryOptions.Port), new TelemetryOptions().Port);
         builder.AddTelemetryDefaults(ServiceName).WithMetrics(metrics =>
         {
             metrics.AddMeter(NotificationMetrics.MeterName);
-            if (prometheusPort > 0)
+            if (port > 0)
             {
-                metrics.AddPrometheusHttpListener(listener =>
-                {
-                    listener.Host = "+";
-                    listener.Port = prometheusPort;
-                });
+                metrics.AddPrometheusExporter();
             }
         });
+        if (port > 0)
+        {
+            // Before the bus: liveness answers while the worker still waits for the broker.
+            services.AddHostedService<TelemetryServer>();
+        }
+
         return builder;
     }
 }

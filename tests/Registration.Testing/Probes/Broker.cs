@@ -15,7 +15,7 @@ public static class Broker
 
     public const string ActivationEmailErrorQueue = ActivationEmailQueue + "_error";
 
-    private static readonly JsonSerializerOptions EnvelopeJson = new(JsonSerializerDefaults.Web);
+    private static readonly JsonSerializerOptions EnvelopeJson = new(JsonSerializerDefaults.Web) { DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull };
 
     /// <summary>Ready messages and consumers of a queue, or null when it does not exist (yet).</summary>
     public static async Task<QueueState?> InspectAsync(RabbitMqVirtualHost vhost, string queue)
@@ -63,23 +63,31 @@ public static class Broker
     }
 
     /// <summary>Publishes in MassTransit's JSON envelope as a foreign publisher might: with no MessageId anywhere.</summary>
-    public static async Task PublishWithoutMessageIdAsync<T>(RabbitMqVirtualHost vhost, T message)
+    public static Task PublishWithoutMessageIdAsync<T>(RabbitMqVirtualHost vhost, T message)
+        where T : class => PublishEnvelopeAsync(vhost, message, messageId: null);
+
+    /// <summary>Publishes as the API's outbox does, from outside any bus: MassTransit's JSON envelope with this MessageId.</summary>
+    public static Task PublishAsync<T>(RabbitMqVirtualHost vhost, T message, Guid messageId)
+        where T : class => PublishEnvelopeAsync(vhost, message, messageId);
+
+    /// <summary>The exchange MassTransit publishes a message type to: <c>Registration.Contracts.V1:UserRegistered</c>.</summary>
+    public static string ExchangeOf<T>() => $"{typeof(T).Namespace}:{typeof(T).Name}";
+
+    private static async Task PublishEnvelopeAsync<T>(RabbitMqVirtualHost vhost, T message, Guid? messageId)
         where T : class
     {
         var envelope = JsonSerializer.SerializeToUtf8Bytes(new
         {
+            messageId,
             messageType = new[] { $"urn:message:{typeof(T).Namespace}:{typeof(T).Name}" },
             sentTime = DateTimeOffset.UtcNow,
             message,
         }, EnvelopeJson);
         await using var connection = await ConnectAsync(vhost);
         await using var channel = await connection.CreateChannelAsync(new CreateChannelOptions(true, true));
-        var properties = new BasicProperties { ContentType = "application/vnd.masstransit+json", Persistent = true };
+        var properties = new BasicProperties { ContentType = "application/vnd.masstransit+json", Persistent = true, MessageId = messageId?.ToString() };
         await channel.BasicPublishAsync(ExchangeOf<T>(), string.Empty, mandatory: true, properties, envelope);
     }
-
-    /// <summary>The exchange MassTransit publishes a message type to: <c>Registration.Contracts.V1:UserRegistered</c>.</summary>
-    public static string ExchangeOf<T>() => $"{typeof(T).Namespace}:{typeof(T).Name}";
 
     internal static Task<IConnection> ConnectAsync(RabbitMqVirtualHost vhost, string name = "test probe")
     {
