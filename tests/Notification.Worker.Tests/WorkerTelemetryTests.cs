@@ -75,22 +75,39 @@ public sealed class WorkerTelemetryTests(TestEnvironment environment) : FreshPro
     }
 
     [Fact]
-    public async Task TheWorkerProcess_ServesPrometheusText_OnTelemetryPort()
+    public async Task TheWorkerProcess_ServesPrometheusText_WithEveryOutcomeSeriesAtZeroFromTheStart()
     {
-        // The binary as it runs in production: Telemetry__PrometheusPort=19464 used to make it exit 134 at start.
+        // The binary as it runs in production (Telemetry__PrometheusPort=19464 used to make it exit 134 at start),
+        // alone in its process: the meters are process-wide, other workers of this test run would count too.
         var port = FreePort.Next();
         await using var worker = await Environment.StartWorkerProcessAsync(settings => settings.TelemetryPort(port));
         using var client = Client(port);
-        var messageId = Guid.NewGuid();
 
+        var atStart = await ScrapeAsync(client);
+
+        string[] outcomes =
+        [
+            "notification_emails_sent_total", "notification_emails_expired_before_delivery_total", "notification_emails_duplicates_skipped_total",
+            "notification_emails_superseded_total", "notification_emails_deferred_total",
+        ];
+        foreach (var name in outcomes)
+        {
+            atStart.Should().ContainSingle(sample => sample.Name == name, "a rate over a series that appears with its first event misses that event")
+                .Which.Value.Should().Be(0);
+        }
+
+        atStart.Where(sample => sample.Name == "notification_emails_failed_total").Select(sample => (sample.Labels["kind"], sample.Value))
+            .Should().BeEquivalentTo([("transient", 0.0), ("permanent", 0.0)]);
+
+        var messageId = Guid.NewGuid();
         await Broker.PublishAsync(Environment.VirtualHost, TestMessages.UserRegistered(DateTimeOffset.UtcNow.AddMinutes(1)), messageId);
         await Environment.Database.WaitForOutcomeAsync(messageId, "sent");
         var samples = await Eventually.GetAsync(
             () => ScrapeAsync(client),
-            found => found.Any(sample => sample.Name == "notification_emails_sent_total" && sample.Value >= 1),
+            found => found.Any(sample => sample.Name == "notification_emails_sent_total" && sample.Value == 1),
             "the sent email on /metrics");
 
-        samples.Should().Contain(sample => sample.Name == "notification_provider_duration_seconds_count");
+        samples.Should().Contain(sample => sample.Name == "notification_provider_duration_seconds_count" && sample.Value == 1);
         (await client.GetHealthAsync("/health/live")).StatusCode.Should().Be(HttpStatusCode.OK);
     }
 

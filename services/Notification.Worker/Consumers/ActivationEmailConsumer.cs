@@ -38,6 +38,7 @@ public sealed class ActivationEmailConsumer(
     private static readonly TimeSpan HeldPollInterval = TimeSpan.FromSeconds(1);
 
     private readonly TimeSpan _lease = options.Value.ClaimLease;
+    // The message retries after a transient failure, and the waits a provider may ask for: one limit.
     private readonly int _maxDeferrals = options.Value.MessageRetryLimit;
 
     public Task Consume(ConsumeContext<UserRegistered> context)
@@ -202,7 +203,18 @@ public sealed class ActivationEmailConsumer(
                 metrics.Failed(permanent: true);
                 throw new PermanentEmailFailureException(result.Reason ?? "The provider refused the email.");
             default:
-                Log.TransientFailure(logger, email.Kind, userId, messageId, result.Reason);
+                // One line per failed attempt (MassTransit's own retry and fault lines are left out): the last
+                // one says where the message went.
+                var attempt = context.GetRetryAttempt();
+                if (attempt < _maxDeferrals)
+                {
+                    Log.TransientFailure(logger, email.Kind, userId, messageId, attempt + 1, result.Reason);
+                }
+                else
+                {
+                    Log.DeadLettered(logger, email.Kind, userId, messageId, attempt + 1, result.Reason);
+                }
+
                 metrics.Failed(permanent: false);
                 throw new TransientEmailFailureException(result.Reason ?? "The provider did not accept the email.");
         }

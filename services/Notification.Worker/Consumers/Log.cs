@@ -17,8 +17,11 @@ internal static partial class Log
     [LoggerMessage(EventId = 2003, EventName = "CodeExpired", Level = LogLevel.Warning, Message = "Code of email {Kind} for user {UserId} expired at {CodeExpiresAt:o} before it could be emailed (message {MessageId}): asking for a fresh one")]
     public static partial void CodeExpired(ILogger logger, EmailKind kind, Guid userId, DateTimeOffset codeExpiresAt, Guid? messageId);
 
-    [LoggerMessage(EventId = 2004, EventName = "TransientFailure", Level = LogLevel.Warning, Message = "Email {Kind} for user {UserId} failed, will retry (message {MessageId}): {Reason}")]
-    public static partial void TransientFailure(ILogger logger, EmailKind kind, Guid userId, Guid? messageId, string? reason);
+    [LoggerMessage(EventId = 2004, EventName = "TransientFailure", Level = LogLevel.Warning, Message = "Email {Kind} for user {UserId} failed (attempt {Attempt}), will retry (message {MessageId}): {Reason}")]
+    public static partial void TransientFailure(ILogger logger, EmailKind kind, Guid userId, Guid? messageId, int attempt, string? reason);
+
+    [LoggerMessage(EventId = 2015, EventName = "DeadLettered", Level = LogLevel.Error, Message = "Email {Kind} for user {UserId} failed (attempt {Attempt}, the last): to the error queue, for an operator to replay (message {MessageId}): {Reason}")]
+    public static partial void DeadLettered(ILogger logger, EmailKind kind, Guid userId, Guid? messageId, int attempt, string? reason);
 
     [LoggerMessage(EventId = 2005, EventName = "PermanentFailure", Level = LogLevel.Error, Message = "Email {Kind} for user {UserId} refused by the provider, no retry (message {MessageId}): {Reason}")]
     public static partial void PermanentFailure(ILogger logger, EmailKind kind, Guid userId, Guid? messageId, string? reason);
