@@ -47,7 +47,7 @@ public static class DeadLetterCommand
 
         try
         {
-            return await RunAsync(args, configuration, output, error, configureQueues: null, interrupted.Token);
+            return await RunAsync(args, configuration, output, error, interrupted.Token);
         }
 #pragma warning disable CA1031 // An operator command ends with a message and exit code 1, never a crash dump.
         catch (Exception ex)
@@ -63,7 +63,6 @@ public static class DeadLetterCommand
         IConfiguration configuration,
         TextWriter output,
         TextWriter error,
-        Action<DeadLetterQueues>? configureQueues,
         CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(args);
@@ -95,7 +94,6 @@ public static class DeadLetterCommand
         try
         {
             await using var queues = await DeadLetterQueues.ConnectAsync(rabbit, cancellationToken);
-            configureQueues?.Invoke(queues);
             var targets = command.Queue is { } queue
                 ? [DeadLetterQueues.ErrorQueueName(queue)]
                 : DeadLetterQueues.KnownErrorQueues;

@@ -21,12 +21,6 @@ public sealed class DeadLetterQueues : IAsyncDisposable
 
     private DeadLetterQueues(IConnection connection) => _connection = connection;
 
-    /// <summary>
-    /// Runs after a dead letter was published to its queue and confirmed, before it is acked
-    /// in the error queue. Only for tests, to interrupt a replay at its most delicate point.
-    /// </summary>
-    internal Func<DeadLetter, CancellationToken, Task>? AfterPublish { get; set; }
-
     /// <summary>The error queues of the email flow: this worker's endpoint and the API's expiry consumer.</summary>
     public static IReadOnlyList<string> KnownErrorQueues { get; } =
     [
@@ -148,11 +142,6 @@ public sealed class DeadLetterQueues : IAsyncDisposable
                 throw new DeadLetterException(
                     $"The broker did not take message {message.BasicProperties.MessageId} for {sourceQueue} ({(ex.IsReturn ? "unroutable" : "nacked")}); it stays in {errorQueue}.",
                     ex);
-            }
-
-            if (AfterPublish is { } afterPublish)
-            {
-                await afterPublish(DeadLetter.From(errorQueue, message.BasicProperties, message.Body), cancellationToken);
             }
 
             await channel.BasicAckAsync(message.DeliveryTag, multiple: false, cancellationToken);
