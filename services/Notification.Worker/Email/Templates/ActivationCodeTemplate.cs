@@ -10,17 +10,16 @@ public static class ActivationCodeTemplate
     public static OutgoingEmail Render(Guid? messageId, Guid userId, string to, EmailCode code)
     {
         ArgumentNullException.ThrowIfNull(code);
-        var lifetime = EmailText.Lifetime(code);
-        var expiresAt = EmailText.Utc(code.ExpiresAt);
+        var expiry = EmailText.Expiry(code);
         var text = $"""
             Your activation code is {code.Value}.
 
-            It expires {lifetime} after it was issued, at {expiresAt}.
+            {expiry}
             If it has expired, ask for a new code.
             """;
         var html = $"""
             <p>Your activation code is <strong>{WebUtility.HtmlEncode(code.Value)}</strong>.</p>
-            <p>It expires {lifetime} after it was issued, at {WebUtility.HtmlEncode(expiresAt)}.<br>If it has expired, ask for a new code.</p>
+            <p>{WebUtility.HtmlEncode(expiry)}<br>If it has expired, ask for a new code.</p>
             """;
         return new OutgoingEmail(EmailKind.ActivationCode, messageId, userId, to, Subject, text, html, code);
     }

@@ -13,20 +13,21 @@ public static class EmailChangeCodeTemplate
     public static OutgoingEmail Render(Guid? messageId, Guid userId, string newAddress, EmailCode code)
     {
         ArgumentNullException.ThrowIfNull(code);
-        var lifetime = EmailText.Lifetime(code);
-        var expiresAt = EmailText.Utc(code.ExpiresAt);
+        const string Purpose = "Someone asked to make this address the sign-in address of their account.";
+        const string Effect = "The sign-in address changes only once this code is confirmed; until then the account keeps its current address.";
+        const string NotYou = "If you did not ask for this, ignore this email: nothing changes without the code.";
+        var expiry = EmailText.Expiry(code);
         var text = $"""
-            Someone asked to make this address the sign-in address of their account.
+            {Purpose}
             Your confirmation code is {code.Value}.
 
-            It expires {lifetime} after it was issued, at {expiresAt}. The sign-in address changes only once
-            this code is confirmed; until then the account keeps its current address.
-            If you did not ask for this, ignore this email: nothing changes without the code.
+            {expiry} {Effect}
+            {NotYou}
             """;
         var html = $"""
-            <p>Someone asked to make this address the sign-in address of their account.<br>Your confirmation code is <strong>{WebUtility.HtmlEncode(code.Value)}</strong>.</p>
-            <p>It expires {lifetime} after it was issued, at {WebUtility.HtmlEncode(expiresAt)}. The sign-in address changes only once this code is confirmed; until then the account keeps its current address.</p>
-            <p>If you did not ask for this, ignore this email: nothing changes without the code.</p>
+            <p>{Purpose}<br>Your confirmation code is <strong>{WebUtility.HtmlEncode(code.Value)}</strong>.</p>
+            <p>{WebUtility.HtmlEncode(expiry)} {Effect}</p>
+            <p>{NotYou}</p>
             """;
         return new OutgoingEmail(EmailKind.EmailChangeCode, messageId, userId, newAddress, Subject, text, html, code);
     }

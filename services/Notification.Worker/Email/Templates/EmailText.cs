@@ -9,9 +9,11 @@ internal static class EmailText
     public static string Utc(DateTimeOffset time) =>
         time.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss 'UTC'", CultureInfo.InvariantCulture);
 
-    /// <summary>"one minute", "5 minutes", "90 seconds", "one hour": a code's lifetime as a person says it.</summary>
-    public static string Lifetime(EmailCode code) => DescribeLifetime(code.ExpiresAt - code.IssuedAt);
+    /// <summary>"It expires one minute after it was issued, at 2030-01-02 13:04:05 UTC": what every code email says of its code.</summary>
+    public static string Expiry(EmailCode code) =>
+        $"It expires {DescribeLifetime(code.ExpiresAt - code.IssuedAt)} after it was issued, at {Utc(code.ExpiresAt)}.";
 
+    /// <summary>"one minute", "5 minutes", "90 seconds", "one hour": a code's lifetime as a person says it.</summary>
     public static string DescribeLifetime(TimeSpan lifetime)
     {
         var seconds = (long)Math.Round(lifetime.TotalSeconds);
