@@ -22,7 +22,8 @@ public sealed class DatabaseRoundTripTests(TestEnvironment environment) : FreshP
         }
 
         await Eventually.GetAsync(() => worker.Events.Completed<Registration.Contracts.V1.UserRegistered>(), n => n == Emails, "every email sent");
-        var seen = statements.All;
+        // The hourly purge's first pass may land in the window: maintenance, not a cost of an email.
+        var seen = statements.All.Where(sql => !sql.StartsWith("DELETE FROM notification.processed_messages WHERE processed_at <", StringComparison.Ordinal)).ToList();
         Console.WriteLine($"{seen.Count} statements for {Emails} emails: {seen.Count / (double)Emails:0.##} per email");
 
         seen.Should().HaveCount(2 * Emails, "one claim and one record per email");

@@ -34,12 +34,15 @@ public sealed class ActivationEmailConsumer(
 {
     private static readonly TimeSpan MaxSendWindow = TimeSpan.FromDays(7);
 
-    /// <summary>How often a copy whose message another worker holds looks again (at most).</summary>
+    /// <summary>How often a copy whose message another worker holds looks again: at most once a second, and when the lease ends.</summary>
     private static readonly TimeSpan HeldPollInterval = TimeSpan.FromSeconds(1);
 
+    private static readonly TimeSpan HeldPollMinimum = TimeSpan.FromMilliseconds(50);
+
     private readonly TimeSpan _lease = options.Value.ClaimLease;
+
     // The message retries after a transient failure, and the waits a provider may ask for: one limit.
-    private readonly int _maxDeferrals = options.Value.MessageRetryLimit;
+    private readonly int _messageRetryLimit = options.Value.MessageRetryLimit;
 
     public Task Consume(ConsumeContext<UserRegistered> context)
     {
@@ -143,10 +146,8 @@ public sealed class ActivationEmailConsumer(
                     }
 
                     var untilLeaseEnds = claim.LeaseUntil is { } until ? until - now : _lease;
-                    await Task.Delay(
-                        untilLeaseEnds < HeldPollInterval ? (untilLeaseEnds > TimeSpan.Zero ? untilLeaseEnds : TimeSpan.FromMilliseconds(50)) : HeldPollInterval,
-                        TimeProvider.System,
-                        cancellationToken);
+                    var pause = TimeSpan.FromTicks(Math.Clamp(untilLeaseEnds.Ticks, HeldPollMinimum.Ticks, HeldPollInterval.Ticks));
+                    await Task.Delay(pause, TimeProvider.System, cancellationToken);
                     break;
             }
         }
@@ -206,7 +207,7 @@ public sealed class ActivationEmailConsumer(
                 // One line per failed attempt (MassTransit's own retry and fault lines are left out): the last
                 // one says where the message went.
                 var attempt = context.GetRetryAttempt();
-                if (attempt < _maxDeferrals)
+                if (attempt < _messageRetryLimit)
                 {
                     Log.TransientFailure(logger, email.Kind, userId, messageId, attempt + 1, result.Reason);
                 }
@@ -236,7 +237,7 @@ public sealed class ActivationEmailConsumer(
         }
 
         var deferrals = WaitQueues.Deferrals(context) + 1;
-        if (deferrals > _maxDeferrals)
+        if (deferrals > _messageRetryLimit)
         {
             Log.ThrottledTooOften(logger, email.Kind, email.UserId, context.MessageId, deferrals - 1, reason);
             throw new ProviderThrottledException($"{reason}; the provider made this message wait {deferrals - 1} time(s) already");
