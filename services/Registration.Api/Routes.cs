@@ -1,9 +1,8 @@
-using Microsoft.AspNetCore.Diagnostics.HealthChecks;
-using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Registration.Api.Activation;
 using Registration.Api.Infrastructure;
 using Registration.Api.Operators;
 using Registration.Api.Users;
+using Registration.Hosting;
 using Scalar.AspNetCore;
 
 namespace Registration.Api;
@@ -14,9 +13,6 @@ namespace Registration.Api;
 /// </summary>
 public static class Routes
 {
-    /// <summary>Health checks that decide readiness (PostgreSQL; MassTransit adds the bus).</summary>
-    public const string ReadyTag = "ready";
-
     public static WebApplication MapRoutes(this WebApplication app)
     {
         MapSelfService(app.MapGroup("/v1/users").WithTags("Users"));
@@ -143,19 +139,7 @@ public static class Routes
     /// <summary>Health, metrics and the API's own documentation.</summary>
     private static void MapOperations(WebApplication app)
     {
-        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false, ResponseWriter = HealthResponses.WriteAsync });
-        app.MapHealthChecks("/health/ready", new HealthCheckOptions
-        {
-            Predicate = check => check.Tags.Contains(ReadyTag),
-            ResponseWriter = HealthResponses.WriteAsync,
-            // MassTransit reports a bus that lost the broker as Degraded: not ready either.
-            ResultStatusCodes =
-            {
-                [HealthStatus.Healthy] = StatusCodes.Status200OK,
-                [HealthStatus.Degraded] = StatusCodes.Status503ServiceUnavailable,
-                [HealthStatus.Unhealthy] = StatusCodes.Status503ServiceUnavailable,
-            },
-        });
+        app.MapHealthEndpoints();
         app.MapPrometheusScrapingEndpoint("/metrics");
 
         app.MapOpenApi();

@@ -1,4 +1,5 @@
 using System.Data.Common;
+using System.Globalization;
 using System.Text.RegularExpressions;
 
 namespace Deployment.Tests;
@@ -111,6 +112,20 @@ public sealed class ComposeFileTests
         var test = string.Join(' ', api.HealthcheckTest ?? []);
 
         test.Should().Contain($"/{port}", "the healthcheck must knock on the port Kestrel listens on").And.Contain("/health/ready");
+        test.Should().NotContainAny(["curl", "wget"], "the aspnet image has neither");
+    }
+
+    [Fact]
+    public void Worker_Healthcheck_ProbesReadinessOnItsTelemetryPort()
+    {
+        var worker = Compose.Service(Worker);
+        var port = worker.Environment.TryGetValue("Telemetry__Port", out var set)
+            ? set
+            : new Notification.Worker.Infrastructure.TelemetryOptions().Port.ToString(CultureInfo.InvariantCulture);
+        var test = string.Join(' ', worker.HealthcheckTest ?? []);
+
+        port.Should().NotBe("0", "a worker with its telemetry port off has nothing to probe");
+        test.Should().Contain($"/dev/tcp/127.0.0.1/{port}", "the healthcheck must knock on the port the worker serves health on").And.Contain("/health/ready");
         test.Should().NotContainAny(["curl", "wget"], "the aspnet image has neither");
     }
 

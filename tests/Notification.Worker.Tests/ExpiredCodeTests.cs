@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Time.Testing;
 using Notification.Worker.Consumers;
+using Registration.Contracts.V1;
 
 namespace Notification.Worker.Tests;
 
@@ -8,26 +9,56 @@ public sealed class ExpiredCodeTests(TestEnvironment environment) : FreshProvide
 {
     private static readonly DateTimeOffset Issued = new(2030, 6, 1, 12, 0, 0, TimeSpan.Zero);
 
-    [Fact]
-    public async Task LateMessage_IsNotEmailed_AndCodeExpiredBeforeDeliveryIsPublished()
+    [Theory]
+    [InlineData(nameof(UserRegistered))]
+    [InlineData(nameof(EmailChangeRequested))]
+    public async Task LateCode_IsNotEmailed_AndAFreshOneIsAskedFor_ForTheAddressItWasFor(string kind)
     {
         var clock = new FakeTimeProvider(Issued);
         await using var worker = await Environment.StartWorkerAsync(clock: clock, collectExpiredEvents: true);
-        var message = TestMessages.UserRegistered(Issued.AddMinutes(1));
         var messageId = Guid.NewGuid();
-        clock.Advance(TimeSpan.FromMinutes(1)); // exactly at expiry: already dead
-
-        await worker.PublishAsync(message, messageId);
+        // (user, address the code was for, when it expires): the new address of an email change.
+        (Guid UserId, string Address, DateTimeOffset ExpiresAt) sent;
+        if (kind == nameof(UserRegistered))
+        {
+            var registered = TestMessages.UserRegistered(Issued.AddMinutes(1));
+            sent = (registered.UserId, registered.Email, registered.CodeExpiresAt);
+            clock.Advance(TimeSpan.FromMinutes(1)); // exactly at expiry: already dead
+            await worker.PublishAsync(registered, messageId);
+        }
+        else
+        {
+            var change = TestMessages.EmailChangeRequested(Issued.AddMinutes(1));
+            sent = (change.UserId, change.NewEmail, change.CodeExpiresAt);
+            clock.Advance(TimeSpan.FromMinutes(1));
+            await worker.PublishAsync(change, messageId);
+        }
 
         var received = await Eventually.GetAsync(() => worker.ExpiredEvents.Received.ToList(), e => e.Count > 0, "the expired-code event");
         var (eventId, expired) = received.Should().ContainSingle().Subject;
-        expired.UserId.Should().Be(message.UserId);
-        expired.Email.Should().Be(message.Email);
-        expired.CodeExpiresAt.Should().Be(message.CodeExpiresAt);
+        expired.UserId.Should().Be(sent.UserId);
+        expired.Email.Should().Be(sent.Address, "the API reissues the code to the address it was for");
+        expired.CodeExpiresAt.Should().Be(sent.ExpiresAt);
         expired.OccurredAt.Should().Be(clock.GetUtcNow());
         eventId.Should().Be(ActivationEmailConsumer.ExpiredEventId(messageId));
-        (await Environment.Database.GetProcessedOutcomeAsync(messageId)).Should().Be("expired");
+        await Environment.Database.WaitForOutcomeAsync(messageId, "expired"); // recorded just after the event is published
         Environment.Provider.RequestsFor(messageId).Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task EmailChangedNotice_HasNoCodeToExpire_AndIsSentHoweverLate()
+    {
+        var clock = new FakeTimeProvider(Issued);
+        await using var worker = await Environment.StartWorkerAsync(clock: clock, collectExpiredEvents: true);
+        var message = TestMessages.EmailChanged(Issued);
+        var messageId = Guid.NewGuid();
+        clock.Advance(TimeSpan.FromDays(1));
+
+        await worker.PublishAsync(message, messageId);
+
+        await Environment.Database.WaitForOutcomeAsync(messageId, "sent");
+        Environment.Provider.RequestsFor(messageId).Should().ContainSingle().Which.To.Should().Be(message.OldEmail);
+        worker.ExpiredEvents.Received.Should().BeEmpty();
     }
 
     [Fact]
@@ -46,7 +77,7 @@ public sealed class ExpiredCodeTests(TestEnvironment environment) : FreshProvide
         clock.Advance(TimeSpan.FromMinutes(2)); // the provider outage outlasted the code
 
         await Eventually.GetAsync(() => worker.ExpiredEvents.Received.Count, n => n == 1, "the expired-code event");
-        (await Environment.Database.GetProcessedOutcomeAsync(messageId)).Should().Be("expired");
+        await Environment.Database.WaitForOutcomeAsync(messageId, "expired"); // recorded just after the event is published
         Environment.Provider.RequestsFor(messageId).Should().ContainSingle("the retry found the code dead and did not send it");
     }
 
@@ -72,6 +103,6 @@ public sealed class ExpiredCodeTests(TestEnvironment environment) : FreshProvide
         await Eventually.GetAsync(() => worker.ExpiredEvents.Received.Count, n => n == 1, "the expired-code event", TimeSpan.FromSeconds(5));
         var attempts = Environment.Provider.RequestsFor(messageId).Count;
         attempts.Should().BeLessThan(11, "the remaining HTTP retries were abandoned");
-        (await Environment.Database.GetProcessedOutcomeAsync(messageId)).Should().Be("expired");
+        await Environment.Database.WaitForOutcomeAsync(messageId, "expired"); // recorded just after the event is published
     }
 }

@@ -1,5 +1,8 @@
+using System.Globalization;
+using System.Text;
 using Microsoft.Extensions.DependencyInjection;
 using Notification.Worker.Email;
+using Notification.Worker.Email.Templates;
 using Registration.Testing.Client;
 
 namespace Notification.Worker.Tests;
@@ -31,6 +34,71 @@ public sealed class MailjetProviderTests(TestEnvironment environment) : FreshPro
         sent.GetProperty("TextPart").GetString().Should().Contain("0427").And.Contain("one minute").And.Contain("2099-01-02 03:04:05 UTC");
         sent.GetProperty("HTMLPart").GetString().Should().Contain("<strong>0427</strong>").And.Contain("2099-01-02 03:04:05 UTC");
         sent.GetProperty("CustomID").GetString().Should().Be(messageId.ToString());
+    }
+
+    [Fact]
+    public async Task EmailChangeRequested_PostsTheConfirmationCodeToTheNewAddress()
+    {
+        await using var worker = await Environment.StartWorkerAsync();
+        var message = TestMessages.EmailChangeRequested(new DateTimeOffset(2099, 1, 2, 3, 4, 5, TimeSpan.Zero), code: "0815");
+        var messageId = Guid.NewGuid();
+
+        await worker.PublishAsync(message, messageId);
+
+        await Environment.Database.WaitForOutcomeAsync(messageId, "sent");
+        var request = Environment.Provider.RequestsFor(messageId).Should().ContainSingle().Subject;
+        request.Path.Should().Be(FakeEmailProvider.MailjetPath);
+        request.To.Should().Be(message.NewEmail);
+        request.Code.Should().Be("0815");
+        var sent = request.Json().GetProperty("Messages").EnumerateArray().Should().ContainSingle().Subject;
+        sent.GetProperty("Subject").GetString().Should().Be(EmailChangeCodeTemplate.Subject);
+        sent.GetProperty("TextPart").GetString().Should().Contain("Your confirmation code is 0815")
+            .And.Contain("one minute").And.Contain("2099-01-02 03:04:05 UTC");
+        sent.GetProperty("HTMLPart").GetString().Should().Contain("<strong>0815</strong>");
+        sent.GetProperty("CustomID").GetString().Should().Be(messageId.ToString());
+    }
+
+    [Fact]
+    public async Task EmailChanged_PostsTheNoticeToTheOldAddress_WithTheNewOneMasked_AndNoCode()
+    {
+        await using var worker = await Environment.StartWorkerAsync();
+        var message = TestMessages.EmailChanged(new DateTimeOffset(2099, 1, 2, 3, 4, 5, TimeSpan.Zero));
+        var messageId = Guid.NewGuid();
+
+        await worker.PublishAsync(message, messageId);
+
+        await Environment.Database.WaitForOutcomeAsync(messageId, "sent");
+        var request = Environment.Provider.RequestsFor(messageId).Should().ContainSingle().Subject;
+        request.To.Should().Be(message.OldEmail);
+        request.Code.Should().BeNull();
+        var sent = request.Json().GetProperty("Messages").EnumerateArray().Should().ContainSingle().Subject;
+        sent.GetProperty("Subject").GetString().Should().Be(EmailChangedNoticeTemplate.Subject);
+        sent.GetProperty("TextPart").GetString().Should().Contain("changed to n***@e***.org at 2099-01-02 03:04:05 UTC");
+        request.Body.Should().NotContain(message.NewEmail, "the notice shows the new address masked only");
+        sent.GetProperty("CustomID").GetString().Should().Be(messageId.ToString());
+    }
+
+    [Theory]
+    [InlineData(EmailApi.Mailjet)]
+    [InlineData(EmailApi.Mailpit)]
+    public async Task Send_CarriesContentLength_NeverAChunkedBody(EmailApi api)
+    {
+        // Some HTTP servers and gateways refuse a request body of unknown length.
+        await using var worker = await Environment.StartWorkerAsync(settings => settings.EmailProvider(Environment.Provider, api));
+        var ids = new[] { Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid() };
+
+        await worker.PublishAsync(TestMessages.UserRegistered(DateTimeOffset.UtcNow.AddMinutes(1)), ids[0]);
+        await worker.PublishAsync(TestMessages.EmailChangeRequested(DateTimeOffset.UtcNow.AddMinutes(1)), ids[1]);
+        await worker.PublishAsync(TestMessages.EmailChanged(DateTimeOffset.UtcNow), ids[2]);
+
+        foreach (var id in ids)
+        {
+            await Environment.Database.WaitForOutcomeAsync(id, "sent");
+            var request = Environment.Provider.RequestsFor(id).Should().ContainSingle().Subject;
+            request.Header("Transfer-Encoding").Should().BeNull("the body is not chunked");
+            request.Header("Content-Length").Should().Be(Encoding.UTF8.GetByteCount(request.Body).ToString(CultureInfo.InvariantCulture));
+            request.Header("Content-Type").Should().StartWith("application/json");
+        }
     }
 
     [Fact]
@@ -120,8 +188,9 @@ public sealed class MailjetProviderTests(TestEnvironment environment) : FreshPro
             .Retries(http: 1, message: 4)
             .Breaker(minimumThroughput: 2, failureRatio: 0.5, breakDuration: TimeSpan.FromSeconds(30)));
         // The real sender, with its real pipeline, called directly.
-        var sender = worker.Services.GetRequiredService<IActivationEmailSender>();
-        var email = new ActivationEmail(Guid.NewGuid(), Guid.NewGuid(), "someone@example.test", "1234", DateTimeOffset.UtcNow, DateTimeOffset.UtcNow.AddMinutes(1));
+        var sender = worker.Services.GetRequiredService<IEmailSender>();
+        var email = ActivationCodeTemplate.Render(
+            Guid.NewGuid(), Guid.NewGuid(), "someone@example.test", new EmailCode("1234", DateTimeOffset.UtcNow, DateTimeOffset.UtcNow.AddMinutes(1)));
 
         var first = await sender.SendAsync(email, CancellationToken.None);
         var second = await sender.SendAsync(email, CancellationToken.None);

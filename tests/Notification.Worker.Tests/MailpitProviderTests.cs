@@ -1,3 +1,4 @@
+using Notification.Worker.Email.Templates;
 using Registration.Testing.Client;
 
 namespace Notification.Worker.Tests;
@@ -29,7 +30,36 @@ public sealed class MailpitProviderTests(TestEnvironment environment) : FreshPro
         body.GetProperty("Subject").GetString().Should().NotBeNullOrWhiteSpace();
         body.GetProperty("Text").GetString().Should().Contain("0042").And.Contain("2099-05-06 07:08:09 UTC");
         body.GetProperty("HTML").GetString().Should().Contain("<strong>0042</strong>");
-        body.GetProperty("Tags").EnumerateArray().Select(t => t.GetString()).Should().Contain(messageId.ToString());
+        body.GetProperty("Tags").EnumerateArray().Select(t => t.GetString()).Should().Equal("activation", messageId.ToString());
+    }
+
+    [Fact]
+    public async Task EmailChangeRequested_AndEmailChanged_ArePosted_TaggedWithWhatTheyAreFor()
+    {
+        await using var worker = await Environment.StartWorkerAsync(settings => settings.EmailProvider(Environment.Provider, EmailApi.Mailpit));
+        var change = TestMessages.EmailChangeRequested(new DateTimeOffset(2099, 5, 6, 7, 8, 9, TimeSpan.Zero), code: "0815");
+        var changed = TestMessages.EmailChanged(new DateTimeOffset(2099, 5, 6, 7, 9, 0, TimeSpan.Zero));
+        var (changeId, changedId) = (Guid.NewGuid(), Guid.NewGuid());
+
+        await worker.PublishAsync(change, changeId);
+        await worker.PublishAsync(changed, changedId);
+
+        await Environment.Database.WaitForOutcomeAsync(changeId, "sent");
+        await Environment.Database.WaitForOutcomeAsync(changedId, "sent");
+        var code = Environment.Provider.RequestsFor(changeId).Should().ContainSingle().Subject;
+        code.Path.Should().Be(FakeEmailProvider.MailpitPath);
+        code.To.Should().Be(change.NewEmail);
+        code.Json().GetProperty("Subject").GetString().Should().Be(EmailChangeCodeTemplate.Subject);
+        code.Json().GetProperty("Text").GetString().Should().Contain("Your confirmation code is 0815").And.Contain("2099-05-06 07:08:09 UTC");
+        code.Json().GetProperty("Tags").EnumerateArray().Select(t => t.GetString()).Should().Equal("email-change", changeId.ToString());
+
+        var notice = Environment.Provider.RequestsFor(changedId).Should().ContainSingle().Subject;
+        notice.To.Should().Be(changed.OldEmail);
+        notice.Code.Should().BeNull();
+        notice.Json().GetProperty("Subject").GetString().Should().Be(EmailChangedNoticeTemplate.Subject);
+        notice.Json().GetProperty("Text").GetString().Should().Contain("changed to n***@e***.org");
+        notice.Json().GetProperty("HTML").GetString().Should().Contain("<strong>n***@e***.org</strong>");
+        notice.Json().GetProperty("Tags").EnumerateArray().Select(t => t.GetString()).Should().Equal("email-changed", changedId.ToString());
     }
 
     [Fact]

@@ -4,78 +4,42 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using Notification.Worker.Email;
 using Notification.Worker.Infrastructure;
+using Notification.Worker.Redelivery;
 
 namespace Notification.Worker.Tests;
-
-public sealed class ActivationEmailTests
-{
-    private static readonly ActivationEmail Email = new(
-        Guid.Parse("6f1f0c55-0000-0000-0000-000000000001"),
-        Guid.NewGuid(),
-        "Ann.O'Neil+x@example.test",
-        "0427",
-        new DateTimeOffset(2030, 1, 2, 15, 3, 5, TimeSpan.FromHours(2)),
-        new DateTimeOffset(2030, 1, 2, 15, 4, 5, TimeSpan.FromHours(2)));
-
-    [Fact]
-    public void Bodies_SayTheCode_ItsOneMinuteLifetime_AndTheExpiryInUtc()
-    {
-        Email.TextBody.Should().Contain("0427").And.Contain("one minute").And.Contain("2030-01-02 13:04:05 UTC");
-        Email.HtmlBody.Should().Contain("<strong>0427</strong>").And.Contain("one minute").And.Contain("2030-01-02 13:04:05 UTC");
-    }
-
-    [Theory]
-    [InlineData(60, "one minute")]
-    [InlineData(300, "5 minutes")]
-    [InlineData(90, "90 seconds")]
-    [InlineData(7200, "2 hours")]
-    public void Bodies_SayTheLifetimeTheApiGaveTheCode(int seconds, string said)
-    {
-        var email = Email with { IssuedAt = Email.ExpiresAt.AddSeconds(-seconds) };
-
-        email.TextBody.Should().Contain($"expires {said} after it was issued");
-        email.HtmlBody.Should().Contain($"expires {said} after it was issued");
-    }
-
-    [Fact]
-    public void HtmlBody_EncodesWhatItEmbeds()
-    {
-        var odd = Email with { Code = "<b>&" };
-
-        odd.HtmlBody.Should().Contain("&lt;b&gt;&amp;").And.NotContain("<b>&");
-    }
-
-    [Fact]
-    public void Redact_MasksTheRecipientAndTheCode_AndBoundsTheLength()
-    {
-        var redacted = Email.Redact($"\"{Email.To.ToUpperInvariant()}\" rejected, code 0427\n\n" + new string('x', 1000));
-
-        redacted.Should().Contain("<recipient>").And.Contain("<code>")
-            .And.NotContainEquivalentOf(Email.To).And.NotContain("0427").And.NotContain("\n");
-        redacted.Length.Should().BeLessThanOrEqualTo(301);
-    }
-
-    [Fact]
-    public void ToString_ShowsNeitherTheCodeNorTheAddress()
-    {
-        Email.ToString().Should().NotContain("0427").And.NotContain(Email.To);
-    }
-}
 
 public sealed class ResilienceSettingsTests
 {
     [Fact]
-    public void RetryAfter_InSeconds_IsHonouredUpToTheCap()
+    public void RetryAfter_InSecondsOrAsADate_IsRead_AndNothingWithoutOne()
     {
-        using var soon = new HttpResponseMessage(HttpStatusCode.TooManyRequests);
-        soon.Headers.Add("Retry-After", "2");
-        using var late = new HttpResponseMessage(HttpStatusCode.TooManyRequests);
-        late.Headers.Add("Retry-After", "3600");
+        using var seconds = new HttpResponseMessage(HttpStatusCode.TooManyRequests);
+        seconds.Headers.Add("Retry-After", "3600");
+        using var date = new HttpResponseMessage(HttpStatusCode.ServiceUnavailable);
+        date.Headers.RetryAfter = new System.Net.Http.Headers.RetryConditionHeaderValue(DateTimeOffset.UtcNow.AddMinutes(10));
+        using var past = new HttpResponseMessage(HttpStatusCode.ServiceUnavailable);
+        past.Headers.RetryAfter = new System.Net.Http.Headers.RetryConditionHeaderValue(DateTimeOffset.UtcNow.AddMinutes(-10));
         using var none = new HttpResponseMessage(HttpStatusCode.InternalServerError);
 
-        EmailServiceCollectionExtensions.RetryAfter(soon, TimeSpan.FromSeconds(10)).Should().Be(TimeSpan.FromSeconds(2));
-        EmailServiceCollectionExtensions.RetryAfter(late, TimeSpan.FromSeconds(10)).Should().Be(TimeSpan.FromSeconds(10));
-        EmailServiceCollectionExtensions.RetryAfter(none, TimeSpan.FromSeconds(10)).Should().BeNull("the jittered backoff decides");
+        ProviderHttp.RetryAfter(seconds).Should().Be(TimeSpan.FromHours(1));
+        ProviderHttp.RetryAfter(date).Should().BeCloseTo(TimeSpan.FromMinutes(10), TimeSpan.FromSeconds(5));
+        ProviderHttp.RetryAfter(past).Should().Be(TimeSpan.Zero);
+        ProviderHttp.RetryAfter(none).Should().BeNull("the jittered backoff decides");
+    }
+
+    [Theory]
+    [InlineData(0.2, 1)]
+    [InlineData(1, 1)]
+    [InlineData(1.9, 1)]
+    [InlineData(2, 2)]
+    [InlineData(3, 2)]
+    [InlineData(63, 32)]
+    [InlineData(3600, 2048)]
+    [InlineData(1_000_000, 65536)]
+    public void WaitQueueHops_AreTheLongestPowerOfTwoSecondsThatDoesNotOvershoot(double seconds, int hop)
+    {
+        WaitQueues.HopSeconds(TimeSpan.FromSeconds(seconds)).Should().Be(hop);
+        WaitQueues.WaitQueueName("activation-email", hop).Should().Be($"activation-email_wait-{hop}s");
     }
 
     [Fact]

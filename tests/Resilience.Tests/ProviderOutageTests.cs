@@ -19,9 +19,9 @@ public sealed class ProviderOutageTests(TestEnvironment environment, ITestOutput
 
     private static readonly TimeSpan Outage = TimeSpan.FromMinutes(10);
 
-    // The worker's "Activation email ... failed, will retry" line (Notification.Worker.Consumers.Log.TransientFailure),
-    // written once per delivery, first or retried, after the HTTP retries of that delivery.
-    private const string SendFailedEvent = "TransientFailure";
+    // The worker's one line per failed delivery, first or retried, after the HTTP retries of that delivery
+    // (Notification.Worker.Consumers.Log): "failed (attempt n), will retry", the last one "... to the error queue".
+    private static readonly string[] SendFailedEvents = ["TransientFailure", "DeadLettered"];
 
     [Fact]
     public async Task DeadLetteredEmails_AreReplayed_AndUsersWhoseCodesExpiredGetFreshOnesThatActivate()
@@ -59,7 +59,7 @@ public sealed class ProviderOutageTests(TestEnvironment environment, ITestOutput
         // Assert 1: every attempt reached the provider and failed; nothing went out.
         foreach (var message in registered)
         {
-            worker.Logs.Lines.Count(line => line.EventName == SendFailedEvent && line.Message.Contains(message.Id.ToString(), StringComparison.Ordinal))
+            worker.Logs.Lines.Count(line => SendFailedEvents.Contains(line.EventName) && line.Message.Contains(message.Id.ToString(), StringComparison.Ordinal))
                 .Should().Be(DeliveriesPerMessage, "the first delivery and each message retry failed");
             provider.RequestsFor(message.Id).Should().HaveCount(DeliveriesPerMessage * AttemptsPerDelivery, "each delivery is an HTTP attempt and its retries")
                 .And.OnlyContain(request => request.Status == 503);

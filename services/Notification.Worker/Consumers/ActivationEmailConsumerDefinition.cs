@@ -6,9 +6,10 @@ namespace Notification.Worker.Consumers;
 
 /// <summary>
 /// Owns how the activation email queue is consumed: concurrency, prefetch, and message
-/// retries with growing intervals held in memory (the Debian RabbitMQ has no delayed-exchange
-/// plugin, so no delayed redelivery). After the last retry MassTransit moves the message to
-/// <c>activation-email_error</c> with its fault headers. A permanent failure skips the retries.
+/// retries with growing intervals held in memory. After the last retry MassTransit moves the message to
+/// <c>activation-email_error</c> with its fault headers. A permanent failure skips the retries, and so does a
+/// provider that asked the message to wait too often (a wait the provider asked for is not an in-memory
+/// retry: the consumer sends the message through a wait queue, see <c>WaitQueues</c>).
 /// </summary>
 public sealed class ActivationEmailConsumerDefinition : ConsumerDefinition<ActivationEmailConsumer>
 {
@@ -43,6 +44,7 @@ public sealed class ActivationEmailConsumerDefinition : ConsumerDefinition<Activ
             }
 
             retry.Ignore<PermanentEmailFailureException>();
+            retry.Ignore<ProviderThrottledException>();
         });
     }
 }

@@ -22,3 +22,16 @@ public sealed class PermanentEmailFailureException : Exception
 
     public PermanentEmailFailureException(string message, Exception innerException) : base(message, innerException) { }
 }
+
+/// <summary>
+/// The provider kept asking this message to wait (429/503 with a long Retry-After) more often than the
+/// message retries allow: no in-memory retry (it would not wait as asked), straight to the error queue.
+/// </summary>
+public sealed class ProviderThrottledException : Exception
+{
+    public ProviderThrottledException(string message) : base(message) { }
+
+    public ProviderThrottledException() { }
+
+    public ProviderThrottledException(string message, Exception innerException) : base(message, innerException) { }
+}

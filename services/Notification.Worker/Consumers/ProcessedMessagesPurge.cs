@@ -6,7 +6,7 @@ namespace Notification.Worker.Consumers;
 
 /// <summary>Keeps <c>notification.processed_messages</c> small: an id is only useful while its code could still be sent.</summary>
 internal sealed class ProcessedMessagesPurge(
-    ProcessedMessages processedMessages,
+    MessageClaims claims,
     IOptions<ConsumerOptions> options,
     TimeProvider clock,
     ILogger<ProcessedMessagesPurge> logger) : PeriodicBackgroundService(clock, logger)
@@ -16,7 +16,7 @@ internal sealed class ProcessedMessagesPurge(
     protected override async Task RunOnceAsync(CancellationToken cancellationToken)
     {
         var cutoff = Clock.GetUtcNow() - options.Value.ProcessedMessageRetention;
-        var purged = await processedMessages.PurgeOlderThanAsync(cutoff, cancellationToken);
+        var purged = await claims.PurgeOlderThanAsync(cutoff, cancellationToken);
         if (purged > 0)
         {
             Log.Purged(Logger, purged, cutoff);

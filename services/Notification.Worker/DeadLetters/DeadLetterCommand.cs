@@ -33,14 +33,13 @@ public static class DeadLetterCommand
 
     public static Task<int> RunAsync(string[] args, TextWriter output, TextWriter error) =>
         OperatorCommand.RunAsync(error, (configuration, cancellationToken) =>
-            RunAsync(args, configuration, output, error, configureQueues: null, cancellationToken));
+            RunAsync(args, configuration, output, error, cancellationToken));
 
     internal static async Task<int> RunAsync(
         string[] args,
         IConfiguration configuration,
         TextWriter output,
         TextWriter error,
-        Action<DeadLetterQueues>? configureQueues,
         CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(args);
@@ -70,7 +69,6 @@ public static class DeadLetterCommand
         try
         {
             await using var queues = await DeadLetterQueues.ConnectAsync(rabbit, cancellationToken);
-            configureQueues?.Invoke(queues);
             var targets = command.Queue is { } queue
                 ? [DeadLetterQueues.ErrorQueueName(queue)]
                 : DeadLetterQueues.KnownErrorQueues;

@@ -1,5 +1,6 @@
 using MassTransit;
 using Notification.Worker.Consumers;
+using Notification.Worker.Infrastructure;
 using RabbitMQ.Client;
 using RabbitMQ.Client.Exceptions;
 using Registration.Hosting;
@@ -20,12 +21,6 @@ public sealed class DeadLetterQueues : IAsyncDisposable
 
     private DeadLetterQueues(IConnection connection) => _connection = connection;
 
-    /// <summary>
-    /// Runs after a dead letter was published to its queue and confirmed, before it is acked
-    /// in the error queue. Only for tests, to interrupt a replay at its most delicate point.
-    /// </summary>
-    internal Func<DeadLetter, CancellationToken, Task>? AfterPublish { get; set; }
-
     /// <summary>The error queues of the email flow: this worker's endpoint and the API's expiry consumer.</summary>
     public static IReadOnlyList<string> KnownErrorQueues { get; } =
     [
@@ -41,22 +36,9 @@ public sealed class DeadLetterQueues : IAsyncDisposable
 
     public static string SourceQueueName(string errorQueue) => errorQueue[..^ErrorSuffix.Length];
 
-    public static async Task<DeadLetterQueues> ConnectAsync(RabbitMqOptions options, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(options);
-        var factory = new ConnectionFactory
-        {
-            HostName = options.Host,
-            Port = options.Port,
-            VirtualHost = options.VirtualHost,
-            UserName = options.Username,
-            Password = options.Password,
-            ClientProvidedName = "notification-worker dead-letters",
-            // A command: fail and let the operator run it again rather than reconnect quietly.
-            AutomaticRecoveryEnabled = false,
-        };
-        return new DeadLetterQueues(await factory.CreateConnectionAsync(cancellationToken));
-    }
+    /// <summary>A connection of its own; a command fails and lets the operator run it again rather than reconnect quietly.</summary>
+    public static async Task<DeadLetterQueues> ConnectAsync(RabbitMqOptions options, CancellationToken cancellationToken) =>
+        new(await BrokerConnections.ConnectAsync(options, "notification-worker dead-letters", cancellationToken));
 
     /// <summary>Ready messages in a queue, or null when there is no such queue.</summary>
     public async Task<uint?> CountAsync(string queue, CancellationToken cancellationToken)
@@ -160,11 +142,6 @@ public sealed class DeadLetterQueues : IAsyncDisposable
                 throw new DeadLetterException(
                     $"The broker did not take message {message.BasicProperties.MessageId} for {sourceQueue} ({(ex.IsReturn ? "unroutable" : "nacked")}); it stays in {errorQueue}.",
                     ex);
-            }
-
-            if (AfterPublish is { } afterPublish)
-            {
-                await afterPublish(DeadLetter.From(errorQueue, message.BasicProperties, message.Body), cancellationToken);
             }
 
             await channel.BasicAckAsync(message.DeliveryTag, multiple: false, cancellationToken);

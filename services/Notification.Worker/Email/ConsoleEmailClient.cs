@@ -1,15 +1,24 @@
 namespace Notification.Worker.Email;
 
 /// <summary>
-/// DEVELOPMENT ONLY. Sends nothing: writes the recipient and the code to the log so that the
-/// code can be read from the worker's console. This is the one place a code is ever logged.
+/// DEVELOPMENT ONLY. Sends nothing: writes the recipient, the subject and the code (if the email
+/// carries one) to the log so that the code can be read from the worker's console. This is the one
+/// place an address or a code is ever logged.
 /// </summary>
-public sealed partial class ConsoleEmailClient(ILogger<ConsoleEmailClient> logger) : IActivationEmailSender
+public sealed partial class ConsoleEmailClient(ILogger<ConsoleEmailClient> logger) : IEmailSender
 {
-    public Task<EmailSendResult> SendAsync(ActivationEmail email, CancellationToken cancellationToken)
+    public Task<EmailSendResult> SendAsync(OutgoingEmail email, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(email);
-        LogCode(logger, email.To, email.Code, email.ExpiresAt.UtcDateTime, email.UserId, email.Reference);
+        if (email.Code is { } code)
+        {
+            LogCode(logger, email.Subject, email.To, code.Value, code.ExpiresAt.UtcDateTime, email.UserId, email.Reference);
+        }
+        else
+        {
+            LogNotice(logger, email.Subject, email.To, email.UserId, email.Reference);
+        }
+
         return Task.FromResult(EmailSendResult.Accepted);
     }
 
@@ -18,6 +27,13 @@ public sealed partial class ConsoleEmailClient(ILogger<ConsoleEmailClient> logge
         EventId = 2100,
         EventName = "DevelopmentEmailLogged",
         Level = LogLevel.Warning,
-        Message = "[DEVELOPMENT EMAIL PROVIDER: Console, nothing is sent] Activation code for {Recipient}: {ActivationCode} (expires {ExpiresAtUtc:u}, user {UserId}, message {MessageReference})")]
-    private static partial void LogCode(ILogger logger, string recipient, string activationCode, DateTime expiresAtUtc, Guid userId, string messageReference);
+        Message = "[DEVELOPMENT EMAIL PROVIDER: Console, nothing is sent] \"{Subject}\" to {Recipient}: code {Code} (expires {ExpiresAtUtc:u}, user {UserId}, message {MessageReference})")]
+    private static partial void LogCode(ILogger logger, string subject, string recipient, string code, DateTime expiresAtUtc, Guid userId, string messageReference);
+
+    [LoggerMessage(
+        EventId = 2101,
+        EventName = "DevelopmentNoticeLogged",
+        Level = LogLevel.Warning,
+        Message = "[DEVELOPMENT EMAIL PROVIDER: Console, nothing is sent] \"{Subject}\" to {Recipient}: a notice, no code (user {UserId}, message {MessageReference})")]
+    private static partial void LogNotice(ILogger logger, string subject, string recipient, Guid userId, string messageReference);
 }

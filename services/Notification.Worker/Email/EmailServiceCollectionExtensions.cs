@@ -10,12 +10,12 @@ internal static class EmailServiceCollectionExtensions
     private const string PipelineName = "email-provider";
 
     /// <summary>
-    /// Registers <see cref="IActivationEmailSender"/> for <c>Email:Provider</c>: a typed
+    /// Registers <see cref="IEmailSender"/> for <c>Email:Provider</c>: a typed
     /// HttpClient with one resilience pipeline for the HTTP providers, the console writer otherwise.
     /// The factory's per-request log handlers are removed: the consumer logs each outcome itself, and
     /// their scopes cost CPU on every send even when filtered out (seen in a profile of the pipeline).
     /// </summary>
-    public static IServiceCollection AddActivationEmailSender(this IServiceCollection services, IConfiguration configuration)
+    public static IServiceCollection AddEmailSender(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptions<EmailOptions>()
             .Bind(configuration.GetSection(EmailOptions.SectionName))
@@ -34,14 +34,14 @@ internal static class EmailServiceCollectionExtensions
         {
             case EmailProvider.Mailjet:
                 services.AddHttpClient<MailjetEmailClient>(ConfigureProviderClient).RemoveAllLoggers().AddResilienceHandler(PipelineName, ConfigurePipeline);
-                services.AddTransient<IActivationEmailSender>(sp => sp.GetRequiredService<MailjetEmailClient>());
+                services.AddTransient<IEmailSender>(sp => sp.GetRequiredService<MailjetEmailClient>());
                 break;
             case EmailProvider.Mailpit:
                 services.AddHttpClient<MailpitEmailClient>(ConfigureProviderClient).RemoveAllLoggers().AddResilienceHandler(PipelineName, ConfigurePipeline);
-                services.AddTransient<IActivationEmailSender>(sp => sp.GetRequiredService<MailpitEmailClient>());
+                services.AddTransient<IEmailSender>(sp => sp.GetRequiredService<MailpitEmailClient>());
                 break;
             default:
-                services.AddSingleton<IActivationEmailSender, ConsoleEmailClient>();
+                services.AddSingleton<IEmailSender, ConsoleEmailClient>();
                 break;
         }
 
@@ -85,7 +85,12 @@ internal static class EmailServiceCollectionExtensions
                 Delay = options.RetryBaseDelay,
                 MaxDelay = options.RetryMaxDelay,
                 ShouldRetryAfterHeader = false,
-                DelayGenerator = args => ValueTask.FromResult(RetryAfter(args.Outcome.Result, options.RetryAfterCap)),
+                // A Retry-After beyond the cap ends the HTTP attempts: the consumer redelivers the message
+                // no sooner than asked instead of knocking again at the cap.
+                ShouldHandle = args => ValueTask.FromResult(
+                    !(ProviderHttp.RetryAfter(args.Outcome.Result) > options.RetryAfterCap) && HttpClientResiliencePredicates.IsTransient(args.Outcome)),
+                // Within the cap (ShouldHandle lets nothing longer through); null falls back to the backoff.
+                DelayGenerator = args => ValueTask.FromResult(ProviderHttp.RetryAfter(args.Outcome.Result)),
             });
         }
 
@@ -97,18 +102,5 @@ internal static class EmailServiceCollectionExtensions
             BreakDuration = options.BreakerBreakDuration,
         });
         pipeline.AddTimeout(options.AttemptTimeout);
-    }
-
-    /// <summary>The provider's Retry-After (seconds or a date), capped; null falls back to the backoff.</summary>
-    internal static TimeSpan? RetryAfter(HttpResponseMessage? response, TimeSpan cap)
-    {
-        var header = response?.Headers.RetryAfter;
-        var wait = header?.Delta ?? (header?.Date is { } date ? date - TimeProvider.System.GetUtcNow() : null);
-        if (wait is null)
-        {
-            return null;
-        }
-
-        return wait < TimeSpan.Zero ? TimeSpan.Zero : wait > cap ? cap : wait;
     }
 }

@@ -11,17 +11,17 @@ namespace Notification.Worker.Email;
 /// permanent failure, as is any 4xx other than 408/429.
 /// </summary>
 /// <remarks>The HttpClient comes with the resilience pipeline (retries, timeouts, circuit breaker) attached.</remarks>
-public sealed class MailjetEmailClient(HttpClient http, IOptions<EmailOptions> options) : IActivationEmailSender
+public sealed class MailjetEmailClient(HttpClient http, IOptions<EmailOptions> options, IOptions<EmailResilienceOptions> resilience) : IEmailSender
 {
     public const string SendPath = "v3.1/send";
     private const string Provider = "Mailjet";
 
     private readonly Address _from = From(options.Value);
 
-    public Task<EmailSendResult> SendAsync(ActivationEmail email, CancellationToken cancellationToken)
+    public Task<EmailSendResult> SendAsync(OutgoingEmail email, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(email);
-        return ProviderHttp.PostAsync(http, Provider, SendPath, Build(email, _from), email, ReadAcceptedAsync, cancellationToken);
+        return ProviderHttp.PostAsync(http, Provider, SendPath, Build(email, _from), email, resilience.Value.RetryAfterCap, ReadAcceptedAsync, cancellationToken);
 
         async Task<EmailSendResult> ReadAcceptedAsync(HttpResponseMessage response, CancellationToken ct)
         {
@@ -55,12 +55,12 @@ public sealed class MailjetEmailClient(HttpClient http, IOptions<EmailOptions> o
         return new Address(from.Address, string.IsNullOrEmpty(from.DisplayName) ? null : from.DisplayName);
     }
 
-    internal static SendRequest Build(ActivationEmail email, Address from) =>
+    internal static SendRequest Build(OutgoingEmail email, Address from) =>
         new([
             new Message(
                 from,
                 [new Address(email.To, null)],
-                ActivationEmail.Subject,
+                email.Subject,
                 email.TextBody,
                 email.HtmlBody,
                 email.Reference),

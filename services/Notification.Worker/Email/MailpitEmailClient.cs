@@ -5,18 +5,17 @@ namespace Notification.Worker.Email;
 
 /// <summary>
 /// Mailpit's send API (<c>POST {BaseUrl}/api/v1/send</c>), for development: the mailbox shows
-/// in Mailpit's web UI. Tags carry the message reference. Basic auth only when configured.
+/// in Mailpit's web UI. Tags say what the email is for and carry the message reference. Basic auth only when configured.
 /// </summary>
 /// <remarks>The HttpClient comes with the resilience pipeline (retries, timeouts, circuit breaker) attached.</remarks>
-public sealed class MailpitEmailClient(HttpClient http, IOptions<EmailOptions> options) : IActivationEmailSender
+public sealed class MailpitEmailClient(HttpClient http, IOptions<EmailOptions> options, IOptions<EmailResilienceOptions> resilience) : IEmailSender
 {
     public const string SendPath = "api/v1/send";
-    public const string ActivationTag = "activation";
     private const string Provider = "Mailpit";
 
     private readonly Address _from = From(options.Value);
 
-    public Task<EmailSendResult> SendAsync(ActivationEmail email, CancellationToken cancellationToken)
+    public Task<EmailSendResult> SendAsync(OutgoingEmail email, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(email);
         return ProviderHttp.PostAsync(
@@ -25,18 +24,19 @@ public sealed class MailpitEmailClient(HttpClient http, IOptions<EmailOptions> o
             SendPath,
             Build(email, _from),
             email,
+            resilience.Value.RetryAfterCap,
             (_, _) => Task.FromResult(EmailSendResult.Accepted),
             cancellationToken);
     }
 
-    internal static SendRequest Build(ActivationEmail email, Address from) =>
+    internal static SendRequest Build(OutgoingEmail email, Address from) =>
         new(
             from,
             [new Address(email.To, null)],
-            ActivationEmail.Subject,
+            email.Subject,
             email.TextBody,
             email.HtmlBody,
-            [ActivationTag, email.Reference]);
+            [email.Tag, email.Reference]);
 
     private static Address From(EmailOptions options)
     {

@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Http.Headers;
-using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using Polly.CircuitBreaker;
@@ -25,26 +24,47 @@ internal static class ProviderHttp
     public static Uri WithTrailingSlash(Uri baseUrl) =>
         baseUrl.AbsoluteUri.EndsWith('/') ? baseUrl : new Uri(baseUrl.AbsoluteUri + "/");
 
+    /// <summary>
+    /// The request body, serialised up front: a few hundred bytes, sent with <c>Content-Length</c>.
+    /// (<c>JsonContent</c> streams with chunked transfer encoding, which some servers and gateways refuse.)
+    /// </summary>
+    internal static ByteArrayContent JsonBody<TBody>(TBody body)
+    {
+        var content = new ByteArrayContent(JsonSerializer.SerializeToUtf8Bytes(body, Json));
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/json") { CharSet = "utf-8" };
+        return content;
+    }
+
     /// <summary>Still failing after the resilience pipeline's retries: 408, 429 and 5xx are worth another go later.</summary>
     public static bool IsTransient(HttpStatusCode status) =>
         status is HttpStatusCode.RequestTimeout or HttpStatusCode.TooManyRequests || (int)status >= 500;
 
+    /// <summary>The provider's Retry-After (seconds or a date); null when it gave none (the backoff decides).</summary>
+    public static TimeSpan? RetryAfter(HttpResponseMessage? response)
+    {
+        var header = response?.Headers.RetryAfter;
+        var wait = header?.Delta ?? (header?.Date is { } date ? date - TimeProvider.System.GetUtcNow() : null);
+        return wait < TimeSpan.Zero ? TimeSpan.Zero : wait;
+    }
+
     /// <summary>
     /// Posts <paramref name="body"/> and maps every failure to a result; a 2xx response is handed
-    /// to <paramref name="readSuccess"/>. Only the caller's cancellation escapes as an exception.
+    /// to <paramref name="readSuccess"/>. A 429/503 whose Retry-After is longer than
+    /// <paramref name="retryAfterCap"/> carries that wait. Only the caller's cancellation escapes as an exception.
     /// </summary>
     public static async Task<EmailSendResult> PostAsync<TBody>(
         HttpClient http,
         string provider,
         string path,
         TBody body,
-        ActivationEmail email,
+        OutgoingEmail email,
+        TimeSpan retryAfterCap,
         Func<HttpResponseMessage, CancellationToken, Task<EmailSendResult>> readSuccess,
         CancellationToken cancellationToken)
     {
         try
         {
-            using var content = JsonContent.Create(body, options: Json);
+            using var content = JsonBody(body);
             using var response = await http.PostAsync(new Uri(path, UriKind.Relative), content, cancellationToken);
             if (response.IsSuccessStatusCode)
             {
@@ -53,9 +73,16 @@ internal static class ProviderHttp
 
             var text = await response.Content.ReadAsStringAsync(cancellationToken);
             var reason = $"{provider} answered {(int)response.StatusCode} {response.ReasonPhrase}: {email.Redact(text)}".TrimEnd(' ', ':');
-            return IsTransient(response.StatusCode)
-                ? EmailSendResult.Transient(reason)
-                : EmailSendResult.Permanent(reason);
+            if (!IsTransient(response.StatusCode))
+            {
+                return EmailSendResult.Permanent(reason);
+            }
+
+            // Longer than the HTTP retries wait: the answer says when to come back, the consumer makes it so.
+            var retryAfter = RetryAfter(response);
+            return retryAfter > retryAfterCap
+                ? EmailSendResult.Transient($"{reason} (Retry-After {retryAfter.Value.TotalSeconds:0} s)", retryAfter)
+                : EmailSendResult.Transient(reason);
         }
         catch (BrokenCircuitException)
         {

@@ -34,6 +34,14 @@ public sealed class ConsumerOptions
     public TimeSpan StopTimeout { get; set; } = TimeSpan.FromSeconds(20);
 
     /// <summary>
+    /// How long a worker's claim on a message lasts before another worker may take the message over. A
+    /// live worker renews it every third of this while a send takes long; a worker that died holds its
+    /// messages up only this long after its last renewal.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:10:00")]
+    public TimeSpan ClaimLease { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
     /// How long a processed MessageId is remembered. A redelivery after this is still not
     /// emailed twice in practice: its code (one minute) has long expired by then.
     /// </summary>

@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Notification.Worker.Consumers;
 using Notification.Worker.Email;
+using Notification.Worker.Redelivery;
 using Npgsql;
 using Registration.Hosting;
 
@@ -28,6 +29,11 @@ public static class NotificationWorkerExtensions
         // First: hosted services start in registration order, so the schema exists before the bus delivers.
         builder.AddSchemaMigrations(Migrations);
         builder.AddConsoleLoggingDefaults();
+        // One line per failed send, the consumer's, with the provider's reason: not MassTransit's retry and fault
+        // lines for the same failure, nor Polly's lines for each HTTP attempt of it. (An open circuit shows in
+        // the consumer's line: "circuit is open after repeated failures".)
+        ExpectedFailureLogFilter.Register(services);
+        builder.Logging.AddFilter("Polly", LogLevel.Critical);
 
         services.AddOptions<ConsumerOptions>()
             .BindConfiguration(ConsumerOptions.SectionName)
@@ -37,10 +43,11 @@ public static class NotificationWorkerExtensions
 
         var connectionString = builder.Configuration.GetRequiredPostgres();
         services.AddSingleton(_ => NpgsqlDataSource.Create(WithMultiplexing(connectionString)));
-        services.AddSingleton<ProcessedMessages>();
+        services.AddSingleton<MessageClaims>();
+        services.AddSingleton<WaitQueues>();
         services.AddHostedService<ProcessedMessagesPurge>();
 
-        services.AddActivationEmailSender(builder.Configuration);
+        services.AddEmailSender(builder.Configuration);
         builder.AddWorkerTelemetry();
 
         builder.AddRabbitMqMessaging(bus =>

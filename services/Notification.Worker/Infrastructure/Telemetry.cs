@@ -6,60 +6,83 @@ using Registration.Hosting;
 
 namespace Notification.Worker.Infrastructure;
 
-/// <summary>The worker's own metrics (Prometheus shows dots as underscores).</summary>
+/// <summary>
+/// The worker's own metrics (Prometheus shows dots as underscores). The outcome counters are observed rather
+/// than pushed, so every series exists from the first scrape, at 0: a rate over a series that only appears
+/// with its first event cannot count that event, and an alert on "failed > 0" needs a series to compare.
+/// </summary>
 public sealed class NotificationMetrics : IDisposable
 {
     public const string MeterName = "Notification.Worker";
 
+    private static readonly KeyValuePair<string, object?> Transient = new("kind", "transient");
+    private static readonly KeyValuePair<string, object?> Permanent = new("kind", "permanent");
+
     private readonly Meter _meter;
-    private readonly Counter<long> _sent;
-    private readonly Counter<long> _failed;
-    private readonly Counter<long> _expired;
-    private readonly Counter<long> _duplicates;
     private readonly Histogram<double> _sendDuration;
+    private long _sent;
+    private long _failedTransient;
+    private long _failedPermanent;
+    private long _expired;
+    private long _duplicates;
+    private long _superseded;
+    private long _deferred;
     private long _deadLetters = -1;
 
     public NotificationMetrics(IMeterFactory meterFactory)
     {
         _meter = meterFactory.Create(MeterName);
-        _sent = _meter.CreateCounter<long>("notification.emails.sent", "{email}", "Activation emails accepted by the provider.");
-        _failed = _meter.CreateCounter<long>("notification.emails.failed", "{email}", "Send attempts that failed, by kind: transient (retried) or permanent (dead-lettered).");
-        _expired = _meter.CreateCounter<long>("notification.emails.expired_before_delivery", "{email}", "Codes that expired before they could be emailed (not sent; a fresh one is asked for).");
-        _duplicates = _meter.CreateCounter<long>("notification.emails.duplicates_skipped", "{email}", "Redelivered messages already handled: nothing sent.");
+        Counter("notification.emails.sent", () => Volatile.Read(ref _sent), "Emails accepted by the provider.");
+        _meter.CreateObservableCounter(
+            "notification.emails.failed",
+            () => (Measurement<long>[])[new(Volatile.Read(ref _failedTransient), Transient), new(Volatile.Read(ref _failedPermanent), Permanent)],
+            "{email}",
+            "Send attempts that failed, by kind: transient (retried) or permanent (dead-lettered).");
+        Counter("notification.emails.expired_before_delivery", () => Volatile.Read(ref _expired), "Codes that expired before they could be emailed (not sent; a fresh one is asked for).");
+        Counter("notification.emails.duplicates_skipped", () => Volatile.Read(ref _duplicates), "Redelivered messages already handled: nothing sent.");
+        Counter("notification.emails.superseded", () => Volatile.Read(ref _superseded), "Codes not sent because a newer code for the same user and address was already handled.");
+        Counter("notification.emails.deferred", () => Volatile.Read(ref _deferred), "Sends the provider asked to retry later than the HTTP retries wait: redelivered no sooner than asked.");
         _sendDuration = _meter.CreateHistogram<double>("notification.provider.duration", "s", "Time to get one email accepted by the provider, HTTP retries included.");
         _meter.CreateObservableGauge("notification.dead_letters", ObserveDeadLetters, "{message}", "Messages waiting in the error queue (activation-email_error).");
     }
 
     public void Sent(TimeSpan duration)
     {
-        _sent.Add(1);
+        Interlocked.Increment(ref _sent);
         _sendDuration.Record(duration.TotalSeconds);
     }
 
-    public void Failed(bool permanent) => _failed.Add(1, new KeyValuePair<string, object?>("kind", permanent ? "permanent" : "transient"));
+    public void Failed(bool permanent) => Interlocked.Increment(ref permanent ? ref _failedPermanent : ref _failedTransient);
 
-    public void ExpiredBeforeDelivery() => _expired.Add(1);
+    public void ExpiredBeforeDelivery() => Interlocked.Increment(ref _expired);
 
-    public void DuplicateSkipped() => _duplicates.Add(1);
+    public void DuplicateSkipped() => Interlocked.Increment(ref _duplicates);
+
+    public void Superseded() => Interlocked.Increment(ref _superseded);
+
+    public void Deferred() => Interlocked.Increment(ref _deferred);
 
     public void DeadLetters(long count) => Interlocked.Exchange(ref _deadLetters, count);
+
+    public void Dispose() => _meter.Dispose();
+
+    private void Counter(string name, Func<long> value, string description) =>
+        _meter.CreateObservableCounter(name, () => value(), "{email}", description);
 
     private IEnumerable<Measurement<long>> ObserveDeadLetters()
     {
         var count = Interlocked.Read(ref _deadLetters);
         return count < 0 ? [] : [new Measurement<long>(count)];
     }
-
-    public void Dispose() => _meter.Dispose();
 }
 
 public sealed class TelemetryOptions
 {
     public const string SectionName = "Telemetry";
 
-    /// <summary>Port of the Prometheus scrape endpoint (http://+:port/metrics); 0 turns it off.</summary>
+    /// <summary>Port of <c>/health/live</c>, <c>/health/ready</c> and <c>/metrics</c> (all interfaces); 0 turns them off.</summary>
     [Range(0, 65535)]
-    public int PrometheusPort { get; set; }
+    public int Port { get; set; } = 8081;
 
     /// <summary>How often the dead-letter depth is read from the broker.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
@@ -73,7 +96,8 @@ public static class Telemetry
     /// <summary>
     /// The shared telemetry (<see cref="ServiceDefaults.AddTelemetryDefaults"/>: MassTransit consume →
     /// provider HTTP call, continuing the API's trace through the message headers) plus the worker's meter,
-    /// the dead-letter depth probe, and Prometheus when Telemetry:PrometheusPort is set.
+    /// the dead-letter depth probe, the health checks, and, unless Telemetry:Port is 0, the endpoints that
+    /// serve them (<see cref="TelemetryServer"/>).
     /// </summary>
     public static IHostApplicationBuilder AddWorkerTelemetry(this IHostApplicationBuilder builder)
     {
@@ -81,20 +105,23 @@ public static class Telemetry
         services.AddOptions<TelemetryOptions>().BindConfiguration(TelemetryOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<NotificationMetrics>();
         services.AddHostedService<DeadLetterDepthProbe>();
+        services.AddReadinessChecks();
 
-        var prometheusPort = builder.Configuration.GetValue<int>($"{TelemetryOptions.SectionName}:{nameof(TelemetryOptions.PrometheusPort)}");
+        var port = builder.Configuration.GetSection(TelemetryOptions.SectionName).GetValue(nameof(TelemetryOptions.Port), new TelemetryOptions().Port);
         builder.AddTelemetryDefaults(ServiceName).WithMetrics(metrics =>
         {
             metrics.AddMeter(NotificationMetrics.MeterName);
-            if (prometheusPort > 0)
+            if (port > 0)
             {
-                metrics.AddPrometheusHttpListener(listener =>
-                {
-                    listener.Host = "+";
-                    listener.Port = prometheusPort;
-                });
+                metrics.AddPrometheusExporter();
             }
         });
+        if (port > 0)
+        {
+            // Before the bus: liveness answers while the worker still waits for the broker.
+            services.AddHostedService<TelemetryServer>();
+        }
+
         return builder;
     }
 }

@@ -75,8 +75,7 @@ public static class ApplicationServices
                 .RequireRole(AdminKeyAuthentication.OperatorRole));
         services.AddRequestProtection();
 
-        services.AddHealthChecks()
-            .AddNpgSql(name: "postgres", tags: [Routes.ReadyTag], timeout: TimeSpan.FromSeconds(3));
+        services.AddReadinessChecks();
 
         services.Configure<MassTransitHostOptions>(options =>
         {

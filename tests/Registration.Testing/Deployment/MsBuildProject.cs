@@ -25,8 +25,13 @@ public sealed class MsBuildProject
     public IEnumerable<string> FrameworkReferences =>
         _document.Descendants("FrameworkReference").Select(e => e.Attribute("Include")?.Value ?? string.Empty);
 
-    /// <summary>Needs the ASP.NET Core shared framework (aspnet image) rather than the .NET runtime alone.</summary>
-    public bool NeedsAspNetCore =>
+    /// <summary>
+    /// Needs the ASP.NET Core shared framework (aspnet image) rather than the .NET runtime alone: itself, or
+    /// through a project it references (a framework reference flows to the projects that reference it).
+    /// </summary>
+    public bool NeedsAspNetCore => WithReferencedProjects().Select(Load).Any(project => project.ReferencesAspNetCore);
+
+    private bool ReferencesAspNetCore =>
         Sdk.Equals("Microsoft.NET.Sdk.Web", StringComparison.OrdinalIgnoreCase)
         || FrameworkReferences.Contains("Microsoft.AspNetCore.App", StringComparer.OrdinalIgnoreCase);
 

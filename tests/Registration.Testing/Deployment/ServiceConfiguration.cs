@@ -146,7 +146,7 @@ public sealed class ServiceConfiguration
             return "the .NET host";
         }
 
-        if (key.StartsWith("ASPNETCORE_", StringComparison.Ordinal) && References("Microsoft.AspNetCore"))
+        if (key.StartsWith("ASPNETCORE_", StringComparison.Ordinal) && BuildsAWebHostFromItsConfiguration())
         {
             return "ASP.NET Core";
         }
@@ -158,6 +158,24 @@ public sealed class ServiceConfiguration
 
         string[] loggingSections = ["Logging:LogLevel:", "Logging:Console:"];
         return loggingSections.Any(prefix => key.StartsWith(prefix, StringComparison.OrdinalIgnoreCase)) ? "Microsoft.Extensions.Logging" : null;
+    }
+
+    /// <summary>
+    /// ASP.NET Core reads <c>ASPNETCORE_*</c> in a web host built with its defaults (<c>WebApplication.CreateBuilder</c>,
+    /// <c>CreateSlimBuilder</c>, <c>ConfigureWebHostDefaults</c>); one built empty (the worker's health and metrics
+    /// endpoints) reads nothing from the environment. Found in the assembly's calls.
+    /// </summary>
+    private bool BuildsAWebHostFromItsConfiguration()
+    {
+        string[] defaultBuilders = ["CreateBuilder", "CreateSlimBuilder", "ConfigureWebHostDefaults"];
+        using var stream = File.OpenRead(_assembly.Location);
+        using var pe = new PEReader(stream);
+        var metadata = pe.GetMetadataReader();
+        return metadata.MemberReferences
+            .Select(metadata.GetMemberReference)
+            .Any(member => defaultBuilders.Contains(metadata.GetString(member.Name), StringComparer.Ordinal)
+                && member.Parent.Kind == HandleKind.TypeReference
+                && metadata.GetString(metadata.GetTypeReference((TypeReferenceHandle)member.Parent).Name) is "WebApplication" or "GenericHostBuilderExtensions");
     }
 
     private bool References(string assemblyPrefix) =>

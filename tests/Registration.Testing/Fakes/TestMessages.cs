@@ -9,6 +9,30 @@ public static class TestMessages
     public static UserRegistered UserRegistered(DateTimeOffset codeExpiresAt, string code = "0427")
     {
         var userId = Guid.NewGuid();
-        return new UserRegistered(userId, $"user-{userId:N}@example.test", code, codeExpiresAt, codeExpiresAt.AddMinutes(-1));
+        return new UserRegistered(userId, AddressOf(userId), code, codeExpiresAt, codeExpiresAt.AddMinutes(-1));
     }
+
+    /// <summary>A new code for the same user and address (a resend), issued a minute before <paramref name="codeExpiresAt"/>.</summary>
+    public static ActivationCodeReissued Reissued(UserRegistered registered, DateTimeOffset codeExpiresAt, string code)
+    {
+        ArgumentNullException.ThrowIfNull(registered);
+        return new ActivationCodeReissued(
+            registered.UserId, registered.Email, code, codeExpiresAt, ReissueReasons.Resend, codeExpiresAt.AddMinutes(-1));
+    }
+
+    /// <summary>An active user's request to sign in with a new address, its code issued a minute before <paramref name="codeExpiresAt"/>.</summary>
+    public static EmailChangeRequested EmailChangeRequested(DateTimeOffset codeExpiresAt, string code = "0427")
+    {
+        var userId = Guid.NewGuid();
+        return new EmailChangeRequested(userId, $"new-{userId:N}@example.org", code, codeExpiresAt, codeExpiresAt.AddMinutes(-1));
+    }
+
+    /// <summary>A confirmed change of the sign-in address: the notice goes to the old one.</summary>
+    public static EmailChanged EmailChanged(DateTimeOffset occurredAt)
+    {
+        var userId = Guid.NewGuid();
+        return new EmailChanged(userId, AddressOf(userId), $"new-{userId:N}@example.org", occurredAt);
+    }
+
+    private static string AddressOf(Guid userId) => $"user-{userId:N}@example.test";
 }

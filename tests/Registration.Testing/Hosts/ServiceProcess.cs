@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Net.Sockets;
 
 namespace Registration.Testing.Hosts;
 
@@ -48,7 +47,7 @@ public sealed class ServiceProcess : IAsyncDisposable
     public static async Task<ServiceProcess> StartApiAsync(string name, TestSettings settings, Action<string>? echo = null)
     {
         ArgumentNullException.ThrowIfNull(settings);
-        var baseAddress = new Uri($"http://127.0.0.1:{FreePort()}");
+        var baseAddress = new Uri($"http://127.0.0.1:{FreePort.Next()}");
         var api = Start(name, Api, settings.Copy().Set("ASPNETCORE_URLS", baseAddress.ToString().TrimEnd('/')), [], echo, baseAddress);
         using var client = new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(10) };
         try
@@ -194,13 +193,6 @@ public sealed class ServiceProcess : IAsyncDisposable
 
     private static async Task<uint> ConsumersAsync(RabbitMqVirtualHost vhost) =>
         (await Broker.InspectAsync(vhost, Broker.ActivationEmailQueue))?.Consumers ?? 0;
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     private void Keep(string? line)
     {

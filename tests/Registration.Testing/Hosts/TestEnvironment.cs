@@ -113,7 +113,8 @@ public class TestEnvironment : IAsyncLifetime
     /// <summary>
     /// A worker's settings here: the Mailjet API on the fake provider, the production counts of retries
     /// (3 HTTP retries per delivery, 4 message retries) with the waits shrunk to milliseconds, and the
-    /// circuit breaker out of the way. A send may take as long as a test lasts (see <see cref="NeverWithinATest"/>).
+    /// circuit breaker out of the way, and no health and metrics port (several workers share this process; a
+    /// test about them picks a free port). A send may take as long as a test lasts (see <see cref="NeverWithinATest"/>).
     /// </summary>
     public TestSettings WorkerSettings() => new TestSettings()
         .Database(ConnectionString)
@@ -123,7 +124,8 @@ public class TestEnvironment : IAsyncLifetime
         .ProviderTimeouts(attempt: NeverWithinATest, total: 2 * NeverWithinATest)
         .BreakerOff()
         .Consumers(concurrency: 4, prefetch: 8)
-        .StopTimeout(TimeSpan.FromSeconds(5));
+        .StopTimeout(TimeSpan.FromSeconds(5))
+        .TelemetryPort(0);
 
     /// <summary>
     /// The timeout of the timers that turn one email into two: a provider call that times out is retried

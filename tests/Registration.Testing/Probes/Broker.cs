@@ -15,7 +15,7 @@ public static class Broker
 
     public const string ActivationEmailErrorQueue = ActivationEmailQueue + "_error";
 
-    private static readonly JsonSerializerOptions EnvelopeJson = new(JsonSerializerDefaults.Web);
+    private static readonly JsonSerializerOptions EnvelopeJson = new(JsonSerializerDefaults.Web) { DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull };
 
     /// <summary>Ready messages and consumers of a queue, or null when it does not exist (yet).</summary>
     public static async Task<QueueState?> InspectAsync(RabbitMqVirtualHost vhost, string queue)
@@ -63,23 +63,61 @@ public static class Broker
     }
 
     /// <summary>Publishes in MassTransit's JSON envelope as a foreign publisher might: with no MessageId anywhere.</summary>
-    public static async Task PublishWithoutMessageIdAsync<T>(RabbitMqVirtualHost vhost, T message)
+    public static Task PublishWithoutMessageIdAsync<T>(RabbitMqVirtualHost vhost, T message)
+        where T : class => PublishEnvelopeAsync(vhost, message, messageId: null);
+
+    /// <summary>Publishes as the API's outbox does, from outside any bus: MassTransit's JSON envelope with this MessageId.</summary>
+    public static Task PublishAsync<T>(RabbitMqVirtualHost vhost, T message, Guid messageId)
+        where T : class => PublishEnvelopeAsync(vhost, message, messageId);
+
+    /// <summary>The exchange MassTransit publishes a message type to: <c>Registration.Contracts.V1:UserRegistered</c>.</summary>
+    public static string ExchangeOf<T>() => $"{typeof(T).Namespace}:{typeof(T).Name}";
+
+    /// <summary>
+    /// Puts messages straight into an error queue as MassTransit leaves them there: the envelope, its
+    /// MessageId, and fault headers (a backlog of dead letters without failing every send first).
+    /// </summary>
+    public static async Task PublishDeadLettersAsync<T>(RabbitMqVirtualHost vhost, string errorQueue, IEnumerable<(Guid MessageId, T Message)> letters)
         where T : class
     {
-        var envelope = JsonSerializer.SerializeToUtf8Bytes(new
+        ArgumentNullException.ThrowIfNull(letters);
+        await using var connection = await ConnectAsync(vhost);
+        await using var channel = await connection.CreateChannelAsync(new CreateChannelOptions(true, true));
+        foreach (var (messageId, message) in letters)
         {
+            var properties = Properties(messageId);
+            properties.Headers = new Dictionary<string, object?>
+            {
+                ["MT-Fault-ExceptionType"] = "Notification.Worker.Consumers.TransientEmailFailureException",
+                ["MT-Fault-Message"] = "Mailjet answered 503 Service Unavailable",
+                ["MT-Fault-Timestamp"] = DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture),
+                ["MT-Host-MachineName"] = "worker-1",
+                ["MT-Reason"] = "fault",
+            };
+            await channel.BasicPublishAsync(string.Empty, errorQueue, mandatory: true, properties, Envelope(message, messageId));
+        }
+    }
+
+    private static async Task PublishEnvelopeAsync<T>(RabbitMqVirtualHost vhost, T message, Guid? messageId)
+        where T : class
+    {
+        await using var connection = await ConnectAsync(vhost);
+        await using var channel = await connection.CreateChannelAsync(new CreateChannelOptions(true, true));
+        await channel.BasicPublishAsync(ExchangeOf<T>(), string.Empty, mandatory: true, Properties(messageId), Envelope(message, messageId));
+    }
+
+    private static byte[] Envelope<T>(T message, Guid? messageId)
+        where T : class =>
+        JsonSerializer.SerializeToUtf8Bytes(new
+        {
+            messageId,
             messageType = new[] { $"urn:message:{typeof(T).Namespace}:{typeof(T).Name}" },
             sentTime = DateTimeOffset.UtcNow,
             message,
         }, EnvelopeJson);
-        await using var connection = await ConnectAsync(vhost);
-        await using var channel = await connection.CreateChannelAsync(new CreateChannelOptions(true, true));
-        var properties = new BasicProperties { ContentType = "application/vnd.masstransit+json", Persistent = true };
-        await channel.BasicPublishAsync(ExchangeOf<T>(), string.Empty, mandatory: true, properties, envelope);
-    }
 
-    /// <summary>The exchange MassTransit publishes a message type to: <c>Registration.Contracts.V1:UserRegistered</c>.</summary>
-    public static string ExchangeOf<T>() => $"{typeof(T).Namespace}:{typeof(T).Name}";
+    private static BasicProperties Properties(Guid? messageId) =>
+        new() { ContentType = "application/vnd.masstransit+json", Persistent = true, MessageId = messageId?.ToString() };
 
     internal static Task<IConnection> ConnectAsync(RabbitMqVirtualHost vhost, string name = "test probe")
     {

@@ -234,7 +234,7 @@ public sealed class TestDatabase(string connectionString)
 
     // ---- The worker's schema ---------------------------------------------------------------------
 
-    /// <summary>What the worker recorded for a MessageId: "sent", "expired", or null.</summary>
+    /// <summary>What the worker recorded for a MessageId: "sent", "expired", "superseded", "claimed" while it is being sent, or null.</summary>
     public async Task<string?> GetProcessedOutcomeAsync(Guid messageId)
     {
         await using var connection = await OpenAsync();
@@ -246,22 +246,34 @@ public sealed class TestDatabase(string connectionString)
     public Task WaitForOutcomeAsync(Guid messageId, string outcome) =>
         Eventually.GetAsync(() => GetProcessedOutcomeAsync(messageId), recorded => recorded == outcome, $"message {messageId} recorded as {outcome}");
 
-    /// <summary>Messages for these users that a worker has recorded as handled.</summary>
+    /// <summary>What a worker that died while sending leaves in its table: its claim on the message, leased until <paramref name="leaseUntil"/>.</summary>
+    public async Task ClaimAsADeadWorkerAsync(Guid messageId, Guid userId, DateTimeOffset leaseUntil)
+    {
+        await using var connection = await OpenAsync();
+        await connection.ExecuteAsync(
+            """
+            INSERT INTO notification.processed_messages (message_id, user_id, outcome, processed_at, lease_token, lease_until)
+            VALUES (@messageId, @userId, 'claimed', @leaseUntil, @token, @leaseUntil)
+            """,
+            new { messageId, userId, leaseUntil, token = Guid.NewGuid() });
+    }
+
+    /// <summary>Messages for these users that a worker has finished with (a claim still being sent does not count).</summary>
     public async Task<long> CountProcessedMessagesAsync(IEnumerable<Guid> userIds)
     {
         await using var connection = await OpenAsync();
         return await connection.ExecuteScalarAsync<long>(
-            "SELECT count(*) FROM notification.processed_messages WHERE user_id = ANY(@Ids)", new { Ids = userIds.ToArray() });
+            "SELECT count(*) FROM notification.processed_messages WHERE user_id = ANY(@Ids) AND outcome <> 'claimed'", new { Ids = userIds.ToArray() });
     }
 
-    /// <summary>Outbox rows no worker has recorded as handled yet.</summary>
+    /// <summary>Outbox rows no worker has finished with yet.</summary>
     public async Task<long> CountUnprocessedMessagesAsync()
     {
         await using var connection = await OpenAsync();
         return await connection.ExecuteScalarAsync<long>(
             """
             SELECT count(*) FROM outbox_messages o
-            WHERE NOT EXISTS (SELECT FROM notification.processed_messages p WHERE p.message_id = o.id)
+            WHERE NOT EXISTS (SELECT FROM notification.processed_messages p WHERE p.message_id = o.id AND p.outcome <> 'claimed')
             """);
     }
 }

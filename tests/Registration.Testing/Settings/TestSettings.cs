@@ -200,6 +200,9 @@ public sealed class TestSettings
     public TestSettings Consumers(int concurrency, int prefetch) =>
         Set("Consumer:ConcurrentMessageLimit", concurrency).Set("Consumer:PrefetchCount", prefetch);
 
+    /// <summary>Where the worker serves /health/live, /health/ready and /metrics; 0 turns them off.</summary>
+    public TestSettings TelemetryPort(int port) => Set("Telemetry:Port", port);
+
     /// <summary>How long a stopping worker lets in-flight sends finish.</summary>
     public TestSettings StopTimeout(TimeSpan timeout) => Set("Consumer:StopTimeout", timeout);
 

@@ -1,0 +1,79 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+using Notification.Worker.Consumers;
+using Notification.Worker.Email;
+using Notification.Worker.Email.Templates;
+using Notification.Worker.Infrastructure;
+using Npgsql;
+using Registration.Hosting;
+
+namespace Notification.Worker.Tests;
+
+/// <summary>The claim a worker takes on a MessageId before sending: atomic, and a lease that a dead holder outlives only briefly.</summary>
+public sealed class MessageClaimTests(TestEnvironment environment) : FreshProviderPerTest(environment)
+{
+    private static readonly DateTimeOffset Now = new(2030, 6, 1, 12, 0, 0, TimeSpan.Zero);
+
+    [Fact]
+    public async Task ManyClaimsOfOneMessageAtOnce_ExactlyOneWins_EveryRound()
+    {
+        const int Rounds = 100;
+        const int Contenders = 8;
+        await SchemaMigrator.MigrateAsync(Environment.ConnectionString, NotificationWorkerExtensions.Migrations, NullLogger.Instance, CancellationToken.None);
+        await using var dataSource = NpgsqlDataSource.Create(Environment.ConnectionString);
+        var claims = new MessageClaims(dataSource);
+        var email = ActivationCodeTemplate.Render(null, Guid.NewGuid(), "race@example.test", new EmailCode("0427", Now, Now.AddMinutes(1)));
+
+        for (var round = 0; round < Rounds; round++)
+        {
+            var messageId = Guid.NewGuid();
+            using var start = new ManualResetEventSlim();
+            var attempts = Enumerable.Range(0, Contenders).Select(_ => Task.Run(async () =>
+            {
+                start.Wait();
+                return await claims.ClaimAsync(messageId, email with { MessageId = messageId }, Now, Now.AddSeconds(10), CancellationToken.None);
+            })).ToArray();
+            start.Set();
+            var outcomes = (await Task.WhenAll(attempts)).Select(claim => claim.Outcome).ToList();
+
+            outcomes.Count(outcome => outcome == ClaimOutcome.Claimed).Should().Be(1, "round {0}: {1}", round, string.Join(", ", outcomes));
+            outcomes.Should().AllSatisfy(outcome => outcome.Should().BeOneOf(ClaimOutcome.Claimed, ClaimOutcome.HeldElsewhere));
+        }
+    }
+
+    [Fact]
+    public async Task AClaimLeftByAWorkerThatDied_HoldsTheMessageOnlyUntilItsLeaseEnds_ThenAnotherWorkerSendsIt()
+    {
+        var clock = new FakeTimeProvider(Now);
+        await using var worker = await Environment.StartWorkerAsync(
+            settings => settings.Set("Consumer:ClaimLease", TimeSpan.FromSeconds(10)), clock);
+        var message = TestMessages.UserRegistered(Now.AddMinutes(1));
+        var messageId = Guid.NewGuid();
+        // What a worker killed in the middle of this send left behind: its claim, leased for ten seconds.
+        await Environment.Database.ClaimAsADeadWorkerAsync(messageId, message.UserId, leaseUntil: Now.AddSeconds(10));
+
+        await worker.PublishAsync(message, messageId);
+        await Eventually.HoldsAsync(() => worker.Logs.Lines.Any(line => line.EventName == "HeldElsewhere"), "the copy finds the claim held");
+        Environment.Provider.RequestsFor(messageId).Should().BeEmpty("the holder might still be sending");
+        worker.Events.Completed(messageId).Should().Be(0, "a copy whose message is held elsewhere is not acked as done");
+
+        clock.Advance(TimeSpan.FromSeconds(10));
+
+        await Environment.Database.WaitForOutcomeAsync(messageId, "sent");
+        Environment.Provider.RequestsFor(messageId).Should().ContainSingle();
+    }
+
+    [Fact]
+    public async Task AFailedSend_ReleasesItsClaim_SoItsRetryIsNotHeldUp()
+    {
+        Environment.Provider.AnswerInSequence(ProviderAnswer.Fail(503), ProviderAnswer.Ok());
+        await using var worker = await Environment.StartWorkerAsync(settings => settings.Retries(http: 0, message: 1));
+        var messageId = Guid.NewGuid();
+
+        await worker.PublishAsync(TestMessages.UserRegistered(Now.AddYears(10)), messageId);
+
+        await Environment.Database.WaitForOutcomeAsync(messageId, "sent");
+        Environment.Provider.RequestsFor(messageId).Select(request => request.Status).Should().Equal(503, 200);
+        worker.Logs.Lines.Should().NotContain(line => line.EventName == "HeldElsewhere", "the failed attempt gave its claim back");
+    }
+}
