@@ -79,6 +79,18 @@ public sealed class BenchEnvironment : IAsyncDisposable
         }
     }
 
+    /// <summary>Stops any running workers and starts the bare consumer (<see cref="RawConsumer"/>) with the workers' settings.</summary>
+    public async Task StartRawConsumerAsync(int concurrency)
+    {
+        await StopWorkersAsync();
+        var settings = Common()
+            .EmailProvider(Provider, EmailApi.Mailpit)
+            .Set("Email:From", "bench@registration.local")
+            .Consumers(concurrency, prefetch: concurrency * 2);
+        _workers.Add(await ServiceProcess.StartConsumerAsync(
+            "raw", typeof(RawConsumer).Assembly.Location, [RawConsumer.Command], settings, VirtualHost, Echo("raw")));
+    }
+
     public async Task StopWorkersAsync()
     {
         foreach (var worker in _workers)

@@ -5,7 +5,7 @@ namespace Registration.Bench;
 /// <summary>Command line: scenarios to run (default all) and the knobs of each.</summary>
 public sealed record BenchOptions
 {
-    public static readonly string[] AllScenarios = ["hash", "register", "activate", "pipeline", "e2e"];
+    public static readonly string[] AllScenarios = ["hash", "register", "activate", "raw", "pipeline", "e2e"];
 
     public IReadOnlyList<string> Scenarios { get; init; } = AllScenarios;
     public bool Quick { get; init; }
@@ -20,7 +20,7 @@ public sealed record BenchOptions
     public string Configuration { get; init; } = "Release";
 
     public const string Usage = """
-        usage: Registration.Bench [hash|register|activate|pipeline|e2e ...] [options]
+        usage: Registration.Bench [hash|register|activate|raw|pipeline|e2e ...] [options]
           --quick                 short steps and small counts (finishes in about two minutes)
           --work-factor N         bcrypt work factor (default 10)
           --step-seconds N        duration of each concurrency step (default 10)

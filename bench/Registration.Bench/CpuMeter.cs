@@ -84,6 +84,8 @@ public static class CpuMeter
         var commandLine = File.ReadAllText(Path.Combine(directory, "cmdline"));
         return commandLine.Contains("Registration.Api.dll", StringComparison.Ordinal) ? "api"
             : commandLine.Contains("Notification.Worker.dll", StringComparison.Ordinal) ? "worker"
+            // The raw scenario's bare consumer does the worker's job.
+            : commandLine.Contains(RawConsumer.Command, StringComparison.Ordinal) ? "worker"
             : null;
     }
 }

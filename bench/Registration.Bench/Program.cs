@@ -1,6 +1,12 @@
 using System.Runtime.InteropServices;
 using Registration.Bench;
 
+// The bare consumer of the raw scenario runs as a child process of the benchmark (see RawConsumer).
+if (args is [RawConsumer.Command, ..])
+{
+    return await RawConsumer.RunAsync(args);
+}
+
 BenchOptions options;
 try
 {
@@ -36,6 +42,9 @@ foreach (var scenario in options.Scenarios)
             break;
         case "activate":
             await scenarios.ActivateAsync();
+            break;
+        case "raw":
+            await scenarios.RawAsync();
             break;
         case "pipeline":
             await scenarios.PipelineAsync();

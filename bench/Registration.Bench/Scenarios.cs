@@ -19,6 +19,7 @@ public sealed class Scenarios(BenchEnvironment environment, BenchOptions options
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
     private double _hashSeconds;
     private double _bound;
+    private double _rawRate;
     private int _runId;
 
     /// <summary>
@@ -146,49 +147,87 @@ public sealed class Scenarios(BenchEnvironment environment, BenchOptions options
         PrintCpu("activate: where the CPU went (per 200)", steps);
     }
 
+    /// <summary>
+    /// The pipeline's ceiling in this run: the same outbox rows, dispatcher, broker, queue and provider, consumed
+    /// by a bare MassTransit consumer that posts each message once (<see cref="RawConsumer"/>), 0 ms provider.
+    /// </summary>
+    public async Task RawAsync()
+    {
+        var table = new Table("consumer", "provider delay", "messages", "emails/s", "latency p50 ms", "latency p99 ms", "duplicates");
+        var cpuTable = new Table(["consumer", .. CpuMeter.Components.Select(c => $"{c} µs/email"), "total µs/email", "CPU busy %"]);
+        var run = await PipelineRunAsync(() => environment.StartRawConsumerAsync(options.WorkerConcurrency), 0);
+        _rawRate = run.Rate;
+        table.Add("raw", "0 ms", run.Latency.Count, run.Rate.ToString("0"), LatencyStats.Ms(run.Latency.Percentile(50)),
+            LatencyStats.Ms(run.Latency.Percentile(99)), run.Duplicates);
+        cpuTable.Add(["raw", .. CpuMeter.Components.Select(c => run.MicrosPerEmail(c).ToString("0")), run.TotalMicrosPerEmail.ToString("0"), run.BusyPercent.ToString("0")]);
+        await environment.StopWorkersAsync();
+        table.Print($"raw: {options.PipelineMessages} UserRegistered through outbox → RabbitMQ → bare MassTransit consumer → provider (concurrency {options.WorkerConcurrency})");
+        cpuTable.Print("raw: where the CPU went (per email; the bench column includes the fake provider)");
+    }
+
     /// <summary>Outbox rows inserted directly, published by the API, emailed by 1..N workers to the fake provider.</summary>
     public async Task PipelineAsync()
     {
-        var table = new Table("workers", "provider delay", "messages", "emails/s", "max outbox lag ms", "latency p50 ms", "latency p99 ms", "duplicates");
-        var cpuTable = new Table(["workers", "provider delay", .. CpuMeter.Components.Select(c => $"{c} µs/email"), "CPU busy %"]);
+        if (_rawRate <= 0)
+        {
+            await RawAsync();
+        }
+
+        var table = new Table("workers", "provider delay", "messages", "emails/s", "% of raw", "max outbox lag ms", "latency p50 ms", "latency p99 ms", "duplicates");
+        var cpuTable = new Table(["workers", "provider delay", .. CpuMeter.Components.Select(c => $"{c} µs/email"), "total µs/email", "CPU busy %"]);
         foreach (var delay in options.ProviderDelaysMs)
         {
             foreach (var workers in options.PipelineWorkers)
             {
-                await environment.StartWorkersAsync(workers, options.WorkerConcurrency);
-                environment.Provider.Reset();
-                environment.Provider.Accept(TimeSpan.FromMilliseconds(delay));
-                var run = Interlocked.Increment(ref _runId);
-                var emails = Enumerable.Range(0, options.PipelineMessages).Select(i => $"p{run}-{i}@bench.local").ToList();
-
-                var cpuBefore = CpuMeter.Snapshot();
-                var start = await InsertOutboxRowsAsync(emails);
-                var maxLag = await WaitForDeliveryAsync(emails.Count, TimeSpan.FromMinutes(5));
-                var latency = new LatencyStats();
-                long last = start;
-                foreach (var email in emails)
-                {
-                    if (environment.Provider.TryGetFirstTo(email, out var arrived))
-                    {
-                        latency.AddElapsed(start, arrived.Timestamp);
-                        last = Math.Max(last, arrived.Timestamp);
-                    }
-                }
-
-                var seconds = Stopwatch.GetElapsedTime(start, last).TotalSeconds;
-                var cpu = CpuMeter.Since(cpuBefore);
-                var wall = Stopwatch.GetElapsedTime(start).TotalSeconds;
-                cpuTable.Add([workers, $"{delay} ms", .. CpuMeter.Components.Select(c => (1e6 * cpu[c] / Math.Max(1, latency.Count)).ToString("0")),
-                    (100 * cpu.Values.Sum() / (Environment.ProcessorCount * wall)).ToString("0")]);
-                table.Add(workers, $"{delay} ms", latency.Count, (latency.Count / seconds).ToString("0"), maxLag.ToString("0"),
-                    LatencyStats.Ms(latency.Percentile(50)), LatencyStats.Ms(latency.Percentile(99)),
-                    environment.Provider.RequestCount - environment.Provider.DistinctRecipients);
+                var run = await PipelineRunAsync(() => environment.StartWorkersAsync(workers, options.WorkerConcurrency), delay);
+                cpuTable.Add([workers, $"{delay} ms", .. CpuMeter.Components.Select(c => run.MicrosPerEmail(c).ToString("0")),
+                    run.TotalMicrosPerEmail.ToString("0"), run.BusyPercent.ToString("0")]);
+                table.Add(workers, $"{delay} ms", run.Latency.Count, run.Rate.ToString("0"), delay == 0 ? (100 * run.Rate / _rawRate).ToString("0") : "-",
+                    run.MaxLag.ToString("0"), LatencyStats.Ms(run.Latency.Percentile(50)), LatencyStats.Ms(run.Latency.Percentile(99)), run.Duplicates);
             }
         }
 
         await environment.StopWorkersAsync();
-        table.Print($"pipeline: {options.PipelineMessages} UserRegistered through outbox → RabbitMQ → worker → provider (worker concurrency {options.WorkerConcurrency})");
+        table.Print($"pipeline: {options.PipelineMessages} UserRegistered through outbox → RabbitMQ → worker → provider (worker concurrency {options.WorkerConcurrency}); raw: {_rawRate:0} emails/s");
         cpuTable.Print("pipeline: where the CPU went (per email; the bench column includes the fake provider)");
+    }
+
+    private sealed record PipelineRun(double Rate, LatencyStats Latency, double MaxLag, long Duplicates, Dictionary<string, double> Cpu, double Wall)
+    {
+        public double MicrosPerEmail(string component) => 1e6 * Cpu[component] / Math.Max(1, Latency.Count);
+
+        public double TotalMicrosPerEmail => 1e6 * Cpu.Values.Sum() / Math.Max(1, Latency.Count);
+
+        public double BusyPercent => 100 * Cpu.Values.Sum() / (Environment.ProcessorCount * Wall);
+    }
+
+    /// <summary>Starts the consumers, writes the outbox rows in one commit, waits until every email arrived.</summary>
+    private async Task<PipelineRun> PipelineRunAsync(Func<Task> startConsumers, int delayMs)
+    {
+        await startConsumers();
+        environment.Provider.Reset();
+        environment.Provider.Accept(TimeSpan.FromMilliseconds(delayMs));
+        var run = Interlocked.Increment(ref _runId);
+        var emails = Enumerable.Range(0, options.PipelineMessages).Select(i => $"p{run}-{i}@bench.local").ToList();
+
+        var cpuBefore = CpuMeter.Snapshot();
+        var start = await InsertOutboxRowsAsync(emails);
+        var maxLag = await WaitForDeliveryAsync(emails.Count, TimeSpan.FromMinutes(5));
+        var latency = new LatencyStats();
+        long last = start;
+        foreach (var email in emails)
+        {
+            if (environment.Provider.TryGetFirstTo(email, out var arrived))
+            {
+                latency.AddElapsed(start, arrived.Timestamp);
+                last = Math.Max(last, arrived.Timestamp);
+            }
+        }
+
+        var seconds = Stopwatch.GetElapsedTime(start, last).TotalSeconds;
+        var cpu = CpuMeter.Since(cpuBefore);
+        var wall = Stopwatch.GetElapsedTime(start).TotalSeconds;
+        return new PipelineRun(latency.Count / seconds, latency, maxLag, environment.Provider.RequestCount - environment.Provider.DistinctRecipients, cpu, wall);
     }
 
     /// <summary>Registrations at 50% of the bound; time from the 201 to the provider receiving the email.</summary>

@@ -41,14 +41,14 @@ public sealed class ServiceProcess : IAsyncDisposable
     /// <param name="service"><see cref="Api"/> or <see cref="Worker"/>.</param>
     /// <param name="echo">Sees every line the process writes (the benchmark shows its errors).</param>
     public static ServiceProcess Start(string name, string service, TestSettings settings, string[]? args = null, Action<string>? echo = null) =>
-        Start(name, service, settings, args ?? [], echo, baseAddress: null);
+        Start(name, Repository.ServiceDll(service), settings, args ?? [], echo, baseAddress: null);
 
     /// <summary>Starts the API on a free loopback port and returns once <c>/health/ready</c> answers 200.</summary>
     public static async Task<ServiceProcess> StartApiAsync(string name, TestSettings settings, Action<string>? echo = null)
     {
         ArgumentNullException.ThrowIfNull(settings);
         var baseAddress = new Uri($"http://127.0.0.1:{FreePort.Next()}");
-        var api = Start(name, Api, settings.Copy().Set("ASPNETCORE_URLS", baseAddress.ToString().TrimEnd('/')), [], echo, baseAddress);
+        var api = Start(name, Repository.ServiceDll(Api), settings.Copy().Set("ASPNETCORE_URLS", baseAddress.ToString().TrimEnd('/')), [], echo, baseAddress);
         using var client = new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(10) };
         try
         {
@@ -80,10 +80,18 @@ public sealed class ServiceProcess : IAsyncDisposable
     /// Starts a worker and returns once its consumer is on the queue of <paramref name="vhost"/>. Start
     /// workers one after another: it waits for one more consumer than there was.
     /// </summary>
-    public static async Task<ServiceProcess> StartWorkerAsync(string name, TestSettings settings, RabbitMqVirtualHost vhost, Action<string>? echo = null)
+    public static Task<ServiceProcess> StartWorkerAsync(string name, TestSettings settings, RabbitMqVirtualHost vhost, Action<string>? echo = null) =>
+        StartConsumerAsync(name, Repository.ServiceDll(Worker), [], settings, vhost, echo);
+
+    /// <summary>
+    /// Starts <c>dotnet {dll} {args}</c>, a process that consumes the worker's queue (a worker, or the benchmark's
+    /// bare consumer), and returns once its consumer is on the queue of <paramref name="vhost"/>.
+    /// </summary>
+    public static async Task<ServiceProcess> StartConsumerAsync(
+        string name, string dll, string[] args, TestSettings settings, RabbitMqVirtualHost vhost, Action<string>? echo = null)
     {
         var consumersBefore = await ConsumersAsync(vhost);
-        var worker = Start(name, Worker, settings, [], echo, baseAddress: null);
+        var worker = Start(name, dll, settings, args, echo, baseAddress: null);
         try
         {
             await worker.WaitUntilAsync(
@@ -154,10 +162,9 @@ public sealed class ServiceProcess : IAsyncDisposable
         _process.Dispose();
     }
 
-    private static ServiceProcess Start(string name, string service, TestSettings settings, string[] args, Action<string>? echo, Uri? baseAddress)
+    private static ServiceProcess Start(string name, string dll, TestSettings settings, string[] args, Action<string>? echo, Uri? baseAddress)
     {
         ArgumentNullException.ThrowIfNull(settings);
-        var dll = Repository.ServiceDll(service);
         // The dotnet that runs the tests (the CLI names it for its child processes), else the one on PATH.
         var dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
         var info = new ProcessStartInfo(dotnet)
