@@ -5,7 +5,9 @@ namespace Notification.Worker.Consumers;
 // User ids and message ids only: never the address or the code. Event ids 2000-2099.
 internal static partial class Log
 {
-    [LoggerMessage(EventId = 2000, EventName = "EmailSent", Level = LogLevel.Information, Message = "Email {Kind} for user {UserId} accepted by the provider (message {MessageId})")]
+    // Debug: a line for every email is the volume of the traffic, not an event; the outcome is in
+    // notification.processed_messages and the sent counter. Failures and skips keep their lines.
+    [LoggerMessage(EventId = 2000, EventName = "EmailSent", Level = LogLevel.Debug, Message = "Email {Kind} for user {UserId} accepted by the provider (message {MessageId})")]
     public static partial void EmailSent(ILogger logger, EmailKind kind, Guid userId, Guid? messageId);
 
     [LoggerMessage(EventId = 2001, EventName = "AlreadyHandled", Level = LogLevel.Information, Message = "Message {MessageId} for user {UserId} was already handled: nothing sent")]
