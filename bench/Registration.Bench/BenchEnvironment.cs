@@ -26,13 +26,14 @@ public sealed class BenchEnvironment : IAsyncDisposable
         Provider = provider;
     }
 
+    /// <summary><c>Security:HashingQueueTimeout</c> of the API here (its default, set explicitly: the overload targets use it).</summary>
+    public static readonly TimeSpan HashingQueueTimeout = TimeSpan.FromSeconds(2);
+
     public string ConnectionString { get; }
     public RabbitMqVirtualHost VirtualHost { get; }
     public FakeEmailProvider Provider { get; }
-    public HttpClient Api { get; } = new(new SocketsHttpHandler { MaxConnectionsPerServer = 512, PooledConnectionLifetime = TimeSpan.FromMinutes(10) })
-    {
-        Timeout = TimeSpan.FromSeconds(60),
-    };
+    /// <summary>A client of the running API (a new one each time the API is started).</summary>
+    public HttpClient Api { get; private set; } = NewClient(null);
 
     public static async Task<BenchEnvironment> StartAsync()
     {
@@ -45,16 +46,25 @@ public sealed class BenchEnvironment : IAsyncDisposable
         return new BenchEnvironment(services, database, vhost, provider);
     }
 
+    /// <summary>Starts the API at <paramref name="workFactor"/>, stopping the one running, if any.</summary>
     public async Task StartApiAsync(int workFactor)
     {
+        if (_api is not null)
+        {
+            await _api.DisposeAsync();
+            _api = null;
+        }
+
         var settings = Common()
             .BcryptWorkFactor(workFactor)
             // One client address drives all the load: per-IP limits and bcrypt's per-client share would
             // measure those limits, not the service (the design asks a load test to raise them and say so).
             .RateLimitsOff()
-            .HashingSlotsPerClient(TestEnvironment.UnlimitedHashingSlots);
+            .HashingSlotsPerClient(TestEnvironment.UnlimitedHashingSlots)
+            .Set("Security:HashingQueueTimeout", HashingQueueTimeout);
         _api = await ServiceProcess.StartApiAsync("api", settings, Echo("api"));
-        Api.BaseAddress = _api.BaseAddress;
+        Api.Dispose();
+        Api = NewClient(_api.BaseAddress);
     }
 
     /// <summary>Stops any running workers, starts <paramref name="count"/> new ones and waits until they consume.</summary>
@@ -122,6 +132,13 @@ public sealed class BenchEnvironment : IAsyncDisposable
         await _services.DeleteVirtualHostAsync(VirtualHost);
         await _services.DropDatabaseAsync(ConnectionString);
     }
+
+    private static HttpClient NewClient(Uri? baseAddress) =>
+        new(new SocketsHttpHandler { MaxConnectionsPerServer = 1024, PooledConnectionLifetime = TimeSpan.FromMinutes(10) })
+        {
+            BaseAddress = baseAddress,
+            Timeout = TimeSpan.FromSeconds(60),
+        };
 
     private TestSettings Common() => new TestSettings().Database(ConnectionString).Broker(VirtualHost).LogLevel("Warning");
 

@@ -5,11 +5,13 @@ namespace Registration.Bench;
 /// <summary>Command line: scenarios to run (default all) and the knobs of each.</summary>
 public sealed record BenchOptions
 {
-    public static readonly string[] AllScenarios = ["hash", "register", "activate", "raw", "pipeline", "e2e"];
+    public static readonly string[] AllScenarios = ["hash", "register", "activate", "overload", "raw", "pipeline", "e2e"];
 
     public IReadOnlyList<string> Scenarios { get; init; } = AllScenarios;
     public bool Quick { get; init; }
-    public int WorkFactor { get; init; } = 10;
+    /// <summary>bcrypt work factors: hash, register, activate and overload run at each, in this order; the rest at the first.</summary>
+    public IReadOnlyList<int> WorkFactors { get; init; } = [10, 12];
+    public IReadOnlyList<int> OverloadFactors { get; init; } = [4, 16];
     public TimeSpan StepDuration { get; init; } = TimeSpan.FromSeconds(10);
     public IReadOnlyList<int> Concurrency { get; init; } = [1, 2, 4, 8, 16, 32];
     public int PipelineMessages { get; init; } = 20_000;
@@ -20,9 +22,10 @@ public sealed record BenchOptions
     public string Configuration { get; init; } = "Release";
 
     public const string Usage = """
-        usage: Registration.Bench [hash|register|activate|raw|pipeline|e2e ...] [options]
-          --quick                 short steps and small counts (finishes in about two minutes)
-          --work-factor N         bcrypt work factor (default 10)
+        usage: Registration.Bench [hash|register|activate|overload|raw|pipeline|e2e ...] [options]
+          --quick                 short steps and small counts, work factor 10 only (about two minutes)
+          --work-factor 10,12     bcrypt work factors (default 10,12)
+          --overload 4,16         offered load of the overload scenario, in multiples of the bound (default 4,16)
           --step-seconds N        duration of each concurrency step (default 10)
           --concurrency 1,2,4     concurrency steps for register/activate (default 1,2,4,8,16,32)
           --messages N            messages per pipeline run (default 20000)
@@ -50,11 +53,13 @@ public sealed record BenchOptions
                     Quick = true,
                     StepDuration = TimeSpan.FromSeconds(3),
                     Concurrency = [1, 2, 4, 16],
+                    WorkFactors = [10],
                     PipelineMessages = 2_000,
                     PipelineWorkers = [1, 2],
                     EndToEndDuration = TimeSpan.FromSeconds(10),
                 },
-                "--work-factor" => options with { WorkFactor = int.Parse(Next(), CultureInfo.InvariantCulture) },
+                "--work-factor" => options with { WorkFactors = List(Next()) },
+                "--overload" => options with { OverloadFactors = List(Next()) },
                 "--step-seconds" => options with { StepDuration = TimeSpan.FromSeconds(double.Parse(Next(), CultureInfo.InvariantCulture)) },
                 "--concurrency" => options with { Concurrency = List(Next()) },
                 "--messages" => options with { PipelineMessages = int.Parse(Next(), CultureInfo.InvariantCulture) },

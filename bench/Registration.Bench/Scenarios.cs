@@ -21,6 +21,17 @@ public sealed class Scenarios(BenchEnvironment environment, BenchOptions options
     private double _bound;
     private double _rawRate;
     private int _runId;
+    private int _workFactor = options.WorkFactors[0];
+
+    public int WorkFactor => _workFactor;
+
+    /// <summary>The API now runs at <paramref name="workFactor"/>: its bound is measured again.</summary>
+    public void UseWorkFactor(int workFactor)
+    {
+        _workFactor = workFactor;
+        _hashSeconds = 0;
+        _bound = 0;
+    }
 
     /// <summary>
     /// bcrypt time h at the work factor for each implementation the API can run (the system's libxcrypt,
@@ -42,7 +53,7 @@ public sealed class Scenarios(BenchEnvironment environment, BenchOptions options
         const int samples = 10;
         var cores = Environment.ProcessorCount;
         var elapsed = implementations.ToDictionary(bcrypt => bcrypt, _ => TimeSpan.Zero);
-        var stored = implementations.ToDictionary(bcrypt => bcrypt, bcrypt => bcrypt.Hash(Password, options.WorkFactor));
+        var stored = implementations.ToDictionary(bcrypt => bcrypt, bcrypt => bcrypt.Hash(Password, _workFactor));
         for (var i = 0; i < samples; i++)
         {
             foreach (var bcrypt in implementations)
@@ -72,7 +83,7 @@ public sealed class Scenarios(BenchEnvironment environment, BenchOptions options
                 Interlocked.Increment(ref parallelCount);
             });
             var parallelRate = parallelCount / watch.Elapsed.TotalSeconds;
-            table.Add(bcrypt.Name, options.WorkFactor, cores, LatencyStats.Ms(hashSeconds * 1000), (cores / hashSeconds).ToString("0.0"), parallelRate.ToString("0.0"));
+            table.Add(bcrypt.Name, _workFactor, cores, LatencyStats.Ms(hashSeconds * 1000), (cores / hashSeconds).ToString("0.0"), parallelRate.ToString("0.0"));
         }
 
         table.Print("hash: bcrypt cost per implementation; the bound is the fastest's");
@@ -106,7 +117,7 @@ public sealed class Scenarios(BenchEnvironment environment, BenchOptions options
                 LatencyStats.Ms(step.Latency.Percentile(95)), LatencyStats.Ms(step.Latency.Percentile(99)), step.Ok, step.Busy, step.Other);
         }
 
-        table.Print($"register: POST /v1/users, {options.StepDuration.TotalSeconds:0} s per step, work factor {options.WorkFactor}");
+        table.Print($"register: POST /v1/users, {options.StepDuration.TotalSeconds:0} s per step, work factor {_workFactor}");
         PrintCpu("register: where the CPU went (per 201)", steps);
     }
 
@@ -143,8 +154,75 @@ public sealed class Scenarios(BenchEnvironment environment, BenchOptions options
                 LatencyStats.Ms(step.Latency.Percentile(95)), LatencyStats.Ms(step.Latency.Percentile(99)), step.Ok, step.Busy, step.Other);
         }
 
-        table.Print($"activate: POST /v1/users/me/activation, {options.StepDuration.TotalSeconds:0} s per step, work factor {options.WorkFactor}");
+        table.Print($"activate: POST /v1/users/me/activation, {options.StepDuration.TotalSeconds:0} s per step, work factor {_workFactor}");
         PrintCpu("activate: where the CPU went (per 200)", steps);
+    }
+
+    /// <summary>
+    /// Open-loop registrations at <see cref="BenchOptions.OverloadFactors"/> × the bound for one step each: what
+    /// cannot be served in time must be refused at once (503), what is admitted must be served within the queue
+    /// timeout plus one hash. Clients here do not slow down (no Retry-After honoured): the load stays offered.
+    /// </summary>
+    public async Task OverloadAsync()
+    {
+        EnsureBound();
+        var timeout = BenchEnvironment.HashingQueueTimeout;
+        var servedLimit = timeout.TotalMilliseconds + _hashSeconds * 1000;
+        var table = new Table("× bound", "offered/s", "201/s", "503/s", "other", "refused p50 ms", "refused p99 ms", "served p50 ms", "served p99 ms",
+            "refused p99 < 20 ms", $"served p99 ≤ {servedLimit:0} ms");
+        foreach (var factor in options.OverloadFactors)
+        {
+            var rate = factor * _bound;
+            var run = Interlocked.Increment(ref _runId);
+            var refused = new LatencyStats();
+            var served = new LatencyStats();
+            var other = 0;
+            var requests = new List<Task>();
+            var watch = Stopwatch.StartNew();
+            var sent = 0;
+            while (watch.Elapsed < options.StepDuration)
+            {
+                // Open loop: by now, elapsed × rate requests have left, whatever the answers are doing.
+                for (var due = (int)(watch.Elapsed.TotalSeconds * rate); sent < due; sent++)
+                {
+                    var email = $"o{run}-{sent}@bench.local";
+                    requests.Add(Task.Run(async () =>
+                    {
+                        var started = Stopwatch.GetTimestamp();
+                        using var content = JsonContent.Create(new { email, password = Password });
+                        using var response = await environment.Api.PostAsync("/v1/users", content);
+                        var completed = Stopwatch.GetTimestamp();
+                        switch (response.StatusCode)
+                        {
+                            case HttpStatusCode.Created:
+                                served.AddElapsed(started, completed);
+                                break;
+                            case HttpStatusCode.ServiceUnavailable:
+                                refused.AddElapsed(started, completed);
+                                break;
+                            default:
+                                Interlocked.Increment(ref other);
+                                break;
+                        }
+                    }));
+                }
+
+                await Task.Delay(2);
+            }
+
+            var seconds = watch.Elapsed.TotalSeconds;
+            await Task.WhenAll(requests);
+            table.Add(factor, rate.ToString("0.0"), (served.Count / seconds).ToString("0.0"), (refused.Count / seconds).ToString("0.0"), other,
+                LatencyStats.Ms(refused.Percentile(50)), LatencyStats.Ms(refused.Percentile(99)),
+                LatencyStats.Ms(served.Percentile(50)), LatencyStats.Ms(served.Percentile(99)),
+                refused.Count == 0 ? "-" : refused.Percentile(99) < 20 ? "met" : "missed",
+                served.Count == 0 ? "-" : served.Percentile(99) <= servedLimit ? "met" : "missed");
+            // The queue empties before the next step.
+            await Task.Delay(timeout + TimeSpan.FromSeconds(1));
+        }
+
+        table.Print($"overload: POST /v1/users open loop at multiples of the bound ({_bound:0.0}/s), {options.StepDuration.TotalSeconds:0} s per step, " +
+                    $"work factor {_workFactor}, queue timeout {timeout.TotalMilliseconds:0} ms, h {_hashSeconds * 1000:0.0} ms");
     }
 
     /// <summary>
@@ -399,7 +477,7 @@ public sealed class Scenarios(BenchEnvironment environment, BenchOptions options
     /// <summary>Pending users with one known password hash and a live code "1234", written straight to the database.</summary>
     private async Task<List<string>> CreatePendingUsersAsync(int count)
     {
-        var hash = BCrypt.Net.BCrypt.HashPassword(Password, options.WorkFactor);
+        var hash = BCrypt.Net.BCrypt.HashPassword(Password, _workFactor);
         var run = Interlocked.Increment(ref _runId);
         var now = DateTime.UtcNow;
         var emails = new List<string>(count);
