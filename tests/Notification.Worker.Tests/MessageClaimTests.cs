@@ -64,6 +64,37 @@ public sealed class MessageClaimTests(TestEnvironment environment) : FreshProvid
     }
 
     [Fact]
+    public async Task ASendSlowerThanItsLease_KeepsItsClaim_SoTheOtherCopyWaitsAndIsNotSent()
+    {
+        // A one-second lease (on the business clock), renewed every third of it (on the wall clock), and a
+        // provider that takes 4 s: the copy at the other worker waits; only the holder's renewals keep it from
+        // taking the message over and sending it a second time once the business clock passes the first lease.
+        var clock = new FakeTimeProvider(Now);
+        Environment.Provider.Accept(delay: TimeSpan.FromSeconds(4));
+        await using var first = await Environment.StartWorkerAsync(
+            settings => settings.Consumers(concurrency: 1, prefetch: 1).Set("Consumer:ClaimLease", TimeSpan.FromSeconds(1)), clock);
+        await using var second = await Environment.StartWorkerAsync(
+            settings => settings.Consumers(concurrency: 1, prefetch: 1).Set("Consumer:ClaimLease", TimeSpan.FromSeconds(1)), clock);
+        var messageId = Guid.NewGuid();
+        var message = TestMessages.UserRegistered(Now.AddMinutes(1));
+
+        await first.PublishAsync(message, messageId);
+        await first.PublishAsync(message, messageId);
+        await Eventually.HoldsAsync(
+            () => first.Logs.Lines.Concat(second.Logs.Lines).Any(line => line.EventName == "HeldElsewhere"), "the second copy waits for the first");
+
+        clock.Advance(TimeSpan.FromMilliseconds(900));
+        await Eventually.GetAsync(
+            () => Environment.Database.GetLeaseUntilAsync(messageId), until => until > Now.AddSeconds(1), "the holder renewed its lease while sending");
+        // Past the first lease, within the renewed one: the waiting copy must not take the message over.
+        clock.Advance(TimeSpan.FromMilliseconds(600));
+
+        await Eventually.GetAsync(() => first.Events.Completed(messageId) + second.Events.Completed(messageId), n => n == 2, "both copies handled");
+        Environment.Provider.RequestsFor(messageId).Should().ContainSingle("the slow send kept its claim past the first lease");
+        first.Logs.Lines.Concat(second.Logs.Lines).Should().NotContain(line => line.EventName == "ClaimLost");
+    }
+
+    [Fact]
     public async Task AFailedSend_ReleasesItsClaim_SoItsRetryIsNotHeldUp()
     {
         Environment.Provider.AnswerInSequence(ProviderAnswer.Fail(503), ProviderAnswer.Ok());

@@ -242,6 +242,15 @@ public sealed class TestDatabase(string connectionString)
             "SELECT outcome FROM notification.processed_messages WHERE message_id = @messageId", new { messageId });
     }
 
+    /// <summary>Until when the claim on the MessageId is leased; null once it ended (or there is none).</summary>
+    public async Task<DateTimeOffset?> GetLeaseUntilAsync(Guid messageId)
+    {
+        await using var connection = await OpenAsync();
+        var until = await connection.QuerySingleOrDefaultAsync<DateTime?>(
+            "SELECT lease_until FROM notification.processed_messages WHERE message_id = @messageId", new { messageId });
+        return until is { } utc ? new DateTimeOffset(DateTime.SpecifyKind(utc, DateTimeKind.Utc)) : null;
+    }
+
     /// <summary>Waits until a worker recorded <paramref name="outcome"/> ("sent", "expired") for the MessageId.</summary>
     public Task WaitForOutcomeAsync(Guid messageId, string outcome) =>
         Eventually.GetAsync(() => GetProcessedOutcomeAsync(messageId), recorded => recorded == outcome, $"message {messageId} recorded as {outcome}");
