@@ -42,6 +42,41 @@ public sealed class MessageClaimTests(TestEnvironment environment) : FreshProvid
     }
 
     [Fact]
+    public async Task RecordsWrittenTogether_EachCountOnlyForTheirOwnClaim()
+    {
+        // Concurrent records share a statement: each must still be written only while its claim is its holder's.
+        const int Messages = 40;
+        await SchemaMigrator.MigrateAsync(Environment.ConnectionString, NotificationWorkerExtensions.Migrations, NullLogger.Instance, CancellationToken.None);
+        await using var dataSource = NpgsqlDataSource.Create(Environment.ConnectionString);
+        var holder = new MessageClaims(dataSource);
+        var other = new MessageClaims(dataSource);
+        var email = ActivationCodeTemplate.Render(null, Guid.NewGuid(), "batch@example.test", new EmailCode("0427", Now, Now.AddMinutes(1)));
+        var claims = new List<Claim>();
+        for (var i = 0; i < Messages; i++)
+        {
+            var messageId = Guid.NewGuid();
+            claims.Add(await holder.ClaimAsync(messageId, email with { MessageId = messageId }, Now, Now.AddSeconds(10), CancellationToken.None));
+        }
+
+        // Every other claim ran out and another worker took it over.
+        var takenOver = claims.Where((_, i) => i % 2 == 1).ToList();
+        foreach (var claim in takenOver)
+        {
+            var later = Now.AddSeconds(11);
+            (await other.ClaimAsync(claim.MessageId, email with { MessageId = claim.MessageId }, later, later.AddSeconds(10), CancellationToken.None))
+                .Outcome.Should().Be(ClaimOutcome.Claimed);
+        }
+
+        var recorded = await Task.WhenAll(claims.Select(claim => holder.CompleteAsync(claim, MessageClaims.Sent, Now.AddSeconds(12), CancellationToken.None)));
+
+        recorded.Should().Equal(claims.Select(claim => !takenOver.Contains(claim)), "a record counts only for a claim still held");
+        foreach (var claim in claims)
+        {
+            (await Environment.Database.GetProcessedOutcomeAsync(claim.MessageId)).Should().Be(takenOver.Contains(claim) ? "claimed" : "sent");
+        }
+    }
+
+    [Fact]
     public async Task AClaimLeftByAWorkerThatDied_HoldsTheMessageOnlyUntilItsLeaseEnds_ThenAnotherWorkerSendsIt()
     {
         var clock = new FakeTimeProvider(Now);

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text;
 using Dapper;
@@ -30,8 +31,9 @@ public sealed record Claim(ClaimOutcome Outcome, Guid MessageId, Guid Token, Dat
 /// <c>notification.processed_messages</c>: which MessageIds are being sent, by whom, and how each
 /// ended. A worker claims a message in one statement before it sends (that statement also tells
 /// whether a newer code for the same user and address was already handled), and records the
-/// outcome in one statement after: two round trips per email. A claim is a lease: a worker that
-/// dies holding it blocks the message only until <c>lease_until</c>.
+/// outcome after: at most two statements per email, since the records of concurrent sends share one
+/// (see <see cref="CompleteAsync"/>). A claim is a lease: a worker that dies holding it blocks the
+/// message only until <c>lease_until</c>.
 /// </summary>
 public sealed class MessageClaims(NpgsqlDataSource dataSource)
 {
@@ -75,11 +77,23 @@ public sealed class MessageClaims(NpgsqlDataSource dataSource)
         LEFT JOIN notification.processed_messages existing ON existing.message_id = @MessageId
         """;
 
+    // The records waiting when the statement is written, in one: each row only if its claim is still the
+    // holder's (its token); the tokens returned are the claims recorded.
     private const string CompleteSql = """
-        UPDATE notification.processed_messages
-        SET outcome = @Outcome, processed_at = @Now, lease_token = NULL, lease_until = NULL
-        WHERE message_id = @MessageId AND lease_token = @Token
+        UPDATE notification.processed_messages AS p
+        SET outcome = r.outcome, processed_at = r.now, lease_token = NULL, lease_until = NULL
+        FROM unnest(@MessageIds, @Tokens, @Outcomes, @Nows) AS r(message_id, token, outcome, now)
+        WHERE p.message_id = r.message_id AND p.lease_token = r.token
+        RETURNING r.token
         """;
+
+    /// <summary>Records written in one statement at most; more wait for the next.</summary>
+    private const int MaxRecordsPerStatement = 64;
+
+    private static readonly TimeSpan RecordTimeout = TimeSpan.FromSeconds(10);
+
+    private readonly ConcurrentQueue<PendingRecord> _records = new();
+    private int _recording;
 
     private const string RenewSql = """
         UPDATE notification.processed_messages SET lease_until = @LeaseUntil
@@ -126,13 +140,81 @@ public sealed class MessageClaims(NpgsqlDataSource dataSource)
         return new Claim(outcome, messageId, token, outcome == ClaimOutcome.HeldElsewhere ? heldUntil : leaseUntil);
     }
 
-    /// <summary>Records how the claimed message ended (<see cref="Sent"/>, <see cref="Expired"/>); false when the claim was lost meanwhile.</summary>
-    public async Task<bool> CompleteAsync(Claim claim, string outcome, DateTimeOffset now, CancellationToken cancellationToken)
+    /// <summary>
+    /// Records how the claimed message ended (<see cref="Sent"/>, <see cref="Expired"/>); false when the claim was
+    /// lost meanwhile. Records of concurrent sends share a statement: one is written at once when none is being
+    /// written; those that arrive meanwhile wait for it and then go together (so a lone email waits for nothing,
+    /// and under load an email costs its claim and a share of a record). A failed statement fails each of its records.
+    /// </summary>
+    public Task<bool> CompleteAsync(Claim claim, string outcome, DateTimeOffset now, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(claim);
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        return await connection.ExecuteAsync(new CommandDefinition(
-            CompleteSql, new { claim.MessageId, claim.Token, Outcome = outcome, Now = now }, cancellationToken: cancellationToken)) == 1;
+        var record = new PendingRecord(claim.MessageId, claim.Token, outcome, now);
+        _records.Enqueue(record);
+        if (Interlocked.CompareExchange(ref _recording, 1, 0) == 0)
+        {
+            _ = Task.Run(RecordPendingAsync, CancellationToken.None);
+        }
+
+        return record.Recorded.Task.WaitAsync(cancellationToken);
+    }
+
+    /// <summary>Writes what is queued, statement after statement, until nothing is; one of these runs at a time.</summary>
+    private async Task RecordPendingAsync()
+    {
+        var batch = new List<PendingRecord>(MaxRecordsPerStatement);
+        while (true)
+        {
+            while (batch.Count < MaxRecordsPerStatement && _records.TryDequeue(out var record))
+            {
+                batch.Add(record);
+            }
+
+            if (batch.Count > 0)
+            {
+                await WriteRecordsAsync(batch);
+                batch.Clear();
+                continue;
+            }
+
+            Volatile.Write(ref _recording, 0);
+            // A record queued after the last look but before the flag went down would wait for the next one:
+            // take over again unless another writer already did.
+            if (_records.IsEmpty || Interlocked.CompareExchange(ref _recording, 1, 0) != 0)
+            {
+                return;
+            }
+        }
+    }
+
+    private async Task WriteRecordsAsync(List<PendingRecord> batch)
+    {
+        try
+        {
+            using var timeout = new CancellationTokenSource(RecordTimeout);
+            await using var connection = await dataSource.OpenConnectionAsync(timeout.Token);
+            var recorded = (await connection.QueryAsync<Guid>(new CommandDefinition(
+                CompleteSql,
+                new
+                {
+                    MessageIds = batch.Select(record => record.MessageId).ToArray(),
+                    Tokens = batch.Select(record => record.Token).ToArray(),
+                    Outcomes = batch.Select(record => record.Outcome).ToArray(),
+                    Nows = batch.Select(record => record.Now).ToArray(),
+                },
+                cancellationToken: timeout.Token))).ToHashSet();
+            foreach (var record in batch)
+            {
+                record.Recorded.TrySetResult(recorded.Contains(record.Token));
+            }
+        }
+        catch (Exception ex)
+        {
+            foreach (var record in batch)
+            {
+                record.Recorded.TrySetException(ex);
+            }
+        }
     }
 
     /// <summary>Extends a claim whose send takes long; false when it was lost meanwhile.</summary>
@@ -165,4 +247,9 @@ public sealed class MessageClaims(NpgsqlDataSource dataSource)
     internal static byte[] RecipientHash(string address) => SHA256.HashData(Encoding.UTF8.GetBytes(address.ToLowerInvariant()));
 
     private sealed record ClaimRow(string? Taken, string? Existing, DateTime? LeaseUntil);
+
+    private sealed record PendingRecord(Guid MessageId, Guid Token, string Outcome, DateTimeOffset Now)
+    {
+        public TaskCompletionSource<bool> Recorded { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
 }
