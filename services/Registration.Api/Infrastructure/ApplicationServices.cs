@@ -41,17 +41,9 @@ public static class ApplicationServices
         services.AddHostedService<OutboxDispatcher>();
         services.AddHostedService<RetentionPurger>();
 
-        services.AddProblemDetails(options => options.CustomizeProblemDetails = context =>
-        {
-            var problem = context.ProblemDetails;
-            // Framework-made problems (404 route, 405, 415, ...) get the contract's relative type URIs.
-            if (problem.Type is null || problem.Type.StartsWith("https://", StringComparison.Ordinal))
-            {
-                problem.Type = ProblemTypes.ForStatus(problem.Status ?? context.HttpContext.Response.StatusCode);
-            }
-
-            problem.Detail = context.Exception is null ? problem.Detail : null;
-        });
+        // Before AddProblemDetails: the first writer that accepts a problem writes it, and ours accepts all.
+        services.AddSingleton<IProblemDetailsWriter, ProblemJsonWriter>();
+        services.AddProblemDetails();
         services.AddExceptionHandler<ProblemExceptionHandler>();
 
         // No default scheme: only the routes that require a user or an operator authenticate (through

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text.Json;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
@@ -23,6 +24,7 @@ public static class HealthResponses
                 title = "A dependency is not answering.",
                 status = StatusCodes.Status503ServiceUnavailable,
                 checks,
+                traceId = Activity.Current?.Id ?? context.TraceIdentifier,
             }, Json));
         }
 

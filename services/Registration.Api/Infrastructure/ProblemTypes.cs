@@ -17,17 +17,41 @@ public static class ProblemTypes
     public const string ResendTooSoon = "/problems/resend-too-soon";
     public const string TooManyRequests = "/problems/too-many-requests";
     public const string Unavailable = "/problems/unavailable";
+    public const string PayloadTooLarge = "/problems/payload-too-large";
+    public const string UnsupportedMediaType = "/problems/unsupported-media-type";
+    public const string MethodNotAllowed = "/problems/method-not-allowed";
 
-    /// <summary>The type for a status the framework produced on its own (404 route, 405, 415, ...).</summary>
+    /// <summary>500: a defect, never an expected outcome. The body says nothing of its cause; the log does.</summary>
+    public const string Internal = "/problems/internal";
+
+    /// <summary>The type for a status the framework produced on its own (404 route, 405, 413, 415, ...).</summary>
     public static string ForStatus(int status) => status switch
     {
         StatusCodes.Status401Unauthorized => Unauthorized,
         StatusCodes.Status403Forbidden => Forbidden,
-        StatusCodes.Status404NotFound or StatusCodes.Status405MethodNotAllowed => NotFound,
+        StatusCodes.Status404NotFound => NotFound,
+        StatusCodes.Status405MethodNotAllowed => MethodNotAllowed,
+        StatusCodes.Status413PayloadTooLarge => PayloadTooLarge,
+        StatusCodes.Status415UnsupportedMediaType => UnsupportedMediaType,
         StatusCodes.Status429TooManyRequests => TooManyRequests,
-        >= 500 => Unavailable,
+        StatusCodes.Status503ServiceUnavailable => Unavailable,
+        >= 500 => Internal,
         _ => ValidationFailed,
     };
+
+    /// <summary>The title of a problem the framework produced on its own (its reason phrase says little).</summary>
+    public static string TitleForStatus(int status) => status switch
+    {
+        StatusCodes.Status404NotFound => "There is no such route.",
+        StatusCodes.Status405MethodNotAllowed => "This route does not accept this method; the Allow header lists those it does.",
+        StatusCodes.Status413PayloadTooLarge => "The request body is too large.",
+        StatusCodes.Status415UnsupportedMediaType => UnsupportedMediaTypeTitle,
+        StatusCodes.Status503ServiceUnavailable => "The service is temporarily unavailable. Try again shortly.",
+        >= 500 => "An unexpected error occurred.",
+        _ => "The request is malformed.",
+    };
+
+    internal const string UnsupportedMediaTypeTitle = "The request body must be JSON: send Content-Type: application/json.";
 }
 
 /// <summary>Problem responses used by the handlers; one place, so titles stay consistent.</summary>
@@ -45,8 +69,12 @@ public static class Problems
         Validation(new Dictionary<string, string[]> { [field] = [message] });
 
     public static ProblemHttpResult UnsupportedMediaType() => Create(
-        StatusCodes.Status415UnsupportedMediaType, ProblemTypes.ValidationFailed,
-        "The request body must be application/json.");
+        StatusCodes.Status415UnsupportedMediaType, ProblemTypes.UnsupportedMediaType, ProblemTypes.UnsupportedMediaTypeTitle,
+        detail: "Expected application/json (UTF-8, or a charset named in the Content-Type that .NET can decode).");
+
+    public static ProblemHttpResult PayloadTooLarge(int maxBytes) => Create(
+        StatusCodes.Status413PayloadTooLarge, ProblemTypes.PayloadTooLarge,
+        "The request body is too large.", detail: $"The request body must be at most {maxBytes} bytes.");
 
     public static ProblemHttpResult EmailTaken() => Create(
         StatusCodes.Status409Conflict, ProblemTypes.EmailTaken,
