@@ -55,6 +55,7 @@ public static partial class SchemaMigrator
         ArgumentNullException.ThrowIfNull(migrations);
         await using var lockConnection = new NpgsqlConnection(connectionString);
         await lockConnection.OpenAsync(cancellationToken);
+        await EnsureUtf8Async(lockConnection, cancellationToken);
         await ExecuteAsync(lockConnection, "SELECT pg_advisory_lock($1)", migrations.LockKey, cancellationToken);
         try
         {
@@ -82,6 +83,24 @@ public static partial class SchemaMigrator
         finally
         {
             await ExecuteAsync(lockConnection, "SELECT pg_advisory_unlock($1)", migrations.LockKey, CancellationToken.None);
+        }
+    }
+
+    /// <summary>
+    /// Refuses a database that cannot store every address: on SQL_ASCII (what initdb makes on a machine with
+    /// no locale) or a single-byte encoding, each non-ASCII email would fail at its INSERT, answered 500.
+    /// </summary>
+    private static async Task EnsureUtf8Async(NpgsqlConnection connection, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand("SELECT current_database(), pg_encoding_to_char(encoding) FROM pg_database WHERE datname = current_database()", connection);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        await reader.ReadAsync(cancellationToken);
+        var (database, encoding) = (reader.GetString(0), reader.GetString(1));
+        if (encoding != "UTF8")
+        {
+            throw new InvalidOperationException(
+                $"The database '{database}' is encoded {encoding}, not UTF8: non-ASCII email addresses cannot be stored. "
+                + $"Create it with CREATE DATABASE \"{database}\" ENCODING 'UTF8' LC_COLLATE 'C.UTF-8' LC_CTYPE 'C.UTF-8' TEMPLATE template0.");
         }
     }
 

@@ -199,6 +199,22 @@ public class TestEnvironment : IAsyncLifetime
         return (exitCode, command.Output);
     }
 
+    /// <summary>
+    /// Runs <c>dotnet {service}.dll</c> (<see cref="ServiceProcess.Api"/> or <see cref="ServiceProcess.Worker"/>) on
+    /// this test's settings, at the production log level, with <paramref name="configure"/>'s changes, and waits
+    /// for it to end by itself: a service that must refuse to start.
+    /// </summary>
+    public async Task<(int ExitCode, string Output)> RunServiceUntilItExitsAsync(string service, Action<TestSettings> configure)
+    {
+        ArgumentNullException.ThrowIfNull(configure);
+        var settings = (service == ServiceProcess.Api ? ApiSettings().Set("ASPNETCORE_URLS", "http://127.0.0.1:0") : WorkerSettings())
+            .Set("Logging:LogLevel:Default", null);
+        configure(settings);
+        await using var process = ServiceProcess.Start(service, service, settings);
+        var exitCode = await process.WaitForExitAsync(TimeSpan.FromSeconds(60));
+        return (exitCode, process.Output);
+    }
+
     private IEnumerable<SwitchableTcpProxy> Proxies() =>
         new[] { _postgresProxy, _brokerProxy }.Where(proxy => proxy.IsValueCreated).Select(proxy => proxy.Value);
 

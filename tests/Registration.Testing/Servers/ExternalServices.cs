@@ -69,10 +69,20 @@ public sealed class ExternalServices
     public static Task<ExternalServices> GetAsync() => Instance.Value;
 
     /// <summary>Creates an empty database <c>test_&lt;guid&gt;</c> and returns its connection string.</summary>
-    public async Task<string> CreateDatabaseAsync(CancellationToken ct = default)
+    public Task<string> CreateDatabaseAsync(CancellationToken ct = default) => CreateDatabaseAsync(sqlAscii: false, ct);
+
+    /// <summary>
+    /// Creates an empty database <c>test_&lt;guid&gt;</c>, with <paramref name="sqlAscii"/> as a server without a
+    /// locale makes it (encoding SQL_ASCII, from template0), and returns its connection string.
+    /// </summary>
+    public async Task<string> CreateDatabaseAsync(bool sqlAscii, CancellationToken ct = default)
     {
         var database = DatabasePrefix + Guid.NewGuid().ToString("N");
-        await ExecuteAdminCommandAsync($"CREATE DATABASE \"{database}\"", ct);
+        await ExecuteAdminCommandAsync(
+            sqlAscii
+                ? $"CREATE DATABASE \"{database}\" ENCODING 'SQL_ASCII' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0"
+                : $"CREATE DATABASE \"{database}\"",
+            ct);
 
         var builder = new NpgsqlConnectionStringBuilder(PostgresConnectionString)
         {
