@@ -78,10 +78,14 @@ public sealed class ExternalServices
     public async Task<string> CreateDatabaseAsync(bool sqlAscii, CancellationToken ct = default)
     {
         var database = DatabasePrefix + Guid.NewGuid().ToString("N");
+        // UTF8 whatever the server's default: a cluster made on a machine without a locale is SQL_ASCII, and
+        // template0 may be copied into any encoding.
         await ExecuteAdminCommandAsync(
             sqlAscii
                 ? $"CREATE DATABASE \"{database}\" ENCODING 'SQL_ASCII' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0"
-                : $"CREATE DATABASE \"{database}\"",
+                : await DefaultIsUtf8Async(ct)
+                    ? $"CREATE DATABASE \"{database}\""
+                    : $"CREATE DATABASE \"{database}\" ENCODING 'UTF8' LC_COLLATE 'C.UTF-8' LC_CTYPE 'C.UTF-8' TEMPLATE template0",
             ct);
 
         var builder = new NpgsqlConnectionStringBuilder(PostgresConnectionString)
@@ -96,6 +100,14 @@ public sealed class ExternalServices
             MaxPoolSize = 20,
         };
         return builder.ConnectionString;
+    }
+
+    private async Task<bool> DefaultIsUtf8Async(CancellationToken ct)
+    {
+        await using var connection = new NpgsqlConnection(PostgresConnectionString);
+        await connection.OpenAsync(ct);
+        await using var command = new NpgsqlCommand("SELECT pg_encoding_to_char(encoding) FROM pg_database WHERE datname = 'template1'", connection);
+        return (string?)await command.ExecuteScalarAsync(ct) == "UTF8";
     }
 
     /// <summary>
