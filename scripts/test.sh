@@ -9,6 +9,12 @@
 # runs TEST_EXPLORE_MULTIPLIER (default 10) times its CI inputs; the seed is printed with each test
 # and in a failure, and TEST_SEED=<seed> ./scripts/test.sh --filter <test> replays it (tests/README.md).
 #
+# After the tests, two checks by outside tools on what the tests left in TestResults/ (each skipped,
+# saying so, when its tool is not installed, e.g. in the compose `tests` container):
+#   - the API's OpenAPI document: `redocly lint` with its recommended rules, 0 errors (needs Node.js:
+#     npx fetches the pinned @redocly/cli from the npm registry once);
+#   - a scrape of the API's /metrics after real traffic: `promtool check metrics` (Debian: prometheus).
+#
 # On Debian/Ubuntu it installs PostgreSQL and RabbitMQ when missing, starts them when
 # stopped, and points the tests at them through TEST_POSTGRES and TEST_RABBITMQ. When the
 # caller already set both (e.g. the `tests` service of deploy/docker-compose.yml), it
@@ -42,5 +48,50 @@ if ((explore)); then
   args+=(--logger "console;verbosity=detailed")
 fi
 
+REDOCLY_CLI="@redocly/cli@2.77.0" # pinned: later releases need Node.js 22
+
+# lint_openapi: the document OpenApiDocumentTests left, against redocly's recommended rules.
+lint_openapi() {
+  local document=TestResults/openapi-v1.json
+  if [[ ! -f $document ]]; then
+    log "OpenAPI lint skipped: no $document (OpenApiDocumentTests did not run)"
+  elif ! command -v npx >/dev/null 2>&1; then
+    log "OpenAPI lint skipped: it needs Node.js (npx), which is not installed here"
+  else
+    log "npx $REDOCLY_CLI lint $document (recommended rules)"
+    npx --yes "$REDOCLY_CLI" lint --extends=recommended --format=stylish "$document" 2>&1 | grep -v '[║╔╚]' ||
+      { log "OpenAPI lint: errors above"; return 1; }
+  fi
+}
+
+# check_metrics: the /metrics scrape MetricsTests left, against promtool's rules.
+check_metrics() {
+  local scrape=TestResults/metrics-api.txt
+  if [[ ! -f $scrape ]]; then
+    log "promtool check skipped: no $scrape (MetricsTests did not run)"
+  elif ! command -v promtool >/dev/null 2>&1; then
+    log "promtool check skipped: promtool (Debian package prometheus) is not installed here"
+  else
+    log "promtool check metrics < $scrape"
+    local findings
+    findings=$(promtool check metrics <"$scrape" 2>&1) && return 0
+    # The .NET runtime's own instrument names (dotnet.*.count) are not ours to rename.
+    findings=$(grep -v '^dotnet_[a-z_]*_count non-histogram' <<<"$findings" || true)
+    if [[ -n $findings ]]; then
+      printf '%s\n' "$findings" >&2
+      log "promtool check metrics: findings above"
+      return 1
+    fi
+    log "promtool: only the .NET runtime's own dotnet_*_count names, which are not ours"
+  fi
+}
+
+rm -f TestResults/openapi-v1.json TestResults/metrics-api.txt
 log "dotnet test Registration.slnx ${args[*]}"
-exec dotnet test Registration.slnx "${args[@]}"
+status=0
+dotnet test Registration.slnx "${args[@]}" || status=$?
+if ((explore == 0)); then
+  lint_openapi || status=1
+  check_metrics || status=1
+fi
+exit "$status"

@@ -25,25 +25,21 @@ public static class Routes
         return app;
     }
 
-    /// <summary>Sign-up, then the account that the Basic credentials name.</summary>
+    /// <summary>Sign-up, then the account that the Basic credentials name. Problems: see <see cref="OpenApiDescription"/>.</summary>
     private static void MapSelfService(RouteGroupBuilder users)
     {
         users.MapPost("/", RegisterUser.HandleAsync)
             .WithName("RegisterUser")
-            .WithSummary("Create a pending user and email it an activation code.")
-            .Accepts<RegisterUserRequest>("application/json")
-            .ProducesValidationProblem()
-            .ProducesProblem(StatusCodes.Status409Conflict)
-            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
-            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
-            .ProducesProblem(StatusCodes.Status429TooManyRequests)
-            .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
+            .WithSummary("Register a user")
+            .WithDescription("Creates a pending user and emails it a 4-digit activation code, valid one minute. An address whose "
+                + "pending account's code has expired is taken over (new id, password and code); otherwise a held address is 409.")
+            .AcceptsJson<RegisterUserRequest>()
+            .ProducesProblemTypes(StatusCodes.Status409Conflict, ProblemTypes.EmailTaken)
+            .ProducesProblemTypes(StatusCodes.Status429TooManyRequests, ProblemTypes.TooManyRequests)
             .RequireRateLimiting(RequestProtection.RegistrationPolicy);
 
         var me = users.MapGroup("/me")
             .RequireAuthorization(policy => policy.AddAuthenticationSchemes(BasicAuthentication.Scheme).RequireAuthenticatedUser())
-            .ProducesProblem(StatusCodes.Status401Unauthorized)
-            .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
             .AddEndpointFilter(async (context, next) =>
             {
                 // Every 401 of these routes invites Basic credentials, including the rare one a handler
@@ -59,66 +55,67 @@ public static class Routes
 
         me.MapGet("/", GetCurrentUser.HandleAsync)
             .WithName("GetCurrentUser")
-            .WithSummary("Read your own account.");
+            .WithSummary("Read your account")
+            .WithDescription("The account that the Basic credentials name.");
 
         me.MapPatch("/", UpdateCurrentUser.HandleAsync)
             .WithName("UpdateCurrentUser")
-            .WithSummary("Change your password and/or email; a new email must be activated again.")
-            .Accepts<UpdateUserRequest>("application/json")
-            .ProducesValidationProblem()
-            .ProducesProblem(StatusCodes.Status409Conflict)
-            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
-            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
+            .WithSummary("Update your account")
+            .WithDescription("A new password, a new email, or both. A new email must be free, and is activated again with a code sent to it.")
+            .AcceptsJson<UpdateUserRequest>()
+            .ProducesProblemTypes(StatusCodes.Status409Conflict, ProblemTypes.EmailTaken);
 
         me.MapDelete("/", DeleteCurrentUser.HandleAsync)
             .WithName("DeleteCurrentUser")
-            .WithSummary("Delete your account; the email becomes free again.");
+            .WithSummary("Delete your account")
+            .WithDescription("Deletes the account and its codes; the address is free again at once.");
 
         me.MapPost("/activation", ActivateAccount.HandleAsync)
             .WithName("ActivateAccount")
-            .WithSummary("Activate your account with the 4-digit code from the email.")
-            .Accepts<ActivateAccountRequest>("application/json")
-            .ProducesValidationProblem()
-            .ProducesProblem(StatusCodes.Status409Conflict)
-            .ProducesProblem(StatusCodes.Status410Gone)
-            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
-            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
-            .ProducesProblem(StatusCodes.Status422UnprocessableEntity)
-            .ProducesProblem(StatusCodes.Status429TooManyRequests)
+            .WithSummary("Activate your account")
+            .WithDescription("Checks, in this order: credentials (401), body (400), already active (409), code locked (429), "
+                + "code expired (410, whatever was sent), code wrong (422). Five wrong tries lock the code until a new one is requested.")
+            .AcceptsJson<ActivateAccountRequest>()
+            .ProducesProblemTypes(StatusCodes.Status409Conflict, ProblemTypes.AlreadyActive)
+            .ProducesProblemTypes(StatusCodes.Status410Gone, ProblemTypes.ActivationCodeExpired)
+            .ProducesProblemTypes(StatusCodes.Status422UnprocessableEntity, ProblemTypes.ActivationCodeInvalid)
+            .ProducesProblemTypes(StatusCodes.Status429TooManyRequests, ProblemTypes.ActivationCodeLocked, ProblemTypes.TooManyRequests)
             .RequireRateLimiting(RequestProtection.ActivationPolicy);
 
         me.MapPost("/activation-code", ResendActivationCode.HandleAsync)
             .WithName("ResendActivationCode")
-            .WithSummary("Ask for a new activation code (the previous one stops working).")
-            .ProducesProblem(StatusCodes.Status409Conflict)
-            .ProducesProblem(StatusCodes.Status429TooManyRequests)
+            .WithSummary("Request a new activation code")
+            .WithDescription("Emails a new code; the previous one stops working. At most one code per 30 s, counted from the last one issued.")
+            .ProducesProblemTypes(StatusCodes.Status409Conflict, ProblemTypes.AlreadyActive)
+            .ProducesProblemTypes(StatusCodes.Status413PayloadTooLarge, ProblemTypes.PayloadTooLarge)
+            .ProducesProblemTypes(StatusCodes.Status429TooManyRequests, ProblemTypes.ResendTooSoon, ProblemTypes.TooManyRequests)
             .RequireRateLimiting(RequestProtection.ResendPolicy);
     }
 
     /// <summary>Open only to <c>Authorization: Bearer {Admin:ApiKey}</c>.</summary>
     private static void MapOperators(RouteGroupBuilder operators)
     {
-        operators
-            .RequireAuthorization(AdminKeyAuthentication.Policy)
-            .ProducesProblem(StatusCodes.Status401Unauthorized)
-            .ProducesProblem(StatusCodes.Status403Forbidden);
+        operators.RequireAuthorization(AdminKeyAuthentication.Policy);
 
         operators.MapGet("/", ListUsers.HandleAsync)
             .WithName("ListUsers")
-            .WithSummary("List users, oldest first, keyset-paged: pass 'next' as 'after' for the next page.")
-            .ProducesValidationProblem();
+            .WithSummary("List users")
+            .WithDescription("Oldest first, keyset-paged: pass a page's `next` as `after` for the next page.")
+            .ProducesProblemTypes(StatusCodes.Status400BadRequest, ProblemTypes.ValidationFailed);
 
         operators.MapGet("/{id}", GetUser.HandleAsync)
             .WithName("GetUser")
-            .WithSummary("Read any user by id.")
-            .ProducesValidationProblem()
-            .ProducesProblem(StatusCodes.Status404NotFound);
+            .WithSummary("Read a user")
+            .WithDescription("Any user, by id.")
+            .ProducesProblemTypes(StatusCodes.Status400BadRequest, ProblemTypes.ValidationFailed)
+            .ProducesProblemTypes(StatusCodes.Status404NotFound, ProblemTypes.NotFound);
 
         operators.MapDelete("/{id}", DeleteUser.HandleAsync)
             .WithName("DeleteUser")
-            .WithSummary("Delete any user by id.")
-            .ProducesValidationProblem()
-            .ProducesProblem(StatusCodes.Status404NotFound);
+            .WithSummary("Delete a user")
+            .WithDescription("Any user, by id, with its codes.")
+            .ProducesProblemTypes(StatusCodes.Status400BadRequest, ProblemTypes.ValidationFailed)
+            .ProducesProblemTypes(StatusCodes.Status404NotFound, ProblemTypes.NotFound);
     }
 
     /// <summary>Health, metrics and the API's own documentation.</summary>
@@ -140,7 +137,23 @@ public static class Routes
         app.MapPrometheusScrapingEndpoint("/metrics");
 
         app.MapOpenApi();
-        // Scalar serves its own bundled script; no web fonts, no telemetry: the docs work offline.
-        app.MapScalarApiReference("/docs", options => options.WithTitle("Registration API").DisableDefaultFonts().DisableTelemetry());
+        // Scalar serves its own bundled script; no web fonts, no telemetry: the docs work offline. Hidden: what
+        // cannot work here (the AI chat and MCP, which call Scalar's servers; the developer toolbar's deploy,
+        // share and SDK generation). The Basic credentials are pre-filled with the sample user of the
+        // registration example, so "Register a user" then "Read your account" work as they are.
+        app.MapScalarApiReference("/docs", options => options
+            .WithTitle("Registration API")
+            .DisableDefaultFonts()
+            .DisableTelemetry()
+            .DisableAgent()
+            .DisableMcp()
+            .HideDeveloperTools()
+            .WithDefaultHttpClient(ScalarTarget.Shell, ScalarClient.Curl)
+            .AddPreferredSecuritySchemes([BasicAuthentication.Scheme])
+            .AddHttpAuthentication(BasicAuthentication.Scheme, basic =>
+            {
+                basic.Username = OpenApiDescription.ExampleEmail;
+                basic.Password = OpenApiDescription.ExamplePassword;
+            }));
     }
 }

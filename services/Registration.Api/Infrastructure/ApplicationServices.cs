@@ -68,7 +68,7 @@ public static class ApplicationServices
         });
         builder.AddRabbitMqMessaging(bus => bus.AddConsumer<ExpiredBeforeDeliveryConsumer, ExpiredBeforeDeliveryConsumerDefinition>());
 
-        services.AddOpenApi(options => options.AddSecuritySchemes());
+        services.AddOpenApi(options => options.AddApiDescription());
         builder.AddTelemetry();
 
         return builder;

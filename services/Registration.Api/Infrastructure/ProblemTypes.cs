@@ -24,6 +24,27 @@ public static class ProblemTypes
     /// <summary>500: a defect, never an expected outcome. The body says nothing of its cause; the log does.</summary>
     public const string Internal = "/problems/internal";
 
+    /// <summary>What each type means, as the OpenAPI document and /docs tell it.</summary>
+    public static readonly IReadOnlyDictionary<string, string> Descriptions = new Dictionary<string, string>
+    {
+        [ValidationFailed] = "The body or a parameter is not valid; `errors` names each field and what is wrong with it.",
+        [EmailTaken] = "The address belongs to an active account, or to a pending one whose code is still live.",
+        [Unauthorized] = "Missing, malformed or wrong credentials.",
+        [Forbidden] = "The credentials are valid but do not open this route (or the operator API is disabled).",
+        [NotFound] = "No such user (or no such route).",
+        [AlreadyActive] = "The account is already active.",
+        [ActivationCodeExpired] = "The code has expired (whatever was sent): ask for a new one.",
+        [ActivationCodeInvalid] = "The code is wrong; `detail` says how many tries are left before it locks.",
+        [ActivationCodeLocked] = "Too many wrong tries: the code is locked until a new one is requested.",
+        [ResendTooSoon] = "A code was issued less than the cooldown ago: wait `Retry-After` seconds.",
+        [TooManyRequests] = "Too many requests from this client: wait `Retry-After` seconds.",
+        [Unavailable] = "The service or its database is overloaded or unreachable for a moment: retry after `Retry-After` seconds.",
+        [PayloadTooLarge] = "The body is larger than the limit (4 KB by default).",
+        [UnsupportedMediaType] = "The body is not sent as `application/json`.",
+        [MethodNotAllowed] = "The route exists but not with this method; `Allow` lists the methods it takes.",
+        [Internal] = "A defect, never an expected outcome: it was logged; quote the `traceId` when reporting it.",
+    };
+
     /// <summary>The type for a status the framework produced on its own (404 route, 405, 413, 415, ...).</summary>
     public static string ForStatus(int status) => status switch
     {
