@@ -19,16 +19,20 @@ public static class Routes
 
     public static WebApplication MapRoutes(this WebApplication app)
     {
-        MapSelfService(app.MapGroup("/v1/users").WithTags("Users"));
-        MapOperators(app.MapGroup("/v1/users").WithTags("Operators"));
+        MapSelfService(app.MapGroup("/v1").WithTags("Users"));
+        MapOperators(app.MapGroup("/v1").WithTags("Operators"));
         MapOperations(app);
         return app;
     }
 
-    /// <summary>Sign-up, then the account that the Basic credentials name. Problems: see <see cref="OpenApiDescription"/>.</summary>
-    private static void MapSelfService(RouteGroupBuilder users)
+    /// <summary>
+    /// Sign-up, then the account that the Basic credentials name. Problems: see <see cref="OpenApiDescription"/>.
+    /// No route is a group's own ("/" or "" after a group's prefix gives a pattern, and an http.route label of
+    /// the metrics, with a trailing slash): each names its path after /v1 or /v1/users.
+    /// </summary>
+    private static void MapSelfService(RouteGroupBuilder v1)
     {
-        users.MapPost("/", RegisterUser.HandleAsync)
+        v1.MapPost("/users", RegisterUser.HandleAsync)
             .WithName("RegisterUser")
             .WithSummary("Register a user")
             .WithDescription("Creates a pending user and emails it a 4-digit activation code, valid one minute. An address whose "
@@ -38,7 +42,7 @@ public static class Routes
             .ProducesProblemTypes(StatusCodes.Status429TooManyRequests, ProblemTypes.TooManyRequests)
             .RequireRateLimiting(RequestProtection.RegistrationPolicy);
 
-        var me = users.MapGroup("/me")
+        var me = v1.MapGroup("/users")
             .RequireAuthorization(policy => policy.AddAuthenticationSchemes(BasicAuthentication.Scheme).RequireAuthenticatedUser())
             .AddEndpointFilter(async (context, next) =>
             {
@@ -53,24 +57,24 @@ public static class Routes
                 return result;
             });
 
-        me.MapGet("/", GetCurrentUser.HandleAsync)
+        me.MapGet("/me", GetCurrentUser.HandleAsync)
             .WithName("GetCurrentUser")
             .WithSummary("Read your account")
             .WithDescription("The account that the Basic credentials name.");
 
-        me.MapPatch("/", UpdateCurrentUser.HandleAsync)
+        me.MapPatch("/me", UpdateCurrentUser.HandleAsync)
             .WithName("UpdateCurrentUser")
             .WithSummary("Update your account")
             .WithDescription("A new password, a new email, or both. A new email must be free, and is activated again with a code sent to it.")
             .AcceptsJson<UpdateUserRequest>()
             .ProducesProblemTypes(StatusCodes.Status409Conflict, ProblemTypes.EmailTaken);
 
-        me.MapDelete("/", DeleteCurrentUser.HandleAsync)
+        me.MapDelete("/me", DeleteCurrentUser.HandleAsync)
             .WithName("DeleteCurrentUser")
             .WithSummary("Delete your account")
             .WithDescription("Deletes the account and its codes; the address is free again at once.");
 
-        me.MapPost("/activation", ActivateAccount.HandleAsync)
+        me.MapPost("/me/activation", ActivateAccount.HandleAsync)
             .WithName("ActivateAccount")
             .WithSummary("Activate your account")
             .WithDescription("Checks, in this order: credentials (401), body (400), already active (409), code locked (429), "
@@ -82,7 +86,7 @@ public static class Routes
             .ProducesProblemTypes(StatusCodes.Status429TooManyRequests, ProblemTypes.ActivationCodeLocked, ProblemTypes.TooManyRequests)
             .RequireRateLimiting(RequestProtection.ActivationPolicy);
 
-        me.MapPost("/activation-code", ResendActivationCode.HandleAsync)
+        me.MapPost("/me/activation-code", ResendActivationCode.HandleAsync)
             .WithName("ResendActivationCode")
             .WithSummary("Request a new activation code")
             .WithDescription("Emails a new code; the previous one stops working. At most one code per 30 s, counted from the last one issued.")
@@ -93,24 +97,24 @@ public static class Routes
     }
 
     /// <summary>Open only to <c>Authorization: Bearer {Admin:ApiKey}</c>.</summary>
-    private static void MapOperators(RouteGroupBuilder operators)
+    private static void MapOperators(RouteGroupBuilder v1)
     {
-        operators.RequireAuthorization(AdminKeyAuthentication.Policy);
+        var operators = v1.RequireAuthorization(AdminKeyAuthentication.Policy);
 
-        operators.MapGet("/", ListUsers.HandleAsync)
+        operators.MapGet("/users", ListUsers.HandleAsync)
             .WithName("ListUsers")
             .WithSummary("List users")
             .WithDescription("Oldest first, keyset-paged: pass a page's `next` as `after` for the next page.")
             .ProducesProblemTypes(StatusCodes.Status400BadRequest, ProblemTypes.ValidationFailed);
 
-        operators.MapGet("/{id}", GetUser.HandleAsync)
+        operators.MapGet("/users/{id}", GetUser.HandleAsync)
             .WithName("GetUser")
             .WithSummary("Read a user")
             .WithDescription("Any user, by id.")
             .ProducesProblemTypes(StatusCodes.Status400BadRequest, ProblemTypes.ValidationFailed)
             .ProducesProblemTypes(StatusCodes.Status404NotFound, ProblemTypes.NotFound);
 
-        operators.MapDelete("/{id}", DeleteUser.HandleAsync)
+        operators.MapDelete("/users/{id}", DeleteUser.HandleAsync)
             .WithName("DeleteUser")
             .WithSummary("Delete a user")
             .WithDescription("Any user, by id, with its codes.")

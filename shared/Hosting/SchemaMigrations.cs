@@ -79,6 +79,13 @@ public static partial class SchemaMigrator
                 throw new InvalidOperationException(
                     $"Database migration failed at script '{result.ErrorScript?.Name}': {result.Error?.Message}", result.Error);
             }
+
+            if (logger.IsEnabled(LogLevel.Information))
+            {
+                var applied = result.Scripts.Select(script => script.Name[(script.Name.IndexOf(SchemaMigrations.ResourceFolder, StringComparison.Ordinal) + SchemaMigrations.ResourceFolder.Length)..]).ToList();
+                var names = applied.Count == 0 ? "none" : string.Join(", ", applied);
+                LogMigrated(logger, migrations.Schema, applied.Count, names);
+            }
         }
         finally
         {
@@ -129,14 +136,17 @@ public static partial class SchemaMigrator
         public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 
-    /// <summary>DbUp's progress lines as Information, its failures as Error; its trace and debug chatter dropped.</summary>
+    /// <summary>
+    /// DbUp's progress lines at Debug (six or more a start, "checking whether journal table exists"...: the one
+    /// line that matters is <see cref="LogMigrated"/>), its failures as Error; its trace and debug chatter dropped.
+    /// </summary>
     private sealed class MigrationLog(ILogger logger) : IUpgradeLog
     {
         public void LogTrace(string format, params object[] args) { }
 
         public void LogDebug(string format, params object[] args) { }
 
-        public void LogInformation(string format, params object[] args) => Write(LogLevel.Information, format, args);
+        public void LogInformation(string format, params object[] args) => Write(LogLevel.Debug, format, args);
 
         public void LogWarning(string format, params object[] args) => Write(LogLevel.Warning, format, args);
 
@@ -152,6 +162,9 @@ public static partial class SchemaMigrator
             }
         }
     }
+
+    [LoggerMessage(EventId = 9002, EventName = "SchemaMigrated", Level = LogLevel.Information, Message = "Schema {Schema} is up to date; {Count} script(s) applied now: {Scripts}")]
+    private static partial void LogMigrated(ILogger logger, string schema, int count, string scripts);
 
     [LoggerMessage(EventId = 9000, EventName = "Migration", Message = "Migrations: {Message}")]
     private static partial void LogProgress(ILogger logger, LogLevel level, string message);

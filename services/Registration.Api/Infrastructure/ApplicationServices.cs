@@ -22,6 +22,11 @@ public static class ApplicationServices
         // First: the schema exists before anything else starts (hosted services start in order, Kestrel last).
         builder.AddSchemaMigrations(Migrations);
         builder.AddConsoleLoggingDefaults();
+        // The authentication handlers' base class logs two Info lines per failed challenge ("was not
+        // authenticated", "was challenged"): under a credential-stuffing run, thousands a second saying what
+        // the 401s and the metrics already say. Their warnings and errors still show.
+        builder.Logging.AddFilter(typeof(BasicAuthenticationHandler).FullName, LogLevel.Warning);
+        builder.Logging.AddFilter(typeof(AdminKeyAuthenticationHandler).FullName, LogLevel.Warning);
 
         // Dapper maps snake_case columns onto PascalCase members.
         DefaultTypeMap.MatchNamesWithUnderscores = true;
