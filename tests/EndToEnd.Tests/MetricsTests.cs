@@ -37,8 +37,11 @@ public sealed class MetricsTests(ApiFixture fixture, ITestOutputHelper output) :
         using var me = await _client.GetMeAsync(user);
         var samples = await Eventually.GetAsync(
             ScrapeAsync,
+            // The series exist from the start at 0: wait for the counts of this test's traffic, not their names.
             found => Expected.All(name => found.Any(s => s.Name == name))
-                && found.Any(s => s.Is("registration_activations_total", "outcome", "ok")),
+                && found.Any(s => s.Is("registration_activations_total", "outcome", "ok") && s.Value >= 1)
+                && found.Any(s => s.Is("registration_activations_total", "outcome", "invalid") && s.Value >= 1)
+                && found.Any(s => s.Name == "registration_users_registered_total" && s.Value >= 1),
             "the metrics on /metrics");
 
         // Assert

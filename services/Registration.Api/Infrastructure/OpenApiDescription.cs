@@ -317,13 +317,20 @@ public static class OpenApiDescription
                 continue;
             }
 
-            response.Description = key switch
+            response.Description = (operation.OperationId, key) switch
             {
-                "201" => "Created: the user, `pending`; the activation code is on its way by email.",
-                "202" => "Accepted: a new code is on its way by email; the previous one no longer works.",
-                "204" => "Deleted.",
-                _ => response.Description,
+                (_, "201") => "Created: the user, `pending`; the activation code is on its way by email.",
+                (_, "202") => "Accepted: a new code is on its way by email; the previous one no longer works.",
+                (_, "204") => "Deleted.",
+                ("ActivateAccount", _) => "Activated: the account, now `active`.",
+                ("UpdateCurrentUser", _) => "Updated: the account as it is now.",
+                ("ListUsers", _) => "A page of users, oldest first.",
+                _ => "The account.",
             };
+            if (operation.OperationId == "ActivateAccount" && response.Content?.TryGetValue("application/json", out var activated) == true)
+            {
+                activated.Example = ExampleUser("active");
+            }
             if (key == "201")
             {
                 response.Headers ??= new Dictionary<string, IOpenApiHeader>();
