@@ -50,40 +50,42 @@ fi
 
 REDOCLY_CLI="@redocly/cli@2.77.0" # pinned: later releases need Node.js 22
 
+# can_check WHAT FILE TOOL INSTALL: true when the tests left FILE and TOOL is installed; else says why not.
+can_check() {
+  local what=$1 file=$2 tool=$3 install=$4
+  if [[ ! -f $file ]]; then
+    log "$what skipped: no $file (the test that leaves it did not run)"
+  elif ! command -v "$tool" >/dev/null 2>&1; then
+    log "$what skipped: it needs $tool ($install), which is not installed here"
+  else
+    return 0
+  fi
+  return 1
+}
+
 # lint_openapi: the document OpenApiDocumentTests left, against redocly's recommended rules.
 lint_openapi() {
   local document=TestResults/openapi-v1.json
-  if [[ ! -f $document ]]; then
-    log "OpenAPI lint skipped: no $document (OpenApiDocumentTests did not run)"
-  elif ! command -v npx >/dev/null 2>&1; then
-    log "OpenAPI lint skipped: it needs Node.js (npx), which is not installed here"
-  else
-    log "npx $REDOCLY_CLI lint $document (recommended rules)"
-    npx --yes "$REDOCLY_CLI" lint --extends=recommended --format=stylish "$document" 2>&1 | grep -v '[║╔╚]' ||
-      { log "OpenAPI lint: errors above"; return 1; }
-  fi
+  can_check "OpenAPI lint" "$document" npx "Node.js" || return 0
+  log "npx $REDOCLY_CLI lint $document (recommended rules)"
+  npx --yes "$REDOCLY_CLI" lint --extends=recommended --format=stylish "$document" 2>&1 | grep -v '[║╔╚]' ||
+    { log "OpenAPI lint: errors above"; return 1; }
 }
 
 # check_metrics: the /metrics scrape MetricsTests left, against promtool's rules.
 check_metrics() {
-  local scrape=TestResults/metrics-api.txt
-  if [[ ! -f $scrape ]]; then
-    log "promtool check skipped: no $scrape (MetricsTests did not run)"
-  elif ! command -v promtool >/dev/null 2>&1; then
-    log "promtool check skipped: promtool (Debian package prometheus) is not installed here"
-  else
-    log "promtool check metrics < $scrape"
-    local findings
-    findings=$(promtool check metrics <"$scrape" 2>&1) && return 0
-    # Not ours to rename: the .NET runtime's instruments (dotnet.*.count) and MassTransit's (milliseconds).
-    findings=$(grep -Ev '^(dotnet_[a-z_]*_count non-histogram|messaging_masstransit_[a-z_]*_milliseconds use base unit)' <<<"$findings" || true)
-    if [[ -n $findings ]]; then
-      printf '%s\n' "$findings" >&2
-      log "promtool check metrics: findings above"
-      return 1
-    fi
-    log "promtool: findings only on the .NET runtime's and MassTransit's own instrument names, which are not ours"
+  local scrape=TestResults/metrics-api.txt findings
+  can_check "promtool check" "$scrape" promtool "Debian package prometheus" || return 0
+  log "promtool check metrics < $scrape"
+  findings=$(promtool check metrics <"$scrape" 2>&1) && return 0
+  # Not ours to rename: the .NET runtime's instruments (dotnet.*.count) and MassTransit's (milliseconds).
+  findings=$(grep -Ev '^(dotnet_[a-z_]*_count non-histogram|messaging_masstransit_[a-z_]*_milliseconds use base unit)' <<<"$findings" || true)
+  if [[ -n $findings ]]; then
+    printf '%s\n' "$findings" >&2
+    log "promtool check metrics: findings above"
+    return 1
   fi
+  log "promtool: findings only on the .NET runtime's and MassTransit's own instrument names, which are not ours"
 }
 
 rm -f TestResults/openapi-v1.json TestResults/metrics-api.txt
