@@ -170,9 +170,7 @@ public static class OpenApiDescription
             // Both optional, at least one: a new password, a new email, or both.
             schema.Required = new HashSet<string>();
             schema.MinProperties = 1;
-            SetProperty(schema, "email", EmailSchema(
-                "A new address. On a pending account it replaces the address at once and a new code goes there; "
-                + "on an active one it waits as `pendingEmail` until confirmed with the code sent to it."));
+            SetProperty(schema, "email", EmailSchema("A new address: it must be free, and a new activation code is sent to it."));
             SetProperty(schema, "password", PasswordSchema());
             schema.Examples = [ExampleOf(type)!];
         }
