@@ -1,6 +1,13 @@
 using Registration.Api;
 using Registration.Api.Infrastructure;
+using Registration.Api.Outbox;
 using Registration.Hosting;
+
+// `outbox-parked list|requeue`: an operator command, not the API.
+if (ParkedOutboxCommand.Handles(args))
+{
+    return await ParkedOutboxCommand.RunAsync(args, Console.Out, Console.Error);
+}
 
 var builder = WebApplication.CreateBuilder(args);
 return await ServiceRunner.RunAsync(builder, () =>
