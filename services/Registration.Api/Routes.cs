@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
 using Registration.Api.Activation;
 using Registration.Api.Infrastructure;
 using Registration.Api.Operators;
@@ -158,6 +159,10 @@ public static class Routes
             {
                 basic.Username = OpenApiDescription.ExampleEmail;
                 basic.Password = OpenApiDescription.ExamplePassword;
-            }));
+            })
+            // In Development only (./scripts/run.sh), the operator routes work at once too: the development key.
+            // Elsewhere the key is a secret and never goes into a page.
+            .AddHttpAuthentication(AdminKeyAuthentication.Scheme, bearer =>
+                bearer.Token = app.Environment.IsDevelopment() ? app.Services.GetRequiredService<IOptions<AdminOptions>>().Value.ApiKey : null));
     }
 }

@@ -122,6 +122,13 @@ public sealed partial class DocsPageTests(ApiFixture factory) : IClassFixture<Ap
         configuration.GetProperty("authentication").GetProperty("preferredSecurityScheme").EnumerateArray().Select(scheme => scheme.GetString()).Should().Equal("Basic");
     }
 
+    [Fact]
+    public async Task Docs_NeverCarryTheOperatorKey_OutsideDevelopment()
+    {
+        // The test API runs in Production with an operator key: the page must not hand it out.
+        (await GetDocsHtmlAsync()).Should().NotContain(TestSettings.OperatorKey);
+    }
+
     private async Task<string> GetDocsHtmlAsync()
     {
         using var response = await _client.GetAsync(DocsPage.AbsolutePath);
