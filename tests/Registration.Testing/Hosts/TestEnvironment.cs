@@ -200,18 +200,34 @@ public class TestEnvironment : IAsyncLifetime
     /// <summary>Runs <c>dotnet Notification.Worker.dll {args}</c> (the operator's commands) to its end.</summary>
     public async Task<(int ExitCode, string Output)> RunWorkerCommandAsync(params string[] args)
     {
-        await using var command = ServiceProcess.Start(
-            string.Join(' ', args), ServiceProcess.Worker, WorkerSettings().LogLevel("Warning", "Default", "MassTransit"), args);
-        var exitCode = await command.WaitForExitAsync(TimeSpan.FromSeconds(60));
-        return (exitCode, command.Output);
+        return await RunUntilItExitsAsync(string.Join(' ', args), ServiceProcess.Worker, WorkerSettings().LogLevel("Warning", "Default", "MassTransit"), args);
     }
 
     /// <summary>Runs <c>dotnet Registration.Api.dll {args}</c> (an operator command) on this database; returns its exit code and output.</summary>
     public async Task<(int ExitCode, string Output)> RunApiCommandAsync(params string[] args)
     {
-        await using var command = ServiceProcess.Start(string.Join(' ', args), ServiceProcess.Api, ApiSettings(), args);
-        var exitCode = await command.WaitForExitAsync(TimeSpan.FromSeconds(60));
-        return (exitCode, command.Output);
+        return await RunUntilItExitsAsync(string.Join(' ', args), ServiceProcess.Api, ApiSettings(), args);
+    }
+
+    /// <summary>
+    /// Runs <c>dotnet {service}.dll</c> (<see cref="ServiceProcess.Api"/> or <see cref="ServiceProcess.Worker"/>) on
+    /// this test's settings, at the production log level, with <paramref name="configure"/>'s changes, and waits
+    /// for it to end by itself: a service that must refuse to start.
+    /// </summary>
+    public async Task<(int ExitCode, string Output)> RunServiceUntilItExitsAsync(string service, Action<TestSettings> configure)
+    {
+        ArgumentNullException.ThrowIfNull(configure);
+        var settings = (service == ServiceProcess.Api ? ApiSettings().Set("ASPNETCORE_URLS", "http://127.0.0.1:0") : WorkerSettings())
+            .Set("Logging:LogLevel:Default", null);
+        configure(settings);
+        return await RunUntilItExitsAsync(service, service, settings, []);
+    }
+
+    private static async Task<(int ExitCode, string Output)> RunUntilItExitsAsync(string name, string service, TestSettings settings, string[] args)
+    {
+        await using var process = ServiceProcess.Start(name, service, settings, args);
+        var exitCode = await process.WaitForExitAsync(TimeSpan.FromSeconds(60));
+        return (exitCode, process.Output);
     }
 
     private IEnumerable<SwitchableTcpProxy> Proxies() =>
