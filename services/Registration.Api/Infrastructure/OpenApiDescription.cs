@@ -192,15 +192,12 @@ public static class OpenApiDescription
             });
             SetProperty(schema, "createdAt", new OpenApiSchema { Type = JsonSchemaType.String, Format = "date-time" });
             SetProperty(schema, "activatedAt", new OpenApiSchema { Type = JsonSchemaType.String | JsonSchemaType.Null, Format = "date-time", Description = "Null while pending." });
-            if (schema.Properties?.ContainsKey("pendingEmail") == true)
+            SetProperty(schema, "pendingEmail", new OpenApiSchema
             {
-                SetProperty(schema, "pendingEmail", new OpenApiSchema
-                {
-                    Type = JsonSchemaType.String | JsonSchemaType.Null,
-                    Format = "email",
-                    Description = "An address change waiting to be confirmed with the code sent to it; null when none.",
-                });
-            }
+                Type = JsonSchemaType.String | JsonSchemaType.Null,
+                Format = "email",
+                Description = "An address change waiting to be confirmed with the code sent to it; null when none.",
+            });
 
             schema.Examples = [ExampleUser("pending")];
         }
@@ -441,6 +438,7 @@ public static class OpenApiDescription
         ["status"] = status,
         ["createdAt"] = "2026-01-05T09:30:00+00:00",
         ["activatedAt"] = status == "active" ? "2026-01-05T09:30:41+00:00" : null,
+        ["pendingEmail"] = null,
     };
 
     private static string? SecuritySchemeOf(IList<object> endpointMetadata)
