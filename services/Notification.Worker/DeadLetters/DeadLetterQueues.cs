@@ -75,6 +75,13 @@ public sealed class DeadLetterQueues : IAsyncDisposable
     }
 
     /// <summary>
+    /// Null when <paramref name="errorQueue"/> was declared as <paramref name="options"/> say (so its retention is
+    /// <see cref="RabbitMqOptions.DeadLetterRetention"/>), else the broker's reason why not.
+    /// </summary>
+    public Task<string?> DeclaredOtherwiseAsync(string errorQueue, RabbitMqOptions options, CancellationToken cancellationToken) =>
+        QueueTopologyCheck.MismatchAsync(_connection, new QueueDeclaration(errorQueue, QueueTopology.DeadLetterQueueArguments(options)), cancellationToken);
+
+    /// <summary>
     /// Looks at up to <paramref name="max"/> messages without removing them: they are fetched
     /// unacknowledged and handed back to the queue, in order, when done.
     /// </summary>

@@ -15,6 +15,7 @@ namespace Registration.Testing.Hosts;
 public class TestEnvironment : IAsyncLifetime
 {
     private readonly List<IAsyncDisposable> _running = [];
+    private readonly List<RabbitMqVirtualHost> _extraVirtualHosts = [];
     private readonly Lazy<SwitchableTcpProxy> _postgresProxy;
     private readonly Lazy<SwitchableTcpProxy> _brokerProxy;
     private ExternalServices? _services;
@@ -87,6 +88,10 @@ public class TestEnvironment : IAsyncLifetime
         if (_services is not null)
         {
             await _services.DeleteVirtualHostAsync(VirtualHost);
+            foreach (var extra in _extraVirtualHosts)
+            {
+                await _services.DeleteVirtualHostAsync(extra);
+            }
             await _services.DropDatabaseAsync(ConnectionString);
         }
     }
@@ -128,6 +133,21 @@ public class TestEnvironment : IAsyncLifetime
     /// fire unless the test is about them; the tests that are set short timeouts of their own.
     /// </summary>
     public static readonly TimeSpan NeverWithinATest = TimeSpan.FromMinutes(5);
+
+    /// <summary>
+    /// Another virtual host on the shared broker, deleted with this environment: for a test that needs queues
+    /// of its own (declared differently from the class's), e.g. with <c>settings.Broker(vhost)</c>.
+    /// </summary>
+    public async Task<RabbitMqVirtualHost> NewVirtualHostAsync()
+    {
+        var vhost = await _services!.CreateVirtualHostAsync();
+        _extraVirtualHosts.Add(vhost);
+        return vhost;
+    }
+
+    /// <summary>A queue's type and arguments as the broker's management API reports them; null when it does not exist.</summary>
+    public async Task<QueueDescription?> DescribeQueueAsync(string queue, RabbitMqVirtualHost? vhost = null) =>
+        await _services!.DescribeQueueAsync(vhost ?? VirtualHost, queue);
 
     /// <summary>This database reached through <see cref="PostgresProxy"/>, with changes (timeouts) to the connection string.</summary>
     public string ConnectionStringVia(SwitchableTcpProxy proxy, Action<NpgsqlConnectionStringBuilder>? change = null)

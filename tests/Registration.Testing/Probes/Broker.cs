@@ -63,18 +63,60 @@ public static class Broker
     }
 
     /// <summary>Publishes in MassTransit's JSON envelope as a foreign publisher might: with no MessageId anywhere.</summary>
-    public static async Task PublishWithoutMessageIdAsync<T>(RabbitMqVirtualHost vhost, T message)
+    public static Task PublishWithoutMessageIdAsync<T>(RabbitMqVirtualHost vhost, T message)
+        where T : class => PublishEnvelopeAsync(vhost, message, messageId: null);
+
+    /// <summary>
+    /// Publishes in MassTransit's JSON envelope with <paramref name="messageId"/>, as the API's outbox does, with no
+    /// service of ours running (confirmed, mandatory: the message is on its queue when this returns).
+    /// </summary>
+    public static Task PublishAsync<T>(RabbitMqVirtualHost vhost, T message, Guid messageId)
+        where T : class => PublishEnvelopeAsync(vhost, message, messageId);
+
+    /// <summary>
+    /// Takes the message at the head of <paramref name="queue"/> and hands it back (nack, requeue), <paramref name="times"/>
+    /// times: what a consumer that crashes while holding it does to it. Returns how often there was a message to take.
+    /// </summary>
+    public static async Task<int> ReturnHeadAsync(RabbitMqVirtualHost vhost, string queue, int times)
+    {
+        await using var connection = await ConnectAsync(vhost);
+        await using var channel = await connection.CreateChannelAsync();
+        var taken = 0;
+        for (var i = 0; i < times && await channel.BasicGetAsync(queue, autoAck: false) is { } message; i++)
+        {
+            await channel.BasicNackAsync(message.DeliveryTag, multiple: false, requeue: true);
+            taken++;
+        }
+
+        return taken;
+    }
+
+    /// <summary>Declares a durable queue with the given arguments (none: a classic queue, as versions before quorum queues declared it).</summary>
+    public static async Task DeclareQueueAsync(RabbitMqVirtualHost vhost, string queue, IDictionary<string, object?>? arguments = null)
+    {
+        await using var connection = await ConnectAsync(vhost);
+        await using var channel = await connection.CreateChannelAsync();
+        await channel.QueueDeclareAsync(queue, durable: true, exclusive: false, autoDelete: false, arguments);
+    }
+
+    private static async Task PublishEnvelopeAsync<T>(RabbitMqVirtualHost vhost, T message, Guid? messageId)
         where T : class
     {
-        var envelope = JsonSerializer.SerializeToUtf8Bytes(new
+        var fields = new Dictionary<string, object>(StringComparer.Ordinal)
         {
-            messageType = new[] { $"urn:message:{typeof(T).Namespace}:{typeof(T).Name}" },
-            sentTime = DateTimeOffset.UtcNow,
-            message,
-        }, EnvelopeJson);
+            ["messageType"] = new[] { $"urn:message:{typeof(T).Namespace}:{typeof(T).Name}" },
+            ["sentTime"] = DateTimeOffset.UtcNow,
+            ["message"] = message,
+        };
+        if (messageId is { } id)
+        {
+            fields["messageId"] = id;
+        }
+
+        var envelope = JsonSerializer.SerializeToUtf8Bytes(fields, EnvelopeJson);
         await using var connection = await ConnectAsync(vhost);
         await using var channel = await connection.CreateChannelAsync(new CreateChannelOptions(true, true));
-        var properties = new BasicProperties { ContentType = "application/vnd.masstransit+json", Persistent = true };
+        var properties = new BasicProperties { ContentType = "application/vnd.masstransit+json", Persistent = true, MessageId = messageId?.ToString() };
         await channel.BasicPublishAsync(ExchangeOf<T>(), string.Empty, mandatory: true, properties, envelope);
     }
 
