@@ -20,6 +20,7 @@ public class TestEnvironment : IAsyncLifetime
     private readonly Lazy<SwitchableTcpProxy> _brokerProxy;
     private ExternalServices? _services;
     private int _workers;
+    private int _apis;
 
     public TestEnvironment()
     {
@@ -167,7 +168,7 @@ public class TestEnvironment : IAsyncLifetime
         var settings = ApiSettings();
         configure?.Invoke(settings);
         var api = new ApiHost(settings, clock ?? Clock, overHttp);
-        _running.Add(api);
+        Track(api);
         // Migrations and the bus start here, not inside the first test's timing.
         api.StartServer();
         if (waitUntilReady)
@@ -186,7 +187,7 @@ public class TestEnvironment : IAsyncLifetime
         configure?.Invoke(settings);
         var worker = await WorkerHost.StartAsync(
             $"worker-{Interlocked.Increment(ref _workers)}", settings, clock ?? Clock, observers, collectExpiredEvents);
-        _running.Add(worker);
+        Track(worker);
         return worker;
     }
 
@@ -196,8 +197,36 @@ public class TestEnvironment : IAsyncLifetime
         var settings = WorkerSettings().LogLevel("Warning", "Default", "MassTransit");
         configure?.Invoke(settings);
         var worker = await ServiceProcess.StartWorkerAsync($"worker-process-{Interlocked.Increment(ref _workers)}", settings, VirtualHost, echo);
-        _running.Add(worker);
+        Track(worker);
         return worker;
+    }
+
+    /// <summary>
+    /// Starts <paramref name="count"/> worker processes at the same instant (their migrations race, as in a
+    /// scaled deployment) and returns once the queue has that many more consumers.
+    /// </summary>
+    public async Task<IReadOnlyList<ServiceProcess>> StartWorkerProcessesAsync(int count, Action<TestSettings>? configure = null)
+    {
+        var settings = WorkerSettings().LogLevel("Warning", "Default", "MassTransit");
+        configure?.Invoke(settings);
+        var before = (await Broker.InspectAsync(VirtualHost, Broker.ActivationEmailQueue))?.Consumers ?? 0;
+        var workers = Enumerable.Range(0, count)
+            .Select(_ => ServiceProcess.Start($"worker-process-{Interlocked.Increment(ref _workers)}", ServiceProcess.Worker, settings))
+            .ToArray();
+        foreach (var worker in workers)
+        {
+            Track(worker);
+        }
+
+        foreach (var worker in workers)
+        {
+            await worker.WaitUntilAsync(
+                async () => ((await Broker.InspectAsync(VirtualHost, Broker.ActivationEmailQueue))?.Consumers ?? 0) >= before + count,
+                $"{count} new consumers on {Broker.ActivationEmailQueue}",
+                TimeSpan.FromSeconds(60));
+        }
+
+        return workers;
     }
 
     /// <summary>Starts <c>dotnet Registration.Api.dll</c> (system clock) on a free port; returns once it is ready.</summary>
@@ -205,8 +234,8 @@ public class TestEnvironment : IAsyncLifetime
     {
         var settings = ApiSettings();
         configure?.Invoke(settings);
-        var api = await ServiceProcess.StartApiAsync($"api-process-{_running.Count + 1}", settings, echo);
-        _running.Add(api);
+        var api = await ServiceProcess.StartApiAsync($"api-process-{Interlocked.Increment(ref _apis)}", settings, echo);
+        Track(api);
         return api;
     }
 
@@ -217,6 +246,15 @@ public class TestEnvironment : IAsyncLifetime
             string.Join(' ', args), ServiceProcess.Worker, WorkerSettings().LogLevel("Warning", "Default", "MassTransit"), args);
         var exitCode = await command.WaitForExitAsync(TimeSpan.FromSeconds(60));
         return (exitCode, command.Output);
+    }
+
+    /// <summary>Stopped at disposal, last started first. Hosts may be started side by side.</summary>
+    private void Track(IAsyncDisposable running)
+    {
+        lock (_running)
+        {
+            _running.Add(running);
+        }
     }
 
     private IEnumerable<SwitchableTcpProxy> Proxies() =>
