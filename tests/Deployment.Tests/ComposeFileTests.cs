@@ -76,11 +76,14 @@ public sealed class ComposeFileTests
     }
 
     [Fact]
-    public void EnvExample_ListsExactlyTheVariablesTheComposeFileReads()
+    public void EnvExample_ListsExactlyTheVariablesTheComposeFilesRead()
     {
         var example = EnvFile.Read(ComposeFile.EnvExampleRelativePath);
+        // The scaled override is read with the compose file: their variables together.
+        var referenced = ComposeFile.LoadScaledWithDefaults().Interpolation!.Referenced;
 
-        example.Keys.Should().BeEquivalentTo(Compose.Interpolation!.Referenced, "deploy/.env.example documents every setting, and only those");
+        example.Keys.Should().BeEquivalentTo(referenced, "deploy/.env.example documents every setting, and only those");
+        referenced.Should().Contain(Compose.Interpolation!.Referenced);
     }
 
     [Fact]
