@@ -289,6 +289,18 @@ public static class Yaml
 
     public static IReadOnlyList<object?> List(IReadOnlyDictionary<string, object?> map, string key) =>
         map.GetValueOrDefault(key) as IReadOnlyList<object?> ?? [];
+
+    /// <summary>The value at a path of mapping keys, or null where the path ends early.</summary>
+    public static object? Path(object? value, params string[] keys)
+    {
+        ArgumentNullException.ThrowIfNull(keys);
+        foreach (var key in keys)
+        {
+            value = (value as IReadOnlyDictionary<string, object?>)?.GetValueOrDefault(key);
+        }
+
+        return value;
+    }
 }
 
 /// <summary>A dotenv file: <c>NAME=value</c> lines, comments and blank lines ignored.</summary>
