@@ -144,7 +144,9 @@ public sealed class ComposeFileTests
         var environment = tests.Environment;
 
         tests.Profiles.Should().Contain("test", "`up` must not start the test run");
-        tests.Command.Should().Equal("./scripts/test.sh");
+        tests.Command.Should().StartWith("./scripts/test.sh");
+        // Only the checks that need kubectl or promtool (not in the SDK image) are left out, by their trait.
+        tests.Command!.Skip(1).Should().Equal("--filter", $"{ExternalTool.Requires}!=kubectl&{ExternalTool.Requires}!=promtool");
         Repository.Exists("scripts/test.sh").Should().BeTrue();
 
         var postgres = Connection(environment["TEST_POSTGRES"]);
