@@ -48,7 +48,7 @@ public sealed partial class QueueTopologyCheck(
         IConnection connection;
         try
         {
-            connection = await Connect(settings, cancellationToken);
+            connection = await RabbitMqConnections.ConnectAsync(settings, "queue topology check", cancellationToken, ConnectTimeout);
         }
         catch (Exception exception) when (exception is BrokerUnreachableException or OperationInterruptedException or TimeoutException or IOException)
         {
@@ -142,24 +142,6 @@ public sealed partial class QueueTopologyCheck(
         + $"RabbitMq:DeliveryLimit={settings.DeliveryLimit}, RabbitMq:DeadLetterRetention={settings.DeadLetterRetention:c}) and a queue cannot change "
         + $"type or arguments in place: migrate the queues as {MigrationDocument} (\"Migrating existing queues\") describes, "
         + "or set the settings the queues were created with.";
-
-    private static Task<IConnection> Connect(RabbitMqOptions settings, CancellationToken cancellationToken)
-    {
-        var factory = new ConnectionFactory
-        {
-            HostName = settings.Host,
-            Port = settings.Port,
-            VirtualHost = settings.VirtualHost,
-            UserName = settings.Username,
-            Password = settings.Password,
-            ClientProvidedName = "queue topology check",
-            AutomaticRecoveryEnabled = false,
-            RequestedConnectionTimeout = ConnectTimeout,
-            ContinuationTimeout = ConnectTimeout,
-            HandshakeContinuationTimeout = ConnectTimeout,
-        };
-        return factory.CreateConnectionAsync(cancellationToken);
-    }
 
     [LoggerMessage(EventId = 9010, Level = LogLevel.Warning,
         Message = "Queue check skipped: RabbitMQ at {Host}:{Port} unreachable at start ({Reason}); a queue declared with other arguments will show in the bus's errors once it is back")]

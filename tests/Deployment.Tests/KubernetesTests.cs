@@ -94,7 +94,7 @@ public sealed class KubernetesTests
         {
             foreach (var container in pod.Containers)
             {
-                var (repository, tag) = SplitImage(container.Image);
+                var (repository, tag) = ImageReference.Split(container.Image);
                 var name = repository.Split('/')[^1];
                 images.Should().ContainKey(name, $"{owner}/{container.Name} runs an image this repository builds");
                 tag.Should().NotBeNullOrEmpty($"{owner}/{container.Name} pins a tag").And.NotBe("latest");
@@ -106,7 +106,7 @@ public sealed class KubernetesTests
 
         var jobs = Rendered[overlay].Value.OfKind("CronJob").ToArray();
         jobs.Should().OnlyContain(job => Pod(job).Containers.Single().Args.Count > 0 && Pod(job).Containers.Single().Args[0] == "dead-letters", "the Job templates run the worker's operator command");
-        jobs.Should().OnlyContain(job => SplitImage(Pod(job).Containers.Single().Image).Repository.EndsWith("notification-worker", StringComparison.Ordinal));
+        jobs.Should().OnlyContain(job => ImageReference.Split(Pod(job).Containers.Single().Image).Repository.EndsWith("notification-worker", StringComparison.Ordinal));
         jobs.Select(job => string.Join(' ', Pod(job).Containers.Single().Args)).Should().BeEquivalentTo("dead-letters list", "dead-letters replay");
         jobs.Should().OnlyContain(job => (string?)job["spec", "suspend"] == "true", "templates: they never run by themselves");
     }
@@ -355,7 +355,7 @@ public sealed class KubernetesTests
         {
             foreach (var container in pod.Containers)
             {
-                var configuration = SplitImage(container.Image).Repository.EndsWith("registration-api", StringComparison.Ordinal)
+                var configuration = ImageReference.Split(container.Image).Repository.EndsWith("registration-api", StringComparison.Ordinal)
                     ? ApiConfiguration.Value
                     : WorkerConfiguration.Value;
                 yield return (owner, container, EnvironmentOf(manifests, container), configuration);
@@ -418,13 +418,6 @@ public sealed class KubernetesTests
     private static bool Matches(object? selector, IReadOnlyDictionary<string, string> labels) =>
         selector is IReadOnlyDictionary<string, object?> wanted && wanted.Count > 0
         && wanted.All(pair => labels.TryGetValue(pair.Key, out var value) && value == pair.Value as string);
-
-    private static (string Repository, string? Tag) SplitImage(string image)
-    {
-        var slash = image.LastIndexOf('/');
-        var colon = image.IndexOf(':', slash + 1);
-        return colon < 0 ? (image, null) : (image[..colon], image[(colon + 1)..]);
-    }
 
     private static T DefaultOf<T>(ServiceConfiguration configuration, string section, string property) =>
         (T)configuration.Sections.Single(s => s.Name == section).Type.GetProperty(property)!.GetValue(Activator.CreateInstance(configuration.Sections.Single(s => s.Name == section).Type))!;

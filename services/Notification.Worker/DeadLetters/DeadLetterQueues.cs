@@ -41,22 +41,8 @@ public sealed class DeadLetterQueues : IAsyncDisposable
 
     public static string SourceQueueName(string errorQueue) => errorQueue[..^ErrorSuffix.Length];
 
-    public static async Task<DeadLetterQueues> ConnectAsync(RabbitMqOptions options, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(options);
-        var factory = new ConnectionFactory
-        {
-            HostName = options.Host,
-            Port = options.Port,
-            VirtualHost = options.VirtualHost,
-            UserName = options.Username,
-            Password = options.Password,
-            ClientProvidedName = "notification-worker dead-letters",
-            // A command: fail and let the operator run it again rather than reconnect quietly.
-            AutomaticRecoveryEnabled = false,
-        };
-        return new DeadLetterQueues(await factory.CreateConnectionAsync(cancellationToken));
-    }
+    public static async Task<DeadLetterQueues> ConnectAsync(RabbitMqOptions options, CancellationToken cancellationToken) =>
+        new(await RabbitMqConnections.ConnectAsync(options, "notification-worker dead-letters", cancellationToken));
 
     /// <summary>Ready messages in a queue, or null when there is no such queue.</summary>
     public async Task<uint?> CountAsync(string queue, CancellationToken cancellationToken)
