@@ -26,6 +26,27 @@ public sealed class PrometheusRulesTests
     }
 
     [Fact]
+    public void EveryMetricAnAlertReads_IsOneTheServicesExport()
+    {
+        var compose = ComposeFile.LoadWithDefaults();
+        var exported = ServiceBuild.Instruments(compose.Service(ComposeFileTests.Api).Environment, compose.Service(ComposeFileTests.Worker).Environment)
+            .SelectMany(instrument => instrument.PrometheusNames)
+            .ToHashSet(StringComparer.Ordinal);
+        var read = System.Text.RegularExpressions.Regex.Matches(Repository.ReadText(Rules), @"\b(?:registration|notification)_[a-z0-9_]+\b(?!\s*=)")
+            .Select(m => m.Value)
+            .Distinct()
+            .ToArray();
+
+        exported.Should().Contain("registration_outbox_lag_seconds", "the instruments are found and named as Prometheus shows them");
+        read.Should().NotBeEmpty();
+        read.Should().BeSubsetOf(exported, "an alert on a metric nobody exports never fires");
+        // Besides the services' own meters, the rules read ASP.NET Core's request histogram and RabbitMQ's
+        // Prometheus plugin (per-object metrics on), which are not the services' to define.
+        System.Text.RegularExpressions.Regex.Matches(Repository.ReadText(Rules), @"\b(?:http|rabbitmq)_[a-z0-9_]+\b(?!\s*=)").Select(m => m.Value).Distinct()
+            .Should().BeSubsetOf(["http_server_request_duration_seconds_count", "rabbitmq_queue_consumers", "rabbitmq_queue_messages_ready"]);
+    }
+
+    [Fact]
     public void EveryAlert_IsTestedAndPointsAtTheDocumentation()
     {
         var rules = Repository.ReadText(Rules);

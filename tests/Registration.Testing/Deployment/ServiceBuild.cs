@@ -1,4 +1,5 @@
 extern alias Api;
+using System.Diagnostics.Metrics;
 using MassTransit;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Routing;
@@ -8,6 +9,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using Notification.Worker.Infrastructure;
 using ApiRoutes = Api::Registration.Api.Routes;
+using ApiMetrics = Api::Registration.Api.Infrastructure.RegistrationMetrics;
 using ApiServices = Api::Registration.Api.Infrastructure.ApplicationServices;
 
 namespace Registration.Testing.Deployment;
@@ -53,6 +55,41 @@ public static class ServiceBuild
         return StopOf(host.Services, host.Services.GetRequiredService<IOptions<ConsumerOptions>>().Value.StopTimeout);
     }
 
+    /// <summary>The metric instruments the services' own meters create (the API's and the worker's), as a listener sees them published.</summary>
+    public static IReadOnlyList<MetricInstrument> Instruments(IReadOnlyDictionary<string, string> apiEnvironment, IReadOnlyDictionary<string, string> workerEnvironment)
+    {
+        var instruments = new ConcurrentBag<MetricInstrument>();
+        using var listener = new MeterListener
+        {
+            InstrumentPublished = (instrument, _) =>
+            {
+                if (instrument.Meter.Name is ApiMetrics.MeterName or NotificationMetrics.MeterName)
+                {
+                    instruments.Add(MetricInstrument.Of(instrument));
+                }
+            },
+        };
+        listener.Start();
+
+        var api = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Production" });
+        Use(api.Configuration, apiEnvironment);
+        ApiServices.AddApplicationServices(api);
+        using (var app = api.Build())
+        {
+            _ = app.Services.GetRequiredService<ApiMetrics>();
+        }
+
+        var worker = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true, EnvironmentName = "Production" });
+        Use(worker.Configuration, workerEnvironment);
+        worker.AddNotificationWorker();
+        using (var host = worker.Build())
+        {
+            _ = host.Services.GetRequiredService<NotificationMetrics>();
+        }
+
+        return [.. instruments.DistinctBy(instrument => instrument.Name)];
+    }
+
     private static void Use(IConfigurationBuilder configuration, IReadOnlyDictionary<string, string> environment) =>
         configuration.AddInMemoryCollection(environment.Select(e => new KeyValuePair<string, string?>(ServiceConfiguration.KeyOf(e.Key), e.Value)));
 
@@ -67,4 +104,53 @@ public sealed record StopTimeouts(TimeSpan HostShutdown, TimeSpan BusStop, TimeS
 {
     /// <summary>The longest a stop can take: the host cancels whatever outlasts its shutdown timeout.</summary>
     public TimeSpan Longest => new[] { HostShutdown, BusStop, ConsumerStop ?? TimeSpan.Zero }.Max();
+}
+
+/// <summary>One metric instrument: its OpenTelemetry name, unit and kind, and the names Prometheus shows it under.</summary>
+public sealed record MetricInstrument(string Name, string? Unit, string Kind)
+{
+    /// <summary>
+    /// As OpenTelemetry's Prometheus exporter writes them: dots to underscores, the unit as a suffix (<c>s</c> as
+    /// <c>_seconds</c>; annotations in braces dropped), <c>_total</c> for a counter, <c>_bucket</c>/<c>_sum</c>/<c>_count</c>
+    /// for a histogram.
+    /// </summary>
+    public IReadOnlyList<string> PrometheusNames
+    {
+        get
+        {
+            var name = Name.Replace('.', '_');
+            var unit = Unit switch
+            {
+                null or "" => null,
+                "s" => "seconds",
+                "ms" => "milliseconds",
+                "By" => "bytes",
+                _ when Unit.StartsWith('{') => null,
+                _ => Unit,
+            };
+            if (unit is not null && !name.EndsWith("_" + unit, StringComparison.Ordinal))
+            {
+                name += "_" + unit;
+            }
+
+            return Kind switch
+            {
+                "Counter" => [name + "_total"],
+                "Histogram" => [name + "_bucket", name + "_sum", name + "_count"],
+                _ => [name],
+            };
+        }
+    }
+
+    internal static MetricInstrument Of(Instrument instrument)
+    {
+        var type = instrument.GetType();
+        var kind = type.Name.Split('`')[0] switch
+        {
+            "Counter" or "ObservableCounter" => "Counter",
+            "Histogram" => "Histogram",
+            _ => "Gauge",
+        };
+        return new MetricInstrument(instrument.Name, instrument.Unit, kind);
+    }
 }
