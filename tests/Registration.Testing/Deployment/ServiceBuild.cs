@@ -8,8 +8,8 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using Notification.Worker.Infrastructure;
-using ApiRoutes = Api::Registration.Api.Routes;
 using ApiMetrics = Api::Registration.Api.Infrastructure.RegistrationMetrics;
+using ApiRoutes = Api::Registration.Api.Routes;
 using ApiServices = Api::Registration.Api.Infrastructure.ApplicationServices;
 
 namespace Registration.Testing.Deployment;
