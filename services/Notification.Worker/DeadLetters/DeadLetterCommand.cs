@@ -11,9 +11,9 @@ namespace Notification.Worker.DeadLetters;
 /// </summary>
 public static class DeadLetterCommand
 {
-    public const int Done = 0;
-    public const int Failure = 1;
-    public const int Usage = 2;
+    public const int Done = OperatorCommand.Done;
+    public const int Failure = OperatorCommand.Failure;
+    public const int Usage = OperatorCommand.Usage;
 
     private const string Name = "dead-letters";
     private const int DefaultListMax = 50;
@@ -36,32 +36,9 @@ public static class DeadLetterCommand
 
     public static bool Handles(string[] args) => args is [Name, ..];
 
-    public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error)
-    {
-        ArgumentNullException.ThrowIfNull(error);
-        // The worker's own configuration sources (appsettings*.json next to the dll, environment
-        // variables), without starting the worker.
-        var configuration = Host.CreateApplicationBuilder(
-            new HostApplicationBuilderSettings { ContentRootPath = AppContext.BaseDirectory }).Configuration;
-        using var interrupted = new CancellationTokenSource();
-        Console.CancelKeyPress += (_, e) =>
-        {
-            e.Cancel = true;
-            interrupted.Cancel();
-        };
-
-        try
-        {
-            return await RunAsync(args, configuration, output, error, configureQueues: null, interrupted.Token);
-        }
-#pragma warning disable CA1031 // An operator command ends with a message and exit code 1, never a crash dump.
-        catch (Exception ex)
-#pragma warning restore CA1031
-        {
-            await error.WriteLineAsync($"error: {ex.GetType().Name}: {ex.Message}");
-            return Failure;
-        }
-    }
+    public static Task<int> RunAsync(string[] args, TextWriter output, TextWriter error) =>
+        OperatorCommand.RunAsync(error, (configuration, cancellationToken) =>
+            RunAsync(args, configuration, output, error, configureQueues: null, cancellationToken));
 
     internal static async Task<int> RunAsync(
         string[] args,
@@ -75,7 +52,7 @@ public static class DeadLetterCommand
         ArgumentNullException.ThrowIfNull(output);
         ArgumentNullException.ThrowIfNull(error);
 
-        if (args is [Name, "help" or "--help" or "-h"])
+        if (OperatorCommand.AsksForHelp(args))
         {
             await output.WriteLineAsync(UsageText);
             return Done;
@@ -83,9 +60,7 @@ public static class DeadLetterCommand
 
         if (!TryParse(args, out var command, out var problem))
         {
-            await error.WriteLineAsync($"error: {problem}");
-            await error.WriteLineAsync(UsageText);
-            return Usage;
+            return await OperatorCommand.RefuseAsync(error, problem, UsageText);
         }
 
         var rabbit = new RabbitMqOptions();

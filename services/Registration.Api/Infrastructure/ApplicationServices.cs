@@ -36,6 +36,7 @@ public static class ApplicationServices
         services.AddSingleton(provider => new NpgsqlDataSourceBuilder(
             WithFailFastDefaults(provider.GetRequiredService<IConfiguration>().GetRequiredPostgres())).Build());
         services.AddSingleton<PasswordHasher>();
+        services.AddHostedService<PasswordHasherStartup>();
         services.AddSingleton<ActivationCodeIssuer>();
 
         services.AddHostedService<OutboxDispatcher>();

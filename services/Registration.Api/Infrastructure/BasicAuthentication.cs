@@ -112,7 +112,7 @@ public sealed class BasicAuthenticationHandler(
         }
 
         // Past the bcrypt bulkhead, refuse before the database lookup: rejection must stay cheap.
-        hasher.ThrowIfSaturated();
+        hasher.ThrowIfSaturated(ClientAddress.KeyOf(Context));
 
         StoredCredentials? user;
         await using (var connection = await dataSource.OpenConnectionAsync(Context.RequestAborted))
@@ -122,7 +122,7 @@ public sealed class BasicAuthenticationHandler(
         }
 
         // Verify even when the user is unknown (against a dummy hash): same cost, same answer.
-        var verified = await hasher.VerifyAsync(password, user?.PasswordHash, Context.RequestAborted);
+        var verified = await hasher.VerifyAsync(password, user?.PasswordHash, ClientAddress.KeyOf(Context), Context.RequestAborted);
         if (!verified || user is null)
         {
             return AuthenticateResult.Fail("Invalid credentials.");

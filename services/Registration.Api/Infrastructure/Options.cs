@@ -47,9 +47,20 @@ public sealed class SecurityOptions
     [Range(0, 10_000)]
     public int HashingQueueLimit { get; set; } = 16;
 
-    /// <summary>How long a request may wait for a bcrypt slot before it is answered 503.</summary>
+    /// <summary>
+    /// The longest expected wait for a bcrypt slot a request is admitted with (its place in the queue × the recent
+    /// hash time ÷ the slots); a request that would wait longer is answered 503 at once. An admitted request is served.
+    /// </summary>
     [Range(typeof(TimeSpan), "00:00:00.001", "00:01:00")]
     public TimeSpan HashingQueueTimeout { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>bcrypt slots one client (IPv4 address, IPv6 /64) holds at most, running or queued; past that, 429 at once.</summary>
+    [Range(1, 1024)]
+    public int HashingSlotsPerClient { get; set; } = 2;
+
+    /// <summary>Which bcrypt runs: the system's libxcrypt when usable (Auto), always it (Native), or BCrypt.Net-Next (Managed).</summary>
+    [EnumDataType(typeof(BcryptImplementation))]
+    public BcryptImplementation BcryptImplementation { get; set; } = BcryptImplementation.Auto;
 }
 
 public sealed class AdminOptions
@@ -82,4 +93,11 @@ public sealed class OutboxOptions
     /// <summary>Dispatched rows (they hold activation codes) are deleted after this long.</summary>
     [Range(typeof(TimeSpan), "00:00:00", "30.00:00:00")]
     public TimeSpan DispatchedRetention { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>
+    /// Parked rows (poison: never published) are deleted this long after they were parked: time for an operator
+    /// to look at them (<c>outbox-parked list</c>), not forever (they hold an email address and a code).
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "365.00:00:00")]
+    public TimeSpan ParkedRetention { get; set; } = TimeSpan.FromDays(7);
 }

@@ -20,6 +20,10 @@ public sealed class RegistrationMetrics : IDisposable
     private readonly Counter<long> _outboxPublished;
     private readonly Counter<long> _outboxFailed;
     private readonly Counter<long> _rejectedBusy;
+    private readonly Counter<long> _outboxParked;
+    private readonly Histogram<double> _hashingDuration;
+    private readonly Counter<long> _hashingRefused;
+    private string? _hashingImplementation;
     private double _outboxLagSeconds;
     private long _outboxPending;
 
@@ -31,6 +35,15 @@ public sealed class RegistrationMetrics : IDisposable
         _outboxPublished = _meter.CreateCounter<long>("registration.outbox.published", "{message}", "Outbox messages confirmed by the broker.");
         _outboxFailed = _meter.CreateCounter<long>("registration.outbox.publish_failures", "{message}", "Outbox publishes not confirmed (retried later).");
         _rejectedBusy = _meter.CreateCounter<long>("registration.requests.rejected_busy", "{request}", "Requests answered 503 because password hashing was at capacity.");
+        _outboxParked = _meter.CreateCounter<long>("registration.outbox.parked", "{message}",
+            "Outbox messages parked instead of published: a type no instance knows, or a payload that cannot be read (by reason).");
+        _hashingDuration = _meter.CreateHistogram("registration.password_hashing.duration", "s",
+            "Time of one bcrypt run (hash or verify), by implementation.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5] });
+        _hashingRefused = _meter.CreateCounter<long>("registration.password_hashing.refused", "{request}",
+            "Requests refused before bcrypt: client-share (429, the client holds its share of slots) or busy (503, the queue is full or too slow).");
+        _meter.CreateObservableGauge("registration.password_hashing.implementation", ObserveHashingImplementation, "{implementation}",
+            "1 for the bcrypt implementation this instance runs (label implementation: native or managed).");
         _meter.CreateObservableGauge("registration.outbox.lag", () => Volatile.Read(ref _outboxLagSeconds), "s",
             "Age of the oldest undispatched outbox message (0 when none).");
         _meter.CreateObservableGauge("registration.outbox.pending", () => Volatile.Read(ref _outboxPending), "{message}",
@@ -45,6 +58,15 @@ public sealed class RegistrationMetrics : IDisposable
 
     public void OutboxPublished(int count) => _outboxPublished.Add(count);
 
+    public void OutboxParked(string reason) => _outboxParked.Add(1, new KeyValuePair<string, object?>("reason", reason));
+
+    public void PasswordHashingImplementation(string implementation) => Volatile.Write(ref _hashingImplementation, implementation);
+
+    public void PasswordHashingRun(string implementation, TimeSpan elapsed) =>
+        _hashingDuration.Record(elapsed.TotalSeconds, new KeyValuePair<string, object?>("implementation", implementation));
+
+    public void PasswordHashingRefused(string reason) => _hashingRefused.Add(1, new KeyValuePair<string, object?>("reason", reason));
+
     public void OutboxPublishFailed(int count) => _outboxFailed.Add(count);
 
     public void OutboxBacklog(long pending, TimeSpan oldestAge)
@@ -54,6 +76,11 @@ public sealed class RegistrationMetrics : IDisposable
     }
 
     public void Dispose() => _meter.Dispose();
+
+    private IEnumerable<Measurement<int>> ObserveHashingImplementation() =>
+        Volatile.Read(ref _hashingImplementation) is { } implementation
+            ? [new Measurement<int>(1, new KeyValuePair<string, object?>("implementation", implementation))]
+            : [];
 }
 
 public static class Telemetry

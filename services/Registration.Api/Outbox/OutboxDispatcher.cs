@@ -13,7 +13,16 @@ namespace Registration.Api.Outbox;
 /// Publishes outbox rows to RabbitMQ and marks them dispatched only after the broker confirmed.
 /// Rows are claimed with <c>FOR UPDATE SKIP LOCKED</c>, so several API instances share the work without
 /// publishing a row twice. It wakes on the NOTIFY the insert trigger sends, and polls as a fallback.
-/// A failed row is retried with a growing delay; the registration that wrote it never waits for this.
+/// A failed publish is retried with a growing delay; the registration that wrote it never waits for this.
+/// <para>
+/// Poison rows are parked, not retried: a payload that cannot be read as its type fails the same way every
+/// time, so it is parked at once (<c>parked_at</c>, <c>parked_reason</c>, the <c>registration.outbox.parked</c>
+/// counter). A row of a type this instance does not know is left alone, since another version of the API
+/// (during a rolling deployment) may know it; once no instance has published it for
+/// <see cref="UnknownTypeGrace"/>, it is parked too. Operators list and requeue parked rows with the
+/// <c>outbox-parked</c> command (<see cref="ParkedOutboxCommand"/>); they are deleted after
+/// <c>Outbox:ParkedRetention</c>.
+/// </para>
 /// Dispatch times come from the database clock (<c>now()</c>), shared by every instance; the injected
 /// TimeProvider is for the business rules.
 /// </summary>
@@ -26,12 +35,23 @@ public sealed partial class OutboxDispatcher(
 {
     public const string NotificationChannel = "outbox_messages";
 
+    /// <summary>How long a row of a type no running instance knows waits before it is parked (a rolling deployment takes less).</summary>
+    public static readonly TimeSpan UnknownTypeGrace = TimeSpan.FromMinutes(10);
+
+    /// <summary>The <c>reason</c> label of <c>registration.outbox.parked</c>.</summary>
+    public static class ParkReasons
+    {
+        public const string UnknownType = "unknown-type";
+        public const string UnreadablePayload = "unreadable-payload";
+    }
+
     internal static readonly ActivitySource ActivitySource = new("Registration.Api.Outbox");
 
     private const string ClaimSql = """
         SELECT id, message_type, payload::text AS payload, trace_parent, attempts
         FROM outbox_messages
-        WHERE dispatched_at IS NULL AND (next_attempt_at IS NULL OR next_attempt_at <= now())
+        WHERE dispatched_at IS NULL AND parked_at IS NULL AND message_type = ANY(@KnownTypes)
+          AND (next_attempt_at IS NULL OR next_attempt_at <= now())
         ORDER BY created_at
         LIMIT @BatchSize
         FOR UPDATE SKIP LOCKED
@@ -47,14 +67,36 @@ public sealed partial class OutboxDispatcher(
         WHERE id = @Id
         """;
 
-    private const string BacklogSql = """
-        SELECT count(*) AS pending, coalesce(extract(epoch FROM now() - min(created_at)), 0)::float8 AS oldest_age_seconds
-        FROM outbox_messages WHERE dispatched_at IS NULL
+    private const string MarkParkedSql = """
+        UPDATE outbox_messages
+        SET attempts = attempts + 1, last_error = @Reason, parked_at = now(), parked_reason = @Reason
+        WHERE id = @Id
         """;
 
-    private static readonly TimeSpan BacklogMeasurementInterval = TimeSpan.FromSeconds(1);
+    private const string ParkUnknownTypesSql = """
+        UPDATE outbox_messages
+        SET parked_at = now(), parked_reason = format('No instance published message type %L within %s minutes: unknown type.', message_type, @GraceMinutes)
+        WHERE dispatched_at IS NULL AND parked_at IS NULL AND message_type <> ALL(@KnownTypes) AND created_at < now() - @Grace
+        RETURNING id, message_type
+        """;
 
-    private long _lastBacklogMeasurement;
+    private const string PurgeParkedSql = "DELETE FROM outbox_messages WHERE parked_at < now() - @Retention";
+
+    private const string BacklogSql = """
+        SELECT count(*) AS pending, coalesce(extract(epoch FROM now() - min(created_at)), 0)::float8 AS oldest_age_seconds
+        FROM outbox_messages WHERE dispatched_at IS NULL AND parked_at IS NULL
+        """;
+
+    private static readonly TimeSpan HousekeepingInterval = TimeSpan.FromSeconds(1);
+
+    /// <summary>Payloads are read strictly: a missing or null member of a contract is unreadable, not a message with holes.</summary>
+    private static readonly JsonSerializerOptions ReadOptions = new(OutboxMessageTypes.SerializerOptions)
+    {
+        RespectNullableAnnotations = true,
+        RespectRequiredConstructorParameters = true,
+    };
+
+    private long _lastHousekeeping;
 
     // Capacity one: any number of wake-ups while a batch runs collapse into one more pass.
     private readonly Channel<bool> _wakeUp = Channel.CreateBounded<bool>(
@@ -84,7 +126,7 @@ public sealed partial class OutboxDispatcher(
 
             if (claimed < settings.BatchSize)
             {
-                await MeasureBacklogAsync(stoppingToken);
+                await HousekeepAsync(settings, stoppingToken);
                 await WaitForWorkAsync(settings.PollInterval, stoppingToken);
             }
         }
@@ -98,7 +140,7 @@ public sealed partial class OutboxDispatcher(
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         var rows = (await connection.QueryAsync<OutboxRow>(new CommandDefinition(
-            ClaimSql, new { settings.BatchSize }, transaction, cancellationToken: cancellationToken))).AsList();
+            ClaimSql, new { settings.BatchSize, KnownTypes = OutboxMessageTypes.Names }, transaction, cancellationToken: cancellationToken))).AsList();
         if (rows.Count == 0)
         {
             return 0;
@@ -107,6 +149,7 @@ public sealed partial class OutboxDispatcher(
         var outcomes = await Task.WhenAll(rows.Select(row => PublishAsync(row, settings.PublishTimeout, cancellationToken)));
 
         var dispatched = rows.Where((_, index) => outcomes[index] is null).Select(row => row.Id).ToArray();
+        var retried = 0;
         if (dispatched.Length > 0)
         {
             await connection.ExecuteAsync(new CommandDefinition(
@@ -115,14 +158,23 @@ public sealed partial class OutboxDispatcher(
 
         for (var index = 0; index < rows.Count; index++)
         {
-            if (outcomes[index] is { } error)
+            var row = rows[index];
+            switch (outcomes[index])
             {
-                var row = rows[index];
-                await connection.ExecuteAsync(new CommandDefinition(
-                    MarkFailedSql,
-                    new { row.Id, Error = Truncate(error), RetryDelay = RetryDelay(row.Attempts, settings.MaxRetryDelay) },
-                    transaction,
-                    cancellationToken: cancellationToken));
+                case { ParkReason: { } reason } poison:
+                    await connection.ExecuteAsync(new CommandDefinition(
+                        MarkParkedSql, new { row.Id, Reason = Truncate(poison.Error) }, transaction, cancellationToken: cancellationToken));
+                    metrics.OutboxParked(reason);
+                    LogParked(logger, row.Id, row.MessageType, poison.Error);
+                    break;
+                case { } failure:
+                    retried++;
+                    await connection.ExecuteAsync(new CommandDefinition(
+                        MarkFailedSql,
+                        new { row.Id, Error = Truncate(failure.Error), RetryDelay = RetryDelay(row.Attempts, settings.MaxRetryDelay) },
+                        transaction,
+                        cancellationToken: cancellationToken));
+                    break;
             }
         }
 
@@ -130,50 +182,79 @@ public sealed partial class OutboxDispatcher(
         // cause a duplicate publish, which consumers tolerate by MessageId, but there is no reason to.
         await transaction.CommitAsync(CancellationToken.None);
         metrics.OutboxPublished(dispatched.Length);
-        metrics.OutboxPublishFailed(rows.Count - dispatched.Length);
+        metrics.OutboxPublishFailed(retried);
 
-        if (dispatched.Length < rows.Count)
+        if (retried > 0)
         {
-            LogPublishFailures(logger, rows.Count - dispatched.Length, rows.Count);
+            LogPublishFailures(logger, retried, rows.Count);
             // Every row failed: the broker is likely down. Report "nothing claimed" so the loop waits.
-            return dispatched.Length == 0 ? 0 : rows.Count;
+            return retried == rows.Count ? 0 : rows.Count;
         }
 
         return rows.Count;
     }
 
     /// <summary>
-    /// Updates the outbox lag gauges when the loop goes idle, at most once a second: at a steady trickle
-    /// of registrations every NOTIFY makes the loop idle again, and a query per registration would only
-    /// refresh a gauge that is scraped every few seconds.
+    /// When the loop goes idle, at most once a second: parks rows of a type no instance published within
+    /// <see cref="UnknownTypeGrace"/>, deletes parked rows past <c>Outbox:ParkedRetention</c>, and updates the
+    /// outbox lag gauges. At a steady trickle of registrations every NOTIFY makes the loop idle again, and
+    /// queries per registration would only refresh a gauge that is scraped every few seconds.
     /// </summary>
-    private async Task MeasureBacklogAsync(CancellationToken cancellationToken)
+    private async Task HousekeepAsync(OutboxOptions settings, CancellationToken cancellationToken)
     {
-        if (Stopwatch.GetElapsedTime(_lastBacklogMeasurement) < BacklogMeasurementInterval)
+        if (Stopwatch.GetElapsedTime(_lastHousekeeping) < HousekeepingInterval)
         {
             return;
         }
 
-        _lastBacklogMeasurement = Stopwatch.GetTimestamp();
+        _lastHousekeeping = Stopwatch.GetTimestamp();
         try
         {
             await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+            var unknown = await connection.QueryAsync<(Guid Id, string MessageType)>(new CommandDefinition(
+                ParkUnknownTypesSql,
+                new { KnownTypes = OutboxMessageTypes.Names, Grace = UnknownTypeGrace, GraceMinutes = (int)UnknownTypeGrace.TotalMinutes },
+                cancellationToken: cancellationToken));
+            foreach (var (id, messageType) in unknown)
+            {
+                metrics.OutboxParked(ParkReasons.UnknownType);
+                LogParked(logger, id, messageType, "no instance knows its type");
+            }
+
+            var purged = await connection.ExecuteAsync(new CommandDefinition(
+                PurgeParkedSql, new { Retention = settings.ParkedRetention }, cancellationToken: cancellationToken));
+            if (purged > 0)
+            {
+                LogParkedPurged(logger, purged, settings.ParkedRetention);
+            }
+
             var backlog = await connection.QuerySingleAsync<Backlog>(new CommandDefinition(BacklogSql, cancellationToken: cancellationToken));
             metrics.OutboxBacklog(backlog.Pending, TimeSpan.FromSeconds(backlog.OldestAgeSeconds));
         }
         catch (Exception exception) when (exception is NpgsqlException or TimeoutException)
         {
-            // Metrics are best effort; the dispatch loop reports database trouble itself.
+            // Best effort, and again in a second; the dispatch loop reports database trouble itself.
         }
     }
 
-    /// <summary>Publishes one row; returns null on a confirmed publish, else a short error description.</summary>
-    private async Task<string?> PublishAsync(OutboxRow row, TimeSpan timeout, CancellationToken cancellationToken)
+    /// <summary>
+    /// Publishes one row; returns null on a confirmed publish, a failure to retry, or a poison row to park (a
+    /// payload that cannot be read fails the same way every time).
+    /// </summary>
+    private async Task<Failure?> PublishAsync(OutboxRow row, TimeSpan timeout, CancellationToken cancellationToken)
     {
-        var messageType = OutboxMessageTypes.Resolve(row.MessageType);
-        if (messageType is null)
+        // Claimed rows are of known types only; a row can still be unreadable as its type.
+        var messageType = OutboxMessageTypes.Resolve(row.MessageType)!;
+        object message;
+        try
         {
-            return $"Unknown message type '{row.MessageType}'.";
+            message = JsonSerializer.Deserialize(row.Payload, messageType, ReadOptions)
+                ?? throw new JsonException("The payload is null.");
+        }
+        catch (Exception exception) when (exception is JsonException or NotSupportedException)
+        {
+            // The serializer's messages name the member and position, never the values (codes, addresses).
+            return new Failure($"The payload cannot be read as {row.MessageType}: {exception.Message}", ParkReasons.UnreadablePayload);
         }
 
         // Continue the trace of the request that wrote the row.
@@ -186,7 +267,6 @@ public sealed partial class OutboxDispatcher(
         timeoutSource.CancelAfter(timeout);
         try
         {
-            var message = JsonSerializer.Deserialize(row.Payload, messageType, OutboxMessageTypes.SerializerOptions)!;
             await bus.Publish(message, messageType, context =>
             {
                 context.MessageId = row.Id;
@@ -198,12 +278,12 @@ public sealed partial class OutboxDispatcher(
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
             activity?.SetStatus(ActivityStatusCode.Error, "timeout");
-            return $"Publish not confirmed within {timeout.TotalSeconds:0.###} s.";
+            return new Failure($"Publish not confirmed within {timeout.TotalSeconds:0.###} s.");
         }
         catch (Exception exception) when (exception is not OperationCanceledException)
         {
             activity?.SetStatus(ActivityStatusCode.Error, exception.GetType().Name);
-            return $"{exception.GetType().Name}: {exception.Message}";
+            return new Failure($"{exception.GetType().Name}: {exception.Message}");
         }
     }
 
@@ -272,6 +352,9 @@ public sealed partial class OutboxDispatcher(
 
     private sealed record Backlog(long Pending, double OldestAgeSeconds);
 
+    /// <summary>A publish that did not happen: retried later, or parked when <see cref="ParkReason"/> is set.</summary>
+    private sealed record Failure(string Error, string? ParkReason = null);
+
     private sealed record OutboxRow(Guid Id, string MessageType, string Payload, string? TraceParent, int Attempts);
 
     [LoggerMessage(EventId = 1200, EventName = "OutboxDispatchFailed", Level = LogLevel.Warning, Message = "Outbox dispatch pass failed")]
@@ -282,4 +365,11 @@ public sealed partial class OutboxDispatcher(
 
     [LoggerMessage(EventId = 1202, EventName = "OutboxListenFailed", Level = LogLevel.Warning, Message = "Outbox LISTEN connection lost; polling until it is back")]
     private static partial void LogListenFailed(ILogger logger, Exception exception);
+
+    // The reason names the type and what could not be read, never the payload (it holds an address and a code).
+    [LoggerMessage(EventId = 1203, EventName = "OutboxMessageParked", Level = LogLevel.Error, Message = "Outbox message {MessageId} ({MessageType}) parked, it will not be published: {Reason}. List parked messages with `outbox-parked list`")]
+    private static partial void LogParked(ILogger logger, Guid messageId, string messageType, string reason);
+
+    [LoggerMessage(EventId = 1204, EventName = "OutboxParkedPurged", Level = LogLevel.Information, Message = "Deleted {Count} parked outbox messages parked more than {Retention} ago")]
+    private static partial void LogParkedPurged(ILogger logger, int count, TimeSpan retention);
 }

@@ -52,4 +52,7 @@ public static class OutboxMessageTypes
         : throw new InvalidOperationException($"{typeof(T).Name} is not an outbox message type.");
 
     public static Type? Resolve(string name) => ByName.GetValueOrDefault(name);
+
+    /// <summary>Every name this version can publish (the dispatcher claims rows of these types only).</summary>
+    public static string[] Names { get; } = [.. ByName.Keys];
 }

@@ -47,7 +47,7 @@ public static class RegisterUser
         }
 
         // Past the bcrypt bulkhead, refuse before touching the database: rejection must stay cheap.
-        services.Hasher.ThrowIfSaturated();
+        services.Hasher.ThrowIfSaturated(ClientAddress.KeyOf(request.HttpContext));
 
         // Cheap check first: a held address needs no bcrypt run (409 reveals nothing a 201 would not).
         await using (var connection = await services.DataSource.OpenConnectionAsync(cancellationToken))
@@ -59,7 +59,7 @@ public static class RegisterUser
             }
         }
 
-        var passwordHash = await services.Hasher.HashAsync(body.Password!, cancellationToken);
+        var passwordHash = await services.Hasher.HashAsync(body.Password!, ClientAddress.KeyOf(request.HttpContext), cancellationToken);
         var outcome = await CreateAsync(services, email, passwordHash, services.Clock.GetDatabaseNow(), cancellationToken);
         if (outcome is null)
         {

@@ -57,7 +57,7 @@ public static class UpdateCurrentUser
         }
 
         // Hash outside the transaction: no row lock is held while bcrypt runs.
-        var passwordHash = body.Password is null ? null : await services.Hasher.HashAsync(body.Password, cancellationToken);
+        var passwordHash = body.Password is null ? null : await services.Hasher.HashAsync(body.Password, ClientAddress.KeyOf(request.HttpContext), cancellationToken);
         var userId = principal.GetUserId();
         var now = services.Clock.GetDatabaseNow();
 

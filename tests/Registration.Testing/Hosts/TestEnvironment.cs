@@ -98,8 +98,9 @@ public class TestEnvironment : IAsyncLifetime
     }
 
     /// <summary>
-    /// The API's settings here: this database and virtual host, bcrypt at its cheapest, rate limits off,
-    /// the operator key, an outbox that polls often and retries within half a second, warnings only.
+    /// The API's settings here: this database and virtual host, bcrypt at its cheapest, rate limits off and
+    /// bcrypt's per-client share out of the way (every test client is one address, loopback), the operator
+    /// key, an outbox that polls often and retries within half a second, warnings only.
     /// A publish may go unconfirmed for as long as a test lasts (see <see cref="NeverWithinATest"/>).
     /// </summary>
     public TestSettings ApiSettings() => new TestSettings()
@@ -107,9 +108,13 @@ public class TestEnvironment : IAsyncLifetime
         .Broker(VirtualHost)
         .FastBcrypt()
         .RateLimitsOff()
+        .HashingSlotsPerClient(UnlimitedHashingSlots)
         .Operator()
         .Outbox(pollInterval: TimeSpan.FromMilliseconds(100), publishTimeout: NeverWithinATest, maxRetryDelay: TimeSpan.FromMilliseconds(500))
         .LogLevel("Warning");
+
+    /// <summary>bcrypt slots per client in <see cref="ApiSettings"/>: the setting's maximum, far above any test's concurrency.</summary>
+    public const int UnlimitedHashingSlots = 1024;
 
     /// <summary>
     /// A worker's settings here: the Mailjet API on the fake provider, the production counts of retries
@@ -244,6 +249,14 @@ public class TestEnvironment : IAsyncLifetime
     {
         await using var command = ServiceProcess.Start(
             string.Join(' ', args), ServiceProcess.Worker, WorkerSettings().LogLevel("Warning", "Default", "MassTransit"), args);
+        var exitCode = await command.WaitForExitAsync(TimeSpan.FromSeconds(60));
+        return (exitCode, command.Output);
+    }
+
+    /// <summary>Runs <c>dotnet Registration.Api.dll {args}</c> (an operator command) on this database; returns its exit code and output.</summary>
+    public async Task<(int ExitCode, string Output)> RunApiCommandAsync(params string[] args)
+    {
+        await using var command = ServiceProcess.Start(string.Join(' ', args), ServiceProcess.Api, ApiSettings(), args);
         var exitCode = await command.WaitForExitAsync(TimeSpan.FromSeconds(60));
         return (exitCode, command.Output);
     }

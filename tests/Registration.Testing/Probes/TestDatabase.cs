@@ -110,6 +110,33 @@ public sealed class TestDatabase(string connectionString)
             $"{StoredOutboxMessage.Select} WHERE id = ANY(@Ids) ORDER BY created_at, id", new { Ids = ids.ToArray() })).AsList();
     }
 
+    /// <summary>
+    /// Writes an outbox row as the API would, but with any type and payload (a poison row), created
+    /// <paramref name="createdAgo"/> before the database's now, and parked <paramref name="parkedAgo"/> before it
+    /// when given. The insert's NOTIFY wakes the dispatcher as a registration would.
+    /// </summary>
+    public async Task<Guid> InsertOutboxRowAsync(string messageType, string payloadJson, TimeSpan? createdAgo = null, TimeSpan? parkedAgo = null)
+    {
+        var id = Guid.CreateVersion7();
+        await using var connection = await OpenAsync();
+        await connection.ExecuteAsync(
+            """
+            INSERT INTO outbox_messages (id, message_type, payload, created_at, parked_at, parked_reason)
+            VALUES (@Id, @MessageType, @Payload::jsonb, now() - @CreatedAgo,
+                    now() - @ParkedAgo::interval, CASE WHEN @ParkedAgo::interval IS NULL THEN NULL ELSE 'parked by a test' END)
+            """,
+            new { Id = id, MessageType = messageType, Payload = payloadJson, CreatedAgo = createdAgo ?? TimeSpan.Zero, ParkedAgo = parkedAgo });
+        return id;
+    }
+
+    /// <summary>Where outbox rows stand as to parking; a deleted row is absent.</summary>
+    public async Task<IReadOnlyList<StoredOutboxParking>> GetOutboxParkingAsync(params Guid[] ids)
+    {
+        await using var connection = await OpenAsync();
+        return (await connection.QueryAsync<StoredOutboxParking>(
+            $"{StoredOutboxParking.Select} WHERE id = ANY(@Ids) ORDER BY created_at, id", new { Ids = ids })).AsList();
+    }
+
     /// <summary>The whole outbox in four numbers.</summary>
     public async Task<OutboxState> GetOutboxStateAsync()
     {
@@ -235,6 +262,12 @@ public sealed record StoredOutboxMessage(
         using var document = JsonDocument.Parse(Payload);
         return document.RootElement.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
     }
+}
+
+/// <summary>A row of <c>outbox_messages</c> as parking sees it.</summary>
+public sealed record StoredOutboxParking(Guid Id, string MessageType, int Attempts, string? LastError, DateTime? DispatchedAt, DateTime? ParkedAt, string? ParkedReason)
+{
+    public const string Select = "SELECT id, message_type, attempts, last_error, dispatched_at, parked_at, parked_reason FROM outbox_messages";
 }
 
 public sealed record OutboxState(long Rows, long Dispatched, long FailedAndWaiting, long FailedAttempts);

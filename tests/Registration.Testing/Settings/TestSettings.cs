@@ -111,6 +111,12 @@ public sealed class TestSettings
         return queueLimit is { } waiting ? Set("Security:HashingQueueLimit", waiting) : this;
     }
 
+    /// <summary>bcrypt slots one client may hold, running or queued (<c>Security:HashingSlotsPerClient</c>).</summary>
+    public TestSettings HashingSlotsPerClient(int slots) => Set("Security:HashingSlotsPerClient", slots);
+
+    /// <summary>Which bcrypt the API runs: <c>Native</c> (libxcrypt, refusing to start without it), <c>Managed</c> or <c>Auto</c>.</summary>
+    public TestSettings BcryptImplementation(string implementation) => Set("Security:BcryptImplementation", implementation);
+
     /// <summary>Off: every in-memory request comes from one "address", and load tests come from one too.</summary>
     public TestSettings RateLimitsOff() => Set("RateLimiting:Enabled", "false");
 
