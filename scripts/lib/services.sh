@@ -78,6 +78,8 @@ ensure_packages() {
   local missing=()
   postgres_installed || missing+=(postgresql)
   rabbitmq_installed || missing+=(rabbitmq-server)
+  # promtool checks deploy/prometheus/alerts.yml in tests/Deployment.Tests (Debian ships it in `prometheus`).
+  command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
   ((${#missing[@]} == 0)) && return 0
 
   command -v apt-get >/dev/null 2>&1 ||

@@ -15,10 +15,12 @@ namespace Registration.Testing.Hosts;
 public class TestEnvironment : IAsyncLifetime
 {
     private readonly List<IAsyncDisposable> _running = [];
+    private readonly List<RabbitMqVirtualHost> _extraVirtualHosts = [];
     private readonly Lazy<SwitchableTcpProxy> _postgresProxy;
     private readonly Lazy<SwitchableTcpProxy> _brokerProxy;
     private ExternalServices? _services;
     private int _workers;
+    private int _apis;
 
     public TestEnvironment()
     {
@@ -87,6 +89,10 @@ public class TestEnvironment : IAsyncLifetime
         if (_services is not null)
         {
             await _services.DeleteVirtualHostAsync(VirtualHost);
+            foreach (var extra in _extraVirtualHosts)
+            {
+                await _services.DeleteVirtualHostAsync(extra);
+            }
             await _services.DropDatabaseAsync(ConnectionString);
         }
     }
@@ -136,6 +142,21 @@ public class TestEnvironment : IAsyncLifetime
     /// </summary>
     public static readonly TimeSpan NeverWithinATest = TimeSpan.FromMinutes(5);
 
+    /// <summary>
+    /// Another virtual host on the shared broker, deleted with this environment: for a test that needs queues
+    /// of its own (declared differently from the class's), e.g. with <c>settings.Broker(vhost)</c>.
+    /// </summary>
+    public async Task<RabbitMqVirtualHost> NewVirtualHostAsync()
+    {
+        var vhost = await _services!.CreateVirtualHostAsync();
+        _extraVirtualHosts.Add(vhost);
+        return vhost;
+    }
+
+    /// <summary>A queue's type and arguments as the broker's management API reports them; null when it does not exist.</summary>
+    public async Task<QueueDescription?> DescribeQueueAsync(string queue, RabbitMqVirtualHost? vhost = null) =>
+        await _services!.DescribeQueueAsync(vhost ?? VirtualHost, queue);
+
     /// <summary>This database reached through <see cref="PostgresProxy"/>, with changes (timeouts) to the connection string.</summary>
     public string ConnectionStringVia(SwitchableTcpProxy proxy, Action<NpgsqlConnectionStringBuilder>? change = null)
     {
@@ -154,7 +175,7 @@ public class TestEnvironment : IAsyncLifetime
         var settings = ApiSettings();
         configure?.Invoke(settings);
         var api = new ApiHost(settings, clock ?? Clock, overHttp);
-        _running.Add(api);
+        Track(api);
         // Migrations and the bus start here, not inside the first test's timing.
         api.StartServer();
         if (waitUntilReady)
@@ -173,7 +194,7 @@ public class TestEnvironment : IAsyncLifetime
         configure?.Invoke(settings);
         var worker = await WorkerHost.StartAsync(
             $"worker-{Interlocked.Increment(ref _workers)}", settings, clock ?? Clock, observers, collectExpiredEvents);
-        _running.Add(worker);
+        Track(worker);
         return worker;
     }
 
@@ -183,8 +204,36 @@ public class TestEnvironment : IAsyncLifetime
         var settings = WorkerSettings().LogLevel("Warning", "Default", "MassTransit");
         configure?.Invoke(settings);
         var worker = await ServiceProcess.StartWorkerAsync($"worker-process-{Interlocked.Increment(ref _workers)}", settings, VirtualHost, echo);
-        _running.Add(worker);
+        Track(worker);
         return worker;
+    }
+
+    /// <summary>
+    /// Starts <paramref name="count"/> worker processes at the same instant (their migrations race, as in a
+    /// scaled deployment) and returns once the queue has that many more consumers.
+    /// </summary>
+    public async Task<IReadOnlyList<ServiceProcess>> StartWorkerProcessesAsync(int count, Action<TestSettings>? configure = null)
+    {
+        var settings = WorkerSettings().LogLevel("Warning", "Default", "MassTransit");
+        configure?.Invoke(settings);
+        var before = (await Broker.InspectAsync(VirtualHost, Broker.ActivationEmailQueue))?.Consumers ?? 0;
+        var workers = Enumerable.Range(0, count)
+            .Select(_ => ServiceProcess.Start($"worker-process-{Interlocked.Increment(ref _workers)}", ServiceProcess.Worker, settings))
+            .ToArray();
+        foreach (var worker in workers)
+        {
+            Track(worker);
+        }
+
+        foreach (var worker in workers)
+        {
+            await worker.WaitUntilAsync(
+                async () => ((await Broker.InspectAsync(VirtualHost, Broker.ActivationEmailQueue))?.Consumers ?? 0) >= before + count,
+                $"{count} new consumers on {Broker.ActivationEmailQueue}",
+                TimeSpan.FromSeconds(60));
+        }
+
+        return workers;
     }
 
     /// <summary>Starts <c>dotnet Registration.Api.dll</c> (system clock) on a free port; returns once it is ready.</summary>
@@ -192,8 +241,8 @@ public class TestEnvironment : IAsyncLifetime
     {
         var settings = ApiSettings();
         configure?.Invoke(settings);
-        var api = await ServiceProcess.StartApiAsync($"api-process-{_running.Count + 1}", settings, echo);
-        _running.Add(api);
+        var api = await ServiceProcess.StartApiAsync($"api-process-{Interlocked.Increment(ref _apis)}", settings, echo);
+        Track(api);
         return api;
     }
 
@@ -228,6 +277,15 @@ public class TestEnvironment : IAsyncLifetime
         await using var process = ServiceProcess.Start(name, service, settings, args);
         var exitCode = await process.WaitForExitAsync(TimeSpan.FromSeconds(60));
         return (exitCode, process.Output);
+    }
+
+    /// <summary>Stopped at disposal, last started first. Hosts may be started side by side.</summary>
+    private void Track(IAsyncDisposable running)
+    {
+        lock (_running)
+        {
+            _running.Add(running);
+        }
     }
 
     private IEnumerable<SwitchableTcpProxy> Proxies() =>

@@ -179,6 +179,13 @@ public sealed class ExternalServices
         return _management.DeleteVirtualHostAsync(vhost.VirtualHost, ct);
     }
 
+    /// <summary>A queue's type and arguments, read from the management API (not through the code under test).</summary>
+    public Task<QueueDescription?> DescribeQueueAsync(RabbitMqVirtualHost vhost, string queue, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(vhost);
+        return _management.GetQueueAsync(vhost.VirtualHost, queue, ct);
+    }
+
     private static async Task<ExternalServices> StartAsync()
     {
         var postgresVariable = Environment.GetEnvironmentVariable(PostgresVariable);
