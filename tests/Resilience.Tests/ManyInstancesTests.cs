@@ -1,7 +1,7 @@
-using System.Globalization;
-using System.Text.RegularExpressions;
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Globalization;
+using System.Text.RegularExpressions;
 using Notification.Worker.Infrastructure;
 using Registration.Api.Infrastructure;
 using Registration.Contracts.V1;
