@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1
 # The `tests` service of deploy/docker-compose.yml: the whole suite, run by ./scripts/test.sh
 # against the compose postgres and rabbitmq (TEST_POSTGRES, TEST_RABBITMQ). The build context
 # is the repository root. The sources are copied, not mounted, so the host's bin/ and obj/

@@ -78,6 +78,8 @@ ensure_packages() {
   local missing=()
   postgres_installed || missing+=(postgresql)
   rabbitmq_installed || missing+=(rabbitmq-server)
+  # promtool checks deploy/prometheus/alerts.yml in tests/Deployment.Tests (Debian ships it in `prometheus`).
+  command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
   ((${#missing[@]} == 0)) && return 0
 
   command -v apt-get >/dev/null 2>&1 ||
@@ -106,8 +108,10 @@ ensure_postgres() {
   if [[ -z $cluster ]]; then
     local version
     version=$(basename "$(dirname "$(dirname "$(compgen -G '/usr/lib/postgresql/*/bin/postgres' | sort -V | tail -n 1)")")")
-    log "creating PostgreSQL $version cluster 'main'"
-    as_root pg_createcluster "$version" main >/dev/null
+    log "creating PostgreSQL $version cluster 'main' (UTF8, locale C.UTF-8)"
+    # Explicitly UTF-8: without it initdb takes the machine's locale, and on a machine with none (a
+    # container, a CI image) the cluster is SQL_ASCII, where every non-ASCII email fails.
+    as_root pg_createcluster --encoding=UTF8 --locale=C.UTF-8 "$version" main >/dev/null
     cluster=$(pg_lsclusters -h | awk -v v="$version" '$1 == v && $2 == "main"')
   fi
 
@@ -172,8 +176,10 @@ ensure_services() {
 }
 
 # ensure_postgres_role_and_database NAME PASSWORD [--createdb]
-# A login role NAME with PASSWORD and a database NAME it owns. The password is reset on
-# every call so that a changed script never leaves a stale one behind.
+# A login role NAME with PASSWORD and a database NAME it owns, encoded UTF8 whatever the
+# cluster's default (an existing cluster made on a machine without a locale is SQL_ASCII:
+# hence template0, which any encoding may be copied from). The password is reset on every
+# call so that a changed script never leaves a stale one behind.
 ensure_postgres_role_and_database() {
   local name=$1 password=$2 createdb=NOCREATEDB
   [[ ${3:-} == --createdb ]] && createdb=CREATEDB
@@ -184,12 +190,19 @@ ensure_postgres_role_and_database() {
 SELECT format('CREATE ROLE %I', :'name')
 WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'name') \gexec
 ALTER ROLE :"name" WITH LOGIN $createdb PASSWORD :'password';
-SELECT format('CREATE DATABASE %I OWNER %I', :'name', :'name')
+SELECT format('CREATE DATABASE %I OWNER %I ENCODING %L LC_COLLATE %L LC_CTYPE %L TEMPLATE template0',
+              :'name', :'name', 'UTF8', 'C.UTF-8', 'C.UTF-8')
 WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = :'name') \gexec
 SQL
     die "could not create PostgreSQL role and database '$name'"
   fi
-  log "PostgreSQL role and database '$name' ready"
+  local encoding
+  encoding=$(as_user postgres psql -X -q -At -p "$POSTGRES_PORT" -d postgres -v name="$name" \
+    <<<"SELECT pg_encoding_to_char(encoding) FROM pg_database WHERE datname = :'name'")
+  if [[ $encoding != UTF8 ]]; then
+    die "database '$name' exists with encoding $encoding, not UTF8: the services refuse it. Drop it (dropdb $name, as postgres) and run this again"
+  fi
+  log "PostgreSQL role and database '$name' ready (UTF8)"
 }
 
 # ensure_rabbitmq_user NAME PASSWORD: an administrator (the management API needs the tag)

@@ -1,5 +1,6 @@
 using Notification.Worker.DeadLetters;
 using Notification.Worker.Infrastructure;
+using Registration.Hosting;
 
 // `dead-letters list|replay`: an operator command, not the worker.
 if (DeadLetterCommand.Handles(args))
@@ -9,8 +10,8 @@ if (DeadLetterCommand.Handles(args))
 
 // appsettings.json ships next to the dll: find it whatever the current directory.
 var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = args, ContentRootPath = AppContext.BaseDirectory });
-builder.AddNotificationWorker();
-
-using var host = builder.Build();
-await host.RunAsync();
-return 0;
+return await ServiceRunner.RunAsync(builder, () =>
+{
+    builder.AddNotificationWorker();
+    return builder.Build();
+});

@@ -1,6 +1,7 @@
 using Registration.Api;
 using Registration.Api.Infrastructure;
 using Registration.Api.Outbox;
+using Registration.Hosting;
 
 // `outbox-parked list|requeue`: an operator command, not the API.
 if (ParkedOutboxCommand.Handles(args))
@@ -9,13 +10,14 @@ if (ParkedOutboxCommand.Handles(args))
 }
 
 var builder = WebApplication.CreateBuilder(args);
-builder.AddApplicationServices();
-
-var app = builder.Build();
-app.UseRequestPipeline();
-app.MapRoutes();
-await app.RunAsync();
-return 0;
+return await ServiceRunner.RunAsync(builder, () =>
+{
+    builder.AddApplicationServices();
+    var app = builder.Build();
+    app.UseRequestPipeline();
+    app.MapRoutes();
+    return app;
+});
 
 /// <summary>Visible to WebApplicationFactory in the tests.</summary>
 public partial class Program;

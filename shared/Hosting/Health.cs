@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
@@ -63,6 +64,7 @@ public static class Health
                 title = "A dependency is not answering.",
                 status = StatusCodes.Status503ServiceUnavailable,
                 checks,
+                traceId = Activity.Current?.Id ?? context.TraceIdentifier,
             }, Json));
         }
 

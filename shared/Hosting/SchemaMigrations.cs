@@ -55,6 +55,7 @@ public static partial class SchemaMigrator
         ArgumentNullException.ThrowIfNull(migrations);
         await using var lockConnection = new NpgsqlConnection(connectionString);
         await lockConnection.OpenAsync(cancellationToken);
+        await EnsureUtf8Async(lockConnection, cancellationToken);
         await ExecuteAsync(lockConnection, "SELECT pg_advisory_lock($1)", migrations.LockKey, cancellationToken);
         try
         {
@@ -78,10 +79,35 @@ public static partial class SchemaMigrator
                 throw new InvalidOperationException(
                     $"Database migration failed at script '{result.ErrorScript?.Name}': {result.Error?.Message}", result.Error);
             }
+
+            if (logger.IsEnabled(LogLevel.Information))
+            {
+                var applied = result.Scripts.Select(script => script.Name[(script.Name.IndexOf(SchemaMigrations.ResourceFolder, StringComparison.Ordinal) + SchemaMigrations.ResourceFolder.Length)..]).ToList();
+                var names = applied.Count == 0 ? "none" : string.Join(", ", applied);
+                LogMigrated(logger, migrations.Schema, applied.Count, names);
+            }
         }
         finally
         {
             await ExecuteAsync(lockConnection, "SELECT pg_advisory_unlock($1)", migrations.LockKey, CancellationToken.None);
+        }
+    }
+
+    /// <summary>
+    /// Refuses a database that cannot store every address: on SQL_ASCII (what initdb makes on a machine with
+    /// no locale) or a single-byte encoding, each non-ASCII email would fail at its INSERT, answered 500.
+    /// </summary>
+    private static async Task EnsureUtf8Async(NpgsqlConnection connection, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand("SELECT current_database(), pg_encoding_to_char(encoding) FROM pg_database WHERE datname = current_database()", connection);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        await reader.ReadAsync(cancellationToken);
+        var (database, encoding) = (reader.GetString(0), reader.GetString(1));
+        if (encoding != "UTF8")
+        {
+            throw new InvalidOperationException(
+                $"The database '{database}' is encoded {encoding}, not UTF8: non-ASCII email addresses cannot be stored. "
+                + $"Create it with CREATE DATABASE \"{database}\" ENCODING 'UTF8' LC_COLLATE 'C.UTF-8' LC_CTYPE 'C.UTF-8' TEMPLATE template0.");
         }
     }
 
@@ -110,14 +136,17 @@ public static partial class SchemaMigrator
         public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 
-    /// <summary>DbUp's progress lines as Information, its failures as Error; its trace and debug chatter dropped.</summary>
+    /// <summary>
+    /// DbUp's progress lines at Debug (six or more a start, "checking whether journal table exists"...: the one
+    /// line that matters is <see cref="LogMigrated"/>), its failures as Error; its trace and debug chatter dropped.
+    /// </summary>
     private sealed class MigrationLog(ILogger logger) : IUpgradeLog
     {
         public void LogTrace(string format, params object[] args) { }
 
         public void LogDebug(string format, params object[] args) { }
 
-        public void LogInformation(string format, params object[] args) => Write(LogLevel.Information, format, args);
+        public void LogInformation(string format, params object[] args) => Write(LogLevel.Debug, format, args);
 
         public void LogWarning(string format, params object[] args) => Write(LogLevel.Warning, format, args);
 
@@ -133,6 +162,9 @@ public static partial class SchemaMigrator
             }
         }
     }
+
+    [LoggerMessage(EventId = 9002, EventName = "SchemaMigrated", Level = LogLevel.Information, Message = "Schema {Schema} is up to date; {Count} script(s) applied now: {Scripts}")]
+    private static partial void LogMigrated(ILogger logger, string schema, int count, string scripts);
 
     [LoggerMessage(EventId = 9000, EventName = "Migration", Message = "Migrations: {Message}")]
     private static partial void LogProgress(ILogger logger, LogLevel level, string message);

@@ -53,7 +53,16 @@ public sealed class CheckerTests
         Api.Value.BindAndValidate(new Dictionary<string, string> { ["Security__BcryptWorkFactor"] = "40" }).Should().NotBeEmpty();
         Worker.Value.BindAndValidate(new Dictionary<string, string> { ["Email__Provider"] = "Mailjet", ["Email__BaseUrl"] = "https://api.mailjet.com" })
             .Should().Contain(problem => problem.Contains("ApiKey", StringComparison.Ordinal), "Mailjet needs its key and secret");
-        Worker.Value.BindAndValidate(new Dictionary<string, string> { ["Email__Provider"] = "Console" }).Should().BeEmpty();
+        // The broker's host and credentials have no default outside Development.
+        Worker.Value.BindAndValidate(new Dictionary<string, string> { ["Email__Provider"] = "Console" })
+            .Should().Contain(problem => problem.Contains("RabbitMq", StringComparison.Ordinal));
+        Worker.Value.BindAndValidate(new Dictionary<string, string>
+        {
+            ["Email__Provider"] = "Console",
+            ["RabbitMq__Host"] = "rabbitmq",
+            ["RabbitMq__Username"] = "registration",
+            ["RabbitMq__Password"] = "registration",
+        }).Should().BeEmpty();
     }
 
     [Theory]

@@ -77,11 +77,14 @@ public sealed class ComposeFileTests
     }
 
     [Fact]
-    public void EnvExample_ListsExactlyTheVariablesTheComposeFileReads()
+    public void EnvExample_ListsExactlyTheVariablesTheComposeFilesRead()
     {
         var example = EnvFile.Read(ComposeFile.EnvExampleRelativePath);
+        // The scaled override is read with the compose file: their variables together.
+        var referenced = ComposeFile.LoadScaledWithDefaults().Interpolation!.Referenced;
 
-        example.Keys.Should().BeEquivalentTo(Compose.Interpolation!.Referenced, "deploy/.env.example documents every setting, and only those");
+        example.Keys.Should().BeEquivalentTo(referenced, "deploy/.env.example documents every setting, and only those");
+        referenced.Should().Contain(Compose.Interpolation!.Referenced);
     }
 
     [Fact]
@@ -156,7 +159,9 @@ public sealed class ComposeFileTests
         var environment = tests.Environment;
 
         tests.Profiles.Should().Contain("test", "`up` must not start the test run");
-        tests.Command.Should().Equal("./scripts/test.sh");
+        tests.Command.Should().StartWith("./scripts/test.sh");
+        // Only the checks that need kubectl or promtool (not in the SDK image) are left out, by their trait.
+        tests.Command!.Skip(1).Should().Equal("--filter", $"{ExternalTool.Requires}!=kubectl&{ExternalTool.Requires}!=promtool");
         Repository.Exists("scripts/test.sh").Should().BeTrue();
 
         var postgres = Connection(environment["TEST_POSTGRES"]);

@@ -51,7 +51,7 @@ public sealed class DockerfileTests
 
         foreach (var stage in Dockerfile.Load(path).Stages.Where(stage => !stage.BaseIsStage))
         {
-            var (image, tag) = SplitImage(stage.BaseImage);
+            var (image, tag) = ImageReference.Split(stage.BaseImage);
             tag.Should().NotBeNullOrEmpty($"{path} must pin {image} to a tag").And.NotBe("latest");
             if (image.StartsWith("mcr.microsoft.com/dotnet/", StringComparison.Ordinal))
             {
@@ -123,7 +123,7 @@ public sealed class DockerfileTests
     {
         var dockerfile = Dockerfile.Load(path);
         var project = PublishedProject(dockerfile);
-        var (image, _) = SplitImage(dockerfile.FinalStage.BaseImage);
+        var (image, _) = ImageReference.Split(dockerfile.FinalStage.BaseImage);
 
         if (project.NeedsAspNetCore)
         {
@@ -171,12 +171,5 @@ public sealed class DockerfileTests
     {
         var publish = dockerfile.Stages.SelectMany(s => s.Instructions).Single(i => i.Keyword == "RUN" && i.Arguments.Contains("dotnet publish", StringComparison.Ordinal));
         return MsBuildProject.Load(Regex.Match(publish.Arguments, @"dotnet publish\s+(\S+\.csproj)").Groups[1].Value);
-    }
-
-    private static (string Image, string? Tag) SplitImage(string reference)
-    {
-        var lastSlash = reference.LastIndexOf('/');
-        var colon = reference.IndexOf(':', lastSlash + 1);
-        return colon < 0 ? (reference, null) : (reference[..colon], reference[(colon + 1)..]);
     }
 }

@@ -17,12 +17,15 @@ public sealed class ServiceEnvironmentTests
         { ComposeFileTests.Worker, "Notification.Worker", "services/Notification.Worker" },
     };
 
+    public const string ScaledDefaults = "scaled defaults";
+    public const string ScaledEnvExample = "scaled with " + ComposeFile.EnvExampleRelativePath;
+
     public static TheoryData<string, string, string, string> ServicesAndVariableSources
     {
         get
         {
             var data = new TheoryData<string, string, string, string>();
-            foreach (var source in new[] { Defaults, ComposeFile.EnvExampleRelativePath })
+            foreach (var source in new[] { Defaults, ComposeFile.EnvExampleRelativePath, ScaledDefaults, ScaledEnvExample })
             {
                 data.Add(ComposeFileTests.Api, "Registration.Api", "services/Registration.Api", source);
                 data.Add(ComposeFileTests.Worker, "Notification.Worker", "services/Notification.Worker", source);
@@ -43,11 +46,11 @@ public sealed class ServiceEnvironmentTests
     }
 
     [Theory]
-    [MemberData(nameof(Services))]
-    public void EveryVariable_IsAConfigurationKeyTheServiceReads(string service, string assembly, string projectDirectory)
+    [MemberData(nameof(ServicesAndVariableSources))]
+    public void EveryVariable_IsAConfigurationKeyTheServiceReads(string service, string assembly, string projectDirectory, string variables)
     {
         var configuration = ServiceConfiguration.Of(assembly, projectDirectory);
-        var environment = ComposeFile.LoadWithDefaults().Service(service).Environment;
+        var environment = Load(variables).Service(service).Environment;
 
         var unread = environment.Keys.Where(name => configuration.WhyItReads(ServiceConfiguration.KeyOf(name)) is null).ToArray();
 
@@ -83,13 +86,21 @@ public sealed class ServiceEnvironmentTests
     [MemberData(nameof(ServicesAndVariableSources))]
     public void Settings_BindAndValidate_AsAtStartUp(string service, string assembly, string projectDirectory, string variables)
     {
-        var compose = variables == Defaults ? ComposeFile.LoadWithDefaults() : ComposeFile.LoadWithEnvExample();
+        var compose = Load(variables);
         var configuration = ServiceConfiguration.Of(assembly, projectDirectory);
 
         configuration.Sections.Should().NotBeEmpty($"{assembly} binds options classes with a SectionName");
         configuration.BindAndValidate(compose.Service(service).Environment).Should().BeEmpty(
             $"{service} would refuse to start with these settings ({variables})");
     }
+
+    private static ComposeFile Load(string variables) => variables switch
+    {
+        Defaults => ComposeFile.LoadWithDefaults(),
+        ScaledDefaults => ComposeFile.LoadScaledWithDefaults(),
+        ScaledEnvExample => ComposeFile.LoadScaledWithEnvExample(),
+        _ => ComposeFile.LoadWithEnvExample(),
+    };
 
     [Fact]
     public void ContractSettings_DefaultToTheServiceOwnDefaults()

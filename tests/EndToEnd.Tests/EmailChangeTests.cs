@@ -50,20 +50,21 @@ public sealed class EmailChangeTests(ApiFixture fixture) : IClassFixture<ApiFixt
         await withOld.ShouldBeUnauthorizedAsync();
     }
 
-    // The worker's rendering and sending of these two emails is the "worker" helper's part of issue 11 and lands
-    // with its branch. Once it is merged, remove the Skip: this is the same flow, asserted at the mailboxes.
-    [Fact(Skip = "Needs the worker's EmailChangeRequested and EmailChanged consumers (issue 11, worker branch); remove once merged.")]
+    [Fact]
     public async Task EmailChange_EmailsTheCodeToTheNewAddressAndTheNoticeToTheOldOne()
     {
+        // Arrange
         await using var worker = await fixture.StartWorkerAsync();
         var user = await ActiveUserByEmailAsync();
         var newEmail = ApiRequests.UniqueEmail("new");
 
+        // Act
         using var patch = await _client.PatchMeAsync(user, new { email = newEmail });
         var codeEmail = await Eventually.GetAsync(() => fixture.Provider.DeliveredTo(newEmail), e => e.Count > 0, "the confirmation code at the new address");
         using var confirmation = await _client.ConfirmEmailChangeAsync(user, codeEmail[0].Code!);
         var notices = await Eventually.GetAsync(() => fixture.Provider.DeliveredTo(user.Email), e => e.Count > 1, "the notice at the old address");
 
+        // Assert
         patch.StatusCode.Should().Be(HttpStatusCode.OK);
         confirmation.StatusCode.Should().Be(HttpStatusCode.OK);
         notices[^1].Code.Should().BeNull("the notice carries no code");

@@ -34,10 +34,14 @@ public sealed class MetricsTests(ApiFixture fixture, ITestOutputHelper output) :
         // Act
         using var wrong = await _client.ActivateAsync(user, ApiRequests.OtherThan(code));
         using var right = await _client.ActivateAsync(user, code);
+        using var me = await _client.GetMeAsync(user);
         var samples = await Eventually.GetAsync(
             ScrapeAsync,
+            // The series exist from the start at 0: wait for the counts of this test's traffic, not their names.
             found => Expected.All(name => found.Any(s => s.Name == name))
-                && found.Any(s => s.Is("registration_activations_total", "outcome", "ok")),
+                && found.Any(s => s.Is("registration_activations_total", "outcome", "ok") && s.Value >= 1)
+                && found.Any(s => s.Is("registration_activations_total", "outcome", "invalid") && s.Value >= 1)
+                && found.Any(s => s.Name == "registration_users_registered_total" && s.Value >= 1),
             "the metrics on /metrics");
 
         // Assert
@@ -54,6 +58,33 @@ public sealed class MetricsTests(ApiFixture fixture, ITestOutputHelper output) :
         samples.Single(s => s.Is("registration_activations_total", "outcome", "ok")).Value.Should().BeGreaterThanOrEqualTo(1);
         samples.Single(s => s.Name == "registration_outbox_pending").Value.Should().BeGreaterThanOrEqualTo(0);
         samples.Single(s => s.Name == "registration_outbox_lag_seconds").Value.Should().BeGreaterThanOrEqualTo(0);
+
+        // Route labels as the design writes the routes: no trailing slash.
+        var routes = samples.Where(s => s.Labels.ContainsKey("http_route")).Select(s => s.Labels["http_route"]).Distinct().ToList();
+        routes.Should().Contain(["/v1/users", "/v1/users/me", "/v1/users/me/activation"]);
+        routes.Should().NotContain(route => route.Length > 1 && route.EndsWith('/'));
+
+        // scripts/test.sh runs `promtool check metrics` on this scrape when Prometheus' promtool is installed.
+        using var scrape = await _client.GetAsync("/metrics");
+        Registration.Testing.Artifacts.Write(Registration.Testing.Artifacts.ApiMetrics, await scrape.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task Metrics_ShowEveryActivationOutcome_FromTheStart_AtZeroUntilItHappens()
+    {
+        var samples = await ScrapeAsync();
+
+        // This class never has a code expire or lock: those two stay at 0, yet they are there.
+        foreach (var outcome in new[] { "ok", "invalid", "expired", "locked" })
+        {
+            samples.Should().ContainSingle(s => s.Is("registration_activations_total", "outcome", outcome), "the {0} series exists before it happens", outcome);
+        }
+
+        samples.Single(s => s.Is("registration_activations_total", "outcome", "expired")).Value.Should().Be(0);
+        samples.Single(s => s.Is("registration_activations_total", "outcome", "locked")).Value.Should().Be(0);
+        samples.Should().ContainSingle(s => s.Name == "registration_users_registered_total");
+        samples.Should().ContainSingle(s => s.Name == "registration_outbox_publish_failures_total");
+        samples.Should().ContainSingle(s => s.Name == "registration_requests_rejected_busy_total");
     }
 
     private async Task<IReadOnlyList<PrometheusSample>> ScrapeAsync()

@@ -88,6 +88,9 @@ public sealed class EmailOptionsTests
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
             ["ConnectionStrings:Postgres"] = "Host=127.0.0.1;Database=unused",
+            ["RabbitMq:Host"] = "127.0.0.1",
+            ["RabbitMq:Username"] = "unused",
+            ["RabbitMq:Password"] = "unused",
             ["Email:Provider"] = "Mailjet",
             ["Email:BaseUrl"] = "https://api.mailjet.com",
         });

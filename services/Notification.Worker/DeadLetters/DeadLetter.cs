@@ -15,25 +15,44 @@ public sealed record DeadLetter(
     string? ExceptionType,
     string? ExceptionMessage)
 {
-    /// <summary>Headers MassTransit adds when it moves a message to the error queue; a replay removes them.</summary>
+    /// <summary>
+    /// Headers MassTransit adds when it moves a message to the error queue, and RabbitMQ's own when it
+    /// dead-letters or redelivers one; a replay removes them, so the message starts afresh.
+    /// </summary>
     internal static bool IsFaultHeader(string name) =>
         name.StartsWith("MT-Fault-", StringComparison.OrdinalIgnoreCase)
         || name.StartsWith("MT-Host-", StringComparison.OrdinalIgnoreCase)
-        || name.Equals("MT-Reason", StringComparison.OrdinalIgnoreCase);
+        || name.Equals("MT-Reason", StringComparison.OrdinalIgnoreCase)
+        || name.Equals("x-death", StringComparison.OrdinalIgnoreCase)
+        || name.StartsWith("x-first-death-", StringComparison.OrdinalIgnoreCase)
+        || name.StartsWith("x-last-death-", StringComparison.OrdinalIgnoreCase)
+        || name.Equals("x-delivery-count", StringComparison.OrdinalIgnoreCase);
 
     internal static DeadLetter From(string queue, IReadOnlyBasicProperties properties, ReadOnlyMemory<byte> body)
     {
         var headers = properties.Headers;
         var (envelopeId, envelopeType, sentAt) = ReadEnvelope(body);
+        // Dead-lettered by RabbitMQ itself (a quorum queue's delivery limit) rather than by MassTransit:
+        // no fault headers, but the broker's own x-death record says when and why.
+        var brokerReason = Header(headers, "x-first-death-reason");
         return new DeadLetter(
             queue,
             properties.MessageId ?? envelopeId,
             envelopeType ?? Header(headers, "MT-Fault-MessageType") ?? properties.Type,
             sentAt ?? (properties.Timestamp.UnixTime > 0 ? DateTimeOffset.FromUnixTimeSeconds(properties.Timestamp.UnixTime) : null),
-            ParseTime(Header(headers, "MT-Fault-Timestamp")),
+            ParseTime(Header(headers, "MT-Fault-Timestamp")) ?? FirstDeathTime(headers),
             Header(headers, "MT-Fault-ExceptionType"),
-            Header(headers, "MT-Fault-Message"));
+            Header(headers, "MT-Fault-Message") ?? (brokerReason is null ? null : $"dead-lettered by RabbitMQ: {brokerReason}"));
     }
+
+    /// <summary>When the broker dead-lettered the message (its latest <c>x-death</c> entry, the first in the list), if it did.</summary>
+    private static DateTimeOffset? FirstDeathTime(IDictionary<string, object?>? headers) =>
+        headers?.TryGetValue("x-death", out var deaths) == true
+        && deaths is IList<object> { Count: > 0 } list
+        && list[0] is IDictionary<string, object> first
+        && first.TryGetValue("time", out var time) && time is AmqpTimestamp { UnixTime: > 0 } timestamp
+            ? DateTimeOffset.FromUnixTimeSeconds(timestamp.UnixTime)
+            : null;
 
     internal static string? Header(IDictionary<string, object?>? headers, string name)
     {

@@ -18,12 +18,17 @@ public static class DeadLetterCommand
     private const string Name = "dead-letters";
     private const int DefaultListMax = 50;
 
+    /// <summary><c>list</c> counts the dead letters that expire within this.</summary>
+    private static readonly TimeSpan ExpiringSoon = TimeSpan.FromDays(1);
+
     private const string UsageText = """
         Usage:
           dead-letters list   [--queue NAME] [--max N]   show the messages waiting in the error queues (default: 50 per queue)
           dead-letters replay [--queue NAME] [--max N]   move them back to their queue (default: all)
 
         NAME is an error queue (activation-email_error) or the queue it belongs to (activation-email).
+        RabbitMQ drops a dead letter RabbitMq:DeadLetterRetention (default 7 days) after it failed:
+        list shows when each one expires, and how many expire within a day.
         Without --queue, every error queue of this worker. The broker is RabbitMq:* from
         appsettings.json and environment variables (RabbitMq__Host, RabbitMq__Password, ...).
         Exit codes: 0 done, 1 failure, 2 usage.
@@ -74,7 +79,7 @@ public static class DeadLetterCommand
                 : DeadLetterQueues.KnownErrorQueues;
 
             return command.Verb == "list"
-                ? await ListAsync(queues, targets, command.Max ?? DefaultListMax, command.Queue is not null, output, cancellationToken)
+                ? await ListAsync(queues, targets, command.Max ?? DefaultListMax, command.Queue is not null, rabbit, output, cancellationToken)
                 : await ReplayAsync(queues, targets, command.Max ?? int.MaxValue, command.Queue is not null, output, cancellationToken);
         }
         catch (Exception ex) when (ex is DeadLetterException or BrokerUnreachableException or OperationInterruptedException
@@ -87,7 +92,7 @@ public static class DeadLetterCommand
     }
 
     private static async Task<int> ListAsync(
-        DeadLetterQueues queues, IReadOnlyList<string> errorQueues, int max, bool named, TextWriter output, CancellationToken cancellationToken)
+        DeadLetterQueues queues, IReadOnlyList<string> errorQueues, int max, bool named, RabbitMqOptions rabbit, TextWriter output, CancellationToken cancellationToken)
     {
         var now = DateTimeOffset.UtcNow;
         foreach (var errorQueue in errorQueues)
@@ -104,17 +109,28 @@ public static class DeadLetterCommand
                 continue;
             }
 
-            await output.WriteLineAsync($"{errorQueue}: {count} message(s)");
+            // The retention is the queue's own (an argument it was declared with): trusted only when it is the configured one.
+            var declaredOtherwise = await queues.DeclaredOtherwiseAsync(errorQueue, rabbit, cancellationToken);
+            TimeSpan? retention = declaredOtherwise is null ? rabbit.DeadLetterRetention : null;
+            await output.WriteLineAsync(retention is { } kept
+                ? $"{errorQueue}: {count} message(s), each dropped by RabbitMQ {FormatAge(kept)} after it failed"
+                : $"{errorQueue}: {count} message(s); retention unknown, the queue was declared with other arguments ({declaredOtherwise})");
             if (count == 0)
             {
                 continue;
             }
 
             var letters = await queues.PeekAsync(errorQueue, max, cancellationToken);
-            await output.WriteLineAsync(FormatTable(letters, now));
+            await output.WriteLineAsync(FormatTable(letters, now, retention));
             if (count > letters.Count)
             {
                 await output.WriteLineAsync($"  ... and {count - letters.Count} more (--max to see more)");
+            }
+
+            var soon = retention is { } shown ? letters.Count(letter => ExpiresAt(letter, shown) < now + ExpiringSoon) : 0;
+            if (soon > 0)
+            {
+                await output.WriteLineAsync($"  {soon} of them expire within a day: replay them once the cause is fixed, or they are gone");
             }
         }
 
@@ -141,23 +157,30 @@ public static class DeadLetterCommand
         return Done;
     }
 
-    internal static string FormatTable(IReadOnlyList<DeadLetter> letters, DateTimeOffset now)
+    /// <summary>The table of <c>list</c>; with the queue's retention, when each message expires.</summary>
+    internal static string FormatTable(IReadOnlyList<DeadLetter> letters, DateTimeOffset now, TimeSpan? retention = null)
     {
-        string[] header = ["MESSAGE ID", "TYPE", "AGE", "FAILED", "LAST EXCEPTION"];
+        string[] header = retention is null
+            ? ["MESSAGE ID", "TYPE", "AGE", "FAILED", "LAST EXCEPTION"]
+            : ["MESSAGE ID", "TYPE", "AGE", "FAILED", "EXPIRES IN", "LAST EXCEPTION"];
         var rows = letters.Select(letter => new[]
         {
             letter.MessageId ?? "-",
             letter.MessageType ?? "-",
             letter.SentAt is { } sent ? FormatAge(now - sent) : "-",
             letter.FaultedAt is { } faulted ? FormatAge(now - faulted) + " ago" : "-",
+            retention is { } kept ? (ExpiresAt(letter, kept) is { } expires ? FormatAge(expires - now) : "-") : null,
             Exception(letter),
-        }).ToList();
+        }.OfType<string>().ToArray()).ToList();
 
         var widths = header.Select((title, column) => rows.Select(row => row[column].Length).Append(title.Length).Max()).ToArray();
         var lines = new[] { header }.Concat(rows).Select(row =>
             "  " + string.Join("  ", row.Select((cell, column) => column == row.Length - 1 ? cell : cell.PadRight(widths[column]))).TrimEnd());
         return string.Join(Environment.NewLine, lines);
     }
+
+    /// <summary>A dead letter expires its queue's retention after it entered the queue (when it failed).</summary>
+    internal static DateTimeOffset? ExpiresAt(DeadLetter letter, TimeSpan retention) => letter.FaultedAt + retention;
 
     private static string Exception(DeadLetter letter)
     {

@@ -38,7 +38,7 @@ public sealed class DeadLetterQueues : IAsyncDisposable
 
     /// <summary>A connection of its own; a command fails and lets the operator run it again rather than reconnect quietly.</summary>
     public static async Task<DeadLetterQueues> ConnectAsync(RabbitMqOptions options, CancellationToken cancellationToken) =>
-        new(await BrokerConnections.ConnectAsync(options, "notification-worker dead-letters", cancellationToken));
+        new(await RabbitMqConnections.ConnectAsync(options, "notification-worker dead-letters", cancellationToken));
 
     /// <summary>Ready messages in a queue, or null when there is no such queue.</summary>
     public async Task<uint?> CountAsync(string queue, CancellationToken cancellationToken)
@@ -55,6 +55,13 @@ public sealed class DeadLetterQueues : IAsyncDisposable
             return null;
         }
     }
+
+    /// <summary>
+    /// Null when <paramref name="errorQueue"/> was declared as <paramref name="options"/> say (so its retention is
+    /// <see cref="RabbitMqOptions.DeadLetterRetention"/>), else the broker's reason why not.
+    /// </summary>
+    public Task<string?> DeclaredOtherwiseAsync(string errorQueue, RabbitMqOptions options, CancellationToken cancellationToken) =>
+        QueueTopologyCheck.MismatchAsync(_connection, new QueueDeclaration(errorQueue, QueueTopology.DeadLetterQueueArguments(options)), cancellationToken);
 
     /// <summary>
     /// Looks at up to <paramref name="max"/> messages without removing them: they are fetched

@@ -48,6 +48,14 @@ public static class NotificationWorkerExtensions
         services.AddHostedService<ProcessedMessagesPurge>();
 
         services.AddEmailSender(builder.Configuration);
+        if (builder.Environment.IsProduction())
+        {
+            // The design: in Production a missing setting must never silently mean "log the codes" (Console).
+            var provider = builder.Configuration[$"{EmailOptions.SectionName}:{nameof(EmailOptions.Provider)}"];
+            services.AddOptions<EmailOptions>().Validate(
+                _ => !string.IsNullOrWhiteSpace(provider),
+                "Email:Provider is not set (environment variable Email__Provider): in Production name the provider explicitly, Mailjet, Mailpit or Console.");
+        }
         builder.AddWorkerTelemetry();
 
         builder.AddRabbitMqMessaging(bus =>

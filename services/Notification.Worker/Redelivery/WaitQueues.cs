@@ -132,7 +132,7 @@ public sealed class WaitQueues(IOptions<RabbitMqOptions> rabbit) : IAsyncDisposa
                 await _connection.DisposeAsync();
             }
 
-            _connection = await BrokerConnections.ConnectAsync(rabbit.Value, "notification-worker redelivery", cancellationToken);
+            _connection = await RabbitMqConnections.ConnectAsync(rabbit.Value, "notification-worker redelivery", cancellationToken);
             return _connection;
         }
         finally

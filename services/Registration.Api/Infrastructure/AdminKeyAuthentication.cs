@@ -12,6 +12,7 @@ public static class AdminKeyAuthentication
     public const string Scheme = "AdminKey";
     public const string Policy = "Operator";
     public const string OperatorRole = "operator";
+    public const string Challenge = "Bearer realm=\"registration-operators\"";
 }
 
 /// <summary>
@@ -60,7 +61,7 @@ public sealed class AdminKeyAuthenticationHandler(
         }
 
         Response.StatusCode = StatusCodes.Status401Unauthorized;
-        Response.Headers.WWWAuthenticate = "Bearer realm=\"registration-operators\"";
+        Response.Headers.WWWAuthenticate = AdminKeyAuthentication.Challenge;
         await Results.Problem(
             statusCode: StatusCodes.Status401Unauthorized,
             type: ProblemTypes.Unauthorized,

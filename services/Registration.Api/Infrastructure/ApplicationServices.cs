@@ -28,6 +28,11 @@ public static class ApplicationServices
         builder.AddSchemaMigrations(Migrations);
         services.AddHostedService<EmailKeyBackfill>();
         builder.AddConsoleLoggingDefaults();
+        // The authentication handlers' base class logs two Info lines per failed challenge ("was not
+        // authenticated", "was challenged"): under a credential-stuffing run, thousands a second saying what
+        // the 401s and the metrics already say. Their warnings and errors still show.
+        builder.Logging.AddFilter(typeof(BasicAuthenticationHandler).FullName, LogLevel.Warning);
+        builder.Logging.AddFilter(typeof(AdminKeyAuthenticationHandler).FullName, LogLevel.Warning);
 
         // Dapper maps snake_case columns onto PascalCase members.
         DefaultTypeMap.MatchNamesWithUnderscores = true;
@@ -51,17 +56,9 @@ public static class ApplicationServices
         services.AddHostedService<OutboxDispatcher>();
         services.AddHostedService<RetentionPurger>();
 
-        services.AddProblemDetails(options => options.CustomizeProblemDetails = context =>
-        {
-            var problem = context.ProblemDetails;
-            // Framework-made problems (404 route, 405, 415, ...) get the contract's relative type URIs.
-            if (problem.Type is null || problem.Type.StartsWith("https://", StringComparison.Ordinal))
-            {
-                problem.Type = ProblemTypes.ForStatus(problem.Status ?? context.HttpContext.Response.StatusCode);
-            }
-
-            problem.Detail = context.Exception is null ? problem.Detail : null;
-        });
+        // Before AddProblemDetails: the first writer that accepts a problem writes it, and ours accepts all.
+        services.AddSingleton<IProblemDetailsWriter, ProblemJsonWriter>();
+        services.AddProblemDetails();
         services.AddExceptionHandler<ProblemExceptionHandler>();
 
         // No default scheme: only the routes that require a user or an operator authenticate (through
@@ -85,7 +82,7 @@ public static class ApplicationServices
         });
         builder.AddRabbitMqMessaging(bus => bus.AddConsumer<ExpiredBeforeDeliveryConsumer, ExpiredBeforeDeliveryConsumerDefinition>());
 
-        services.AddOpenApi(options => options.AddSecuritySchemes());
+        services.AddOpenApi(options => options.AddApiDescription());
         builder.AddTelemetry();
 
         return builder;

@@ -1,3 +1,4 @@
+using System.Reflection;
 using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -22,20 +23,41 @@ public static class JsonBody
             return (null, Problems.UnsupportedMediaType());
         }
 
+        // Two steps, so that each error says what it is: first the syntax (a JsonElement takes any valid
+        // JSON, so a failure here is malformed JSON, told by line and position), then the shape (a failure
+        // there names the field whose value has the wrong type).
+        JsonElement document;
         try
         {
-            var value = await request.ReadFromJsonAsync<T>(Options, cancellationToken);
-            return value is null
-                ? (null, Problems.Validation("body", "A JSON object is required."))
-                : (value, null);
+            document = await request.ReadFromJsonAsync<JsonElement>(Options, cancellationToken);
         }
         catch (JsonException exception)
         {
-            // The path says which field was wrong; the exception text itself is not echoed.
+            // LineNumber and BytePositionInLine count from 0; people count from 1. The exception text is not echoed.
+            var where = exception.LineNumber is { } line && exception.BytePositionInLine is { } position
+                ? $" at line {line + 1}, position {position + 1}"
+                : string.Empty;
+            return (null, Problems.Validation("body", $"The body is not valid JSON{where}."));
+        }
+
+        if (document.ValueKind != JsonValueKind.Object)
+        {
+            return (null, Problems.Validation("body", "A JSON object is required."));
+        }
+
+        try
+        {
+            return (document.Deserialize<T>(Options)!, null);
+        }
+        catch (JsonException exception)
+        {
             var field = string.IsNullOrEmpty(exception.Path) || exception.Path == "$" ? "body" : exception.Path.TrimStart('$', '.');
-            return (null, Problems.Validation(field, "The value is not valid JSON of the expected type."));
+            return (null, Problems.Validation(field, IsString<T>(field) ? "The value must be a JSON string." : "The value has the wrong JSON type."));
         }
     }
+
+    private static bool IsString<T>(string field) =>
+        typeof(T).GetProperty(field, BindingFlags.IgnoreCase | BindingFlags.Public | BindingFlags.Instance)?.PropertyType == typeof(string);
 
     /// <summary>
     /// No charset (UTF-8) or one ReadFromJsonAsync can decode. It throws InvalidOperationException for an

@@ -18,17 +18,63 @@ public static class ProblemTypes
     public const string TooManyRequests = "/problems/too-many-requests";
     public const string Unavailable = "/problems/unavailable";
     public const string NoPendingChange = "/problems/no-pending-change";
+    public const string PayloadTooLarge = "/problems/payload-too-large";
+    public const string UnsupportedMediaType = "/problems/unsupported-media-type";
+    public const string MethodNotAllowed = "/problems/method-not-allowed";
 
-    /// <summary>The type for a status the framework produced on its own (404 route, 405, 415, ...).</summary>
+    /// <summary>500: a defect, never an expected outcome. The body says nothing of its cause; the log does.</summary>
+    public const string Internal = "/problems/internal";
+
+    /// <summary>What each type means, as the OpenAPI document and /docs tell it.</summary>
+    public static readonly IReadOnlyDictionary<string, string> Descriptions = new Dictionary<string, string>
+    {
+        [ValidationFailed] = "The body or a parameter is not valid; `errors` names each field and what is wrong with it.",
+        [EmailTaken] = "The address belongs to an active account, to a pending one whose code is still live, or to a live email change.",
+        [Unauthorized] = "Missing, malformed or wrong credentials.",
+        [Forbidden] = "The credentials are valid but do not open this route (or the operator API is disabled).",
+        [NotFound] = "No such user (or no such route).",
+        [AlreadyActive] = "The account is already active.",
+        [ActivationCodeExpired] = "The code has expired (whatever was sent): ask for a new one.",
+        [ActivationCodeInvalid] = "The code is wrong; `detail` says how many tries are left before it locks.",
+        [ActivationCodeLocked] = "Too many wrong tries: the code is locked until a new one is requested.",
+        [ResendTooSoon] = "A code was issued less than the cooldown ago: wait `Retry-After` seconds.",
+        [NoPendingChange] = "There is no email change waiting for a code: request one with `PATCH /v1/users/me` first.",
+        [TooManyRequests] = "Too many requests from this client: wait `Retry-After` seconds.",
+        [Unavailable] = "The service or its database is overloaded or unreachable for a moment: retry after `Retry-After` seconds.",
+        [PayloadTooLarge] = "The body is larger than the limit (4 KB by default).",
+        [UnsupportedMediaType] = "The body is not sent as `application/json`.",
+        [MethodNotAllowed] = "The route exists but not with this method; `Allow` lists the methods it takes.",
+        [Internal] = "A defect, never an expected outcome: it was logged; quote the `traceId` when reporting it.",
+    };
+
+    /// <summary>The type for a status the framework produced on its own (404 route, 405, 413, 415, ...).</summary>
     public static string ForStatus(int status) => status switch
     {
         StatusCodes.Status401Unauthorized => Unauthorized,
         StatusCodes.Status403Forbidden => Forbidden,
-        StatusCodes.Status404NotFound or StatusCodes.Status405MethodNotAllowed => NotFound,
+        StatusCodes.Status404NotFound => NotFound,
+        StatusCodes.Status405MethodNotAllowed => MethodNotAllowed,
+        StatusCodes.Status413PayloadTooLarge => PayloadTooLarge,
+        StatusCodes.Status415UnsupportedMediaType => UnsupportedMediaType,
         StatusCodes.Status429TooManyRequests => TooManyRequests,
-        >= 500 => Unavailable,
+        StatusCodes.Status503ServiceUnavailable => Unavailable,
+        >= 500 => Internal,
         _ => ValidationFailed,
     };
+
+    /// <summary>The title of a problem the framework produced on its own (its reason phrase says little).</summary>
+    public static string TitleForStatus(int status) => status switch
+    {
+        StatusCodes.Status404NotFound => "There is no such route.",
+        StatusCodes.Status405MethodNotAllowed => "This route does not accept this method; the Allow header lists those it does.",
+        StatusCodes.Status413PayloadTooLarge => "The request body is too large.",
+        StatusCodes.Status415UnsupportedMediaType => UnsupportedMediaTypeTitle,
+        StatusCodes.Status503ServiceUnavailable => "The service is temporarily unavailable. Try again shortly.",
+        >= 500 => "An unexpected error occurred.",
+        _ => "The request is malformed.",
+    };
+
+    internal const string UnsupportedMediaTypeTitle = "The request body must be JSON: send Content-Type: application/json.";
 }
 
 /// <summary>Problem responses used by the handlers; one place, so titles stay consistent.</summary>
@@ -46,8 +92,12 @@ public static class Problems
         Validation(new Dictionary<string, string[]> { [field] = [message] });
 
     public static ProblemHttpResult UnsupportedMediaType() => Create(
-        StatusCodes.Status415UnsupportedMediaType, ProblemTypes.ValidationFailed,
-        "The request body must be application/json.");
+        StatusCodes.Status415UnsupportedMediaType, ProblemTypes.UnsupportedMediaType, ProblemTypes.UnsupportedMediaTypeTitle,
+        detail: "Expected application/json (UTF-8, or a charset named in the Content-Type that .NET can decode).");
+
+    public static ProblemHttpResult PayloadTooLarge(int maxBytes) => Create(
+        StatusCodes.Status413PayloadTooLarge, ProblemTypes.PayloadTooLarge,
+        "The request body is too large.", detail: $"The request body must be at most {maxBytes} bytes.");
 
     public static ProblemHttpResult EmailTaken() => Create(
         StatusCodes.Status409Conflict, ProblemTypes.EmailTaken,

@@ -6,12 +6,18 @@ public static class RequestPipeline
     public static WebApplication UseRequestPipeline(this WebApplication app)
     {
         app.UseExceptionHandler();
-        // Framework-made errors (404 route, 405, 415) as problem documents. Not the default UseStatusCodePages():
-        // it answers text/plain when the Accept header rules out JSON; a ProblemHttpResult writes JSON regardless.
+        // Framework-made errors (404 route, 405 with its Allow header) as problem documents, written by
+        // ProblemJsonWriter whatever the Accept header (the default UseStatusCodePages() would answer text/plain).
         app.UseStatusCodePages(context =>
         {
-            var status = context.HttpContext.Response.StatusCode;
-            return TypedResults.Problem(statusCode: status, type: ProblemTypes.ForStatus(status)).ExecuteAsync(context.HttpContext);
+            var response = context.HttpContext.Response;
+            var status = response.StatusCode;
+            var detail = status == StatusCodes.Status405MethodNotAllowed && response.Headers.Allow.Count > 0
+                ? $"Allowed: {response.Headers.Allow}."
+                : null;
+            return TypedResults.Problem(
+                statusCode: status, type: ProblemTypes.ForStatus(status), title: ProblemTypes.TitleForStatus(status), detail: detail)
+                .ExecuteAsync(context.HttpContext);
         });
         app.UseRequestProtection();
         app.UseAuthentication();

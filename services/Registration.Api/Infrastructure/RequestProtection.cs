@@ -137,8 +137,7 @@ public static class RequestProtection
             if (context.Request.ContentLength > maxBody)
             {
                 // Refuse before reading: 413 as a problem, like every other error.
-                return Problems.Create(StatusCodes.Status413PayloadTooLarge, ProblemTypes.ValidationFailed,
-                    $"The request body must be at most {maxBody} bytes.").ExecuteAsync(context);
+                return Problems.PayloadTooLarge(maxBody).ExecuteAsync(context);
             }
 
             return next(context);

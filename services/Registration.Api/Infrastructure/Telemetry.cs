@@ -54,7 +54,22 @@ public sealed class RegistrationMetrics : IDisposable
             "Age of the oldest undispatched outbox message (0 when none).");
         _meter.CreateObservableGauge("registration.outbox.pending", () => Volatile.Read(ref _outboxPending), "{message}",
             "Outbox messages waiting to be published.");
+
+        // Every series exists from the start, at 0: a rate or an alert on one that has not happened yet (a
+        // locked code, a failed publish) then reads 0, not "no data".
+        _registrations.Add(0);
+        foreach (var outcome in ActivationOutcomes)
+        {
+            _activations.Add(0, new KeyValuePair<string, object?>("outcome", outcome));
+        }
+
+        _outboxPublished.Add(0);
+        _outboxFailed.Add(0);
+        _rejectedBusy.Add(0);
     }
+
+    /// <summary>The <c>outcome</c> label values of <c>registration.activations</c>.</summary>
+    public static readonly IReadOnlyList<string> ActivationOutcomes = ["ok", "invalid", "expired", "locked"];
 
     public void UserRegistered() => _registrations.Add(1);
 

@@ -196,6 +196,19 @@ public sealed class RegisterUserTests(ApiFixture factory) : IClassFixture<ApiFix
         await response.ShouldBeValidationProblemAsync(field);
     }
 
+    [Theory]
+    [InlineData("{\"email\":\"a@example.com\",\"password\":", 1, 37)]
+    [InlineData("{\"email\":\"a@example.com\",\"password\":\"long enough password\"}}", 1, 60)]
+    [InlineData("{\n  \"email\": \"a@example.com\",\n  \"password\": long enough\n}", 3, 15)]
+    public async Task Register_SaysWhereTheJsonIsMalformed_NotThatAFieldIsInvalid(string json, int line, int position)
+    {
+        using var response = await _client.PostAsync("/v1/users", ApiRequests.Json(json));
+
+        var problem = await response.ShouldBeValidationProblemAsync("body");
+        problem.GetProperty("errors").EnumerateObject().Select(error => error.Name).Should().Equal(["body"], "a syntax error is not a field's fault");
+        problem.GetProperty("errors").GetProperty("body")[0].GetString().Should().Be($"The body is not valid JSON at line {line}, position {position}.");
+    }
+
     [Fact]
     public async Task Register_ReturnsValidationFailed_WhenJsonBodyIsEmpty()
     {
@@ -209,7 +222,7 @@ public sealed class RegisterUserTests(ApiFixture factory) : IClassFixture<ApiFix
     {
         using var response = await _client.PostAsync("/v1/users", content: null);
 
-        await response.ShouldBeProblemAsync(HttpStatusCode.UnsupportedMediaType, "/problems/validation-failed");
+        await response.ShouldBeProblemAsync(HttpStatusCode.UnsupportedMediaType, "/problems/unsupported-media-type");
     }
 
     [Fact]

@@ -76,7 +76,8 @@ public sealed class RegistrationOutboxTests(ApiFixture factory) : IClassFixture<
         {
             using var response = await _client.RegisterAsync(email, ApiRequests.DefaultPassword);
 
-            var problem = await response.ShouldBeProblemAsync(HttpStatusCode.ServiceUnavailable, "/problems/unavailable");
+            // An error the database raises for good (not a transient one) is a defect: 500, cause not told.
+            var problem = await response.ShouldBeProblemAsync(HttpStatusCode.InternalServerError, "/problems/internal");
             problem.GetRawText().Should().NotContain("simulated outbox failure");
             (await factory.Database.GetUsersAsync(email)).Should().BeEmpty();
             (await factory.Database.CountOrphanCodesAsync()).Should().Be(0);

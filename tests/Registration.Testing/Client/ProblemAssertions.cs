@@ -9,7 +9,7 @@ public static class ProblemAssertions
 
     /// <summary>
     /// Asserts an RFC 9457 problem: the status, <c>application/problem+json</c>, the contract's <c>type</c>,
-    /// a <c>status</c> member equal to the HTTP status, a title, and nothing that looks like a stack trace
+    /// a <c>status</c> member equal to the HTTP status, a title, a <c>traceId</c>, and nothing that looks like a stack trace
     /// or SQL. Returns the body for further checks.
     /// </summary>
     public static async Task<JsonElement> ShouldBeProblemAsync(this HttpResponseMessage response, HttpStatusCode status, string type)
@@ -22,6 +22,8 @@ public static class ProblemAssertions
         problem.GetProperty("type").GetString().Should().Be(type, "the body was: {0}", body);
         problem.GetProperty("status").GetInt32().Should().Be((int)status);
         problem.GetProperty("title").GetString().Should().NotBeNullOrWhiteSpace();
+        problem.TryGetProperty("traceId", out var traceId).Should().BeTrue("every problem carries the traceId that finds its log lines; the body was: {0}", body);
+        traceId.GetString().Should().NotBeNullOrWhiteSpace();
         body.Should().NotContainAny(["   at ", "Exception", "SELECT ", "INSERT ", "Npgsql"]);
         return problem;
     }

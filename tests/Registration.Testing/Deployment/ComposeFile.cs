@@ -5,17 +5,24 @@ namespace Registration.Testing.Deployment;
 
 /// <summary>
 /// deploy/docker-compose.yml as Compose reads it: YAML with anchors and merge keys, values
-/// interpolated from the given variables (what deploy/.env would hold; none for a clean clone).
+/// interpolated from the given variables (what deploy/.env would hold; none for a clean clone), and
+/// optionally override files merged onto it as <c>docker compose -f a.yml -f b.yml</c> merges them.
 /// </summary>
 public sealed class ComposeFile
 {
     public const string RelativePath = "deploy/docker-compose.yml";
     public const string EnvExampleRelativePath = "deploy/.env.example";
 
-    private ComposeFile(IReadOnlyDictionary<string, ComposeService> services, IReadOnlyCollection<string> volumes, ComposeInterpolation? interpolation)
+    /// <summary>The override that runs API replicas behind nginx and several workers.</summary>
+    public const string ScaledOverrideRelativePath = "deploy/docker-compose.scaled.yml";
+
+    private ComposeFile(
+        IReadOnlyDictionary<string, ComposeService> services, IReadOnlyCollection<string> volumes,
+        IReadOnlyDictionary<string, object?> networks, ComposeInterpolation? interpolation)
     {
         Services = services;
         Volumes = volumes;
+        Networks = networks;
         Interpolation = interpolation;
     }
 
@@ -23,6 +30,9 @@ public sealed class ComposeFile
 
     /// <summary>Named volumes declared at the top level.</summary>
     public IReadOnlyCollection<string> Volumes { get; }
+
+    /// <summary>Networks declared at the top level, as plain values.</summary>
+    public IReadOnlyDictionary<string, object?> Networks { get; }
 
     /// <summary>What interpolation met; null when loaded uninterpolated.</summary>
     public ComposeInterpolation? Interpolation { get; }
@@ -36,13 +46,24 @@ public sealed class ComposeFile
     /// <summary>As after <c>cp deploy/.env.example deploy/.env</c>.</summary>
     public static ComposeFile LoadWithEnvExample() => Load(EnvFile.Read(EnvExampleRelativePath));
 
-    /// <summary>The values as written, <c>${...}</c> left in place.</summary>
-    public static ComposeFile LoadUninterpolated() => Parse(scalar => scalar, interpolation: null);
+    /// <summary>The scaled deployment on a clean clone: the compose file with the scaled override.</summary>
+    public static ComposeFile LoadScaledWithDefaults() =>
+        Load(new Dictionary<string, string>(StringComparer.Ordinal), RelativePath, ScaledOverrideRelativePath);
 
-    public static ComposeFile Load(IReadOnlyDictionary<string, string> variables)
+    /// <summary>The scaled deployment after <c>cp deploy/.env.example deploy/.env</c>.</summary>
+    public static ComposeFile LoadScaledWithEnvExample() =>
+        Load(EnvFile.Read(EnvExampleRelativePath), RelativePath, ScaledOverrideRelativePath);
+
+    /// <summary>The values as written, <c>${...}</c> left in place.</summary>
+    public static ComposeFile LoadUninterpolated() => Parse(scalar => scalar, interpolation: null, [RelativePath]);
+
+    public static ComposeFile Load(IReadOnlyDictionary<string, string> variables) => Load(variables, RelativePath);
+
+    /// <summary>The files merged in order, as <c>docker compose -f first -f second ...</c> does.</summary>
+    public static ComposeFile Load(IReadOnlyDictionary<string, string> variables, params string[] relativePaths)
     {
         var interpolation = new ComposeInterpolation(variables);
-        return Parse(interpolation.Interpolate, interpolation);
+        return Parse(interpolation.Interpolate, interpolation, relativePaths);
     }
 
     public ComposeService Service(string name) =>
@@ -57,24 +78,30 @@ public sealed class ComposeFile
         return Repository.RelativePathOf(full) ?? throw new InvalidOperationException($"'{composeRelativePath}' leaves the repository.");
     }
 
-    private static ComposeFile Parse(Func<string, string> interpolate, ComposeInterpolation? interpolation)
+    private static ComposeFile Parse(Func<string, string> interpolate, ComposeInterpolation? interpolation, string[] relativePaths)
     {
-        var stream = new YamlStream();
-        using (var reader = new StringReader(Repository.ReadText(RelativePath)))
+        IReadOnlyDictionary<string, object?>? root = null;
+        foreach (var path in relativePaths)
         {
-            // MergingParser resolves the `<<: *anchor` merge keys Compose supports.
-            stream.Load(new MergingParser(new Parser(reader)));
+            var stream = new YamlStream();
+            using (var reader = new StringReader(Repository.ReadText(path)))
+            {
+                // MergingParser resolves the `<<: *anchor` merge keys Compose supports.
+                stream.Load(new MergingParser(new Parser(reader)));
+            }
+
+            var file = Yaml.ToPlain(stream.Documents.Single().RootNode, interpolate) as IReadOnlyDictionary<string, object?>
+                ?? throw new InvalidOperationException($"{path} is not a mapping.");
+            root = (IReadOnlyDictionary<string, object?>)Yaml.Merge(root ?? new Dictionary<string, object?>(StringComparer.Ordinal), file)!;
         }
 
-        var root = Yaml.ToPlain(stream.Documents.Single().RootNode, interpolate) as IReadOnlyDictionary<string, object?>
-            ?? throw new InvalidOperationException($"{RelativePath} is not a mapping.");
-        var services = (Yaml.Mapping(root, "services") ?? throw new InvalidOperationException($"{RelativePath} has no services."))
+        var services = (Yaml.Mapping(root!, "services") ?? throw new InvalidOperationException($"{relativePaths[0]} has no services."))
             .ToDictionary(
                 entry => entry.Key,
                 entry => new ComposeService(entry.Key, entry.Value as IReadOnlyDictionary<string, object?> ?? new Dictionary<string, object?>()),
                 StringComparer.Ordinal);
-        var volumes = Yaml.Mapping(root, "volumes")?.Keys.ToArray() ?? [];
-        return new ComposeFile(services, volumes, interpolation);
+        var volumes = Yaml.Mapping(root!, "volumes")?.Keys.ToArray() ?? [];
+        return new ComposeFile(services, volumes, Yaml.Mapping(root!, "networks") ?? new Dictionary<string, object?>(), interpolation);
     }
 }
 
@@ -208,10 +235,44 @@ public sealed record ComposeVolume(string Source, string Target, bool IsBind)
     }
 }
 
+/// <summary>A value an override file tags <c>!reset</c> or <c>!override</c>: it replaces the earlier file's instead of merging with it.</summary>
+public sealed record YamlReplacement(object? Value);
+
 /// <summary>YAML to plain values: mappings, lists and strings, scalars passed through <c>scalar</c>.</summary>
 public static class Yaml
 {
-    public static object? ToPlain(YamlNode node, Func<string, string> scalar) => node switch
+    public static object? ToPlain(YamlNode node, Func<string, string> scalar)
+    {
+        ArgumentNullException.ThrowIfNull(node);
+        var plain = ToPlainUntagged(node, scalar);
+        return node.Tag.IsLocal && node.Tag.Value is "!reset" or "!override" ? new YamlReplacement(plain) : plain;
+    }
+
+    /// <summary>
+    /// Compose's merge of an override onto a value: mappings merged key by key, sequences appended,
+    /// scalars replaced, a <see cref="YamlReplacement"/> taking the place of what was there.
+    /// </summary>
+    public static object? Merge(object? earlier, object? later) => (earlier, later) switch
+    {
+        (_, YamlReplacement replacement) => Unwrap(replacement.Value),
+        (IReadOnlyDictionary<string, object?> first, IReadOnlyDictionary<string, object?> second) =>
+            first.Keys.Union(second.Keys).ToDictionary(
+                key => key,
+                key => second.TryGetValue(key, out var value) ? (first.TryGetValue(key, out var old) ? Merge(old, value) : Unwrap(value)) : first[key],
+                StringComparer.Ordinal) as IReadOnlyDictionary<string, object?>,
+        (IReadOnlyList<object?> first, IReadOnlyList<object?> second) => first.Concat(second.Select(Unwrap)).ToList() as IReadOnlyList<object?>,
+        _ => Unwrap(later),
+    };
+
+    private static object? Unwrap(object? value) => value switch
+    {
+        YamlReplacement replacement => Unwrap(replacement.Value),
+        IReadOnlyDictionary<string, object?> map => map.ToDictionary(e => e.Key, e => Unwrap(e.Value), StringComparer.Ordinal) as IReadOnlyDictionary<string, object?>,
+        IReadOnlyList<object?> list => list.Select(Unwrap).ToList() as IReadOnlyList<object?>,
+        _ => value,
+    };
+
+    private static object? ToPlainUntagged(YamlNode node, Func<string, string> scalar) => node switch
     {
         YamlMappingNode mapping => mapping.Children.ToDictionary(
             entry => ((YamlScalarNode)entry.Key).Value ?? string.Empty,
@@ -228,6 +289,18 @@ public static class Yaml
 
     public static IReadOnlyList<object?> List(IReadOnlyDictionary<string, object?> map, string key) =>
         map.GetValueOrDefault(key) as IReadOnlyList<object?> ?? [];
+
+    /// <summary>The value at a path of mapping keys, or null where the path ends early.</summary>
+    public static object? Path(object? value, params string[] keys)
+    {
+        ArgumentNullException.ThrowIfNull(keys);
+        foreach (var key in keys)
+        {
+            value = (value as IReadOnlyDictionary<string, object?>)?.GetValueOrDefault(key);
+        }
+
+        return value;
+    }
 }
 
 /// <summary>A dotenv file: <c>NAME=value</c> lines, comments and blank lines ignored.</summary>

@@ -59,6 +59,9 @@ public sealed class ServiceConfiguration
         return new ServiceConfiguration(assembly, sections, literals, appSettingsKeys);
     }
 
+    /// <summary>Whether the service's code (or a shared assembly it uses) spells out <paramref name="text"/> as a string literal.</summary>
+    public bool CodeNames(string text) => _literals.Contains(text);
+
     /// <summary>Environment variable name to configuration key: <c>RabbitMq__Host</c> is <c>RabbitMq:Host</c>.</summary>
     public static string KeyOf(string environmentVariable) => environmentVariable.Replace("__", ":", StringComparison.Ordinal);
 

@@ -15,10 +15,12 @@ namespace Registration.Testing.Hosts;
 public class TestEnvironment : IAsyncLifetime
 {
     private readonly List<IAsyncDisposable> _running = [];
+    private readonly List<RabbitMqVirtualHost> _extraVirtualHosts = [];
     private readonly Lazy<SwitchableTcpProxy> _postgresProxy;
     private readonly Lazy<SwitchableTcpProxy> _brokerProxy;
     private ExternalServices? _services;
     private int _workers;
+    private int _apis;
 
     public TestEnvironment()
     {
@@ -87,6 +89,10 @@ public class TestEnvironment : IAsyncLifetime
         if (_services is not null)
         {
             await _services.DeleteVirtualHostAsync(VirtualHost);
+            foreach (var extra in _extraVirtualHosts)
+            {
+                await _services.DeleteVirtualHostAsync(extra);
+            }
             await _services.DropDatabaseAsync(ConnectionString);
         }
     }
@@ -136,6 +142,21 @@ public class TestEnvironment : IAsyncLifetime
     /// </summary>
     public static readonly TimeSpan NeverWithinATest = TimeSpan.FromMinutes(5);
 
+    /// <summary>
+    /// Another virtual host on the shared broker, deleted with this environment: for a test that needs queues
+    /// of its own (declared differently from the class's), e.g. with <c>settings.Broker(vhost)</c>.
+    /// </summary>
+    public async Task<RabbitMqVirtualHost> NewVirtualHostAsync()
+    {
+        var vhost = await _services!.CreateVirtualHostAsync();
+        _extraVirtualHosts.Add(vhost);
+        return vhost;
+    }
+
+    /// <summary>A queue's type and arguments as the broker's management API reports them; null when it does not exist.</summary>
+    public async Task<QueueDescription?> DescribeQueueAsync(string queue, RabbitMqVirtualHost? vhost = null) =>
+        await _services!.DescribeQueueAsync(vhost ?? VirtualHost, queue);
+
     /// <summary>This database reached through <see cref="PostgresProxy"/>, with changes (timeouts) to the connection string.</summary>
     public string ConnectionStringVia(SwitchableTcpProxy proxy, Action<NpgsqlConnectionStringBuilder>? change = null)
     {
@@ -154,7 +175,7 @@ public class TestEnvironment : IAsyncLifetime
         var settings = ApiSettings();
         configure?.Invoke(settings);
         var api = new ApiHost(settings, clock ?? Clock, overHttp);
-        _running.Add(api);
+        Track(api);
         // Migrations and the bus start here, not inside the first test's timing.
         api.StartServer();
         if (waitUntilReady)
@@ -173,7 +194,7 @@ public class TestEnvironment : IAsyncLifetime
         configure?.Invoke(settings);
         var worker = await WorkerHost.StartAsync(
             $"worker-{Interlocked.Increment(ref _workers)}", settings, clock ?? Clock, observers, collectExpiredEvents);
-        _running.Add(worker);
+        Track(worker);
         return worker;
     }
 
@@ -183,8 +204,36 @@ public class TestEnvironment : IAsyncLifetime
         var settings = WorkerSettings().LogLevel("Warning", "Default", "MassTransit");
         configure?.Invoke(settings);
         var worker = await ServiceProcess.StartWorkerAsync($"worker-process-{Interlocked.Increment(ref _workers)}", settings, VirtualHost, echo);
-        _running.Add(worker);
+        Track(worker);
         return worker;
+    }
+
+    /// <summary>
+    /// Starts <paramref name="count"/> worker processes at the same instant (their migrations race, as in a
+    /// scaled deployment) and returns once the queue has that many more consumers.
+    /// </summary>
+    public async Task<IReadOnlyList<ServiceProcess>> StartWorkerProcessesAsync(int count, Action<TestSettings>? configure = null)
+    {
+        var settings = WorkerSettings().LogLevel("Warning", "Default", "MassTransit");
+        configure?.Invoke(settings);
+        var before = (await Broker.InspectAsync(VirtualHost, Broker.ActivationEmailQueue))?.Consumers ?? 0;
+        var workers = Enumerable.Range(0, count)
+            .Select(_ => ServiceProcess.Start($"worker-process-{Interlocked.Increment(ref _workers)}", ServiceProcess.Worker, settings))
+            .ToArray();
+        foreach (var worker in workers)
+        {
+            Track(worker);
+        }
+
+        foreach (var worker in workers)
+        {
+            await worker.WaitUntilAsync(
+                async () => ((await Broker.InspectAsync(VirtualHost, Broker.ActivationEmailQueue))?.Consumers ?? 0) >= before + count,
+                $"{count} new consumers on {Broker.ActivationEmailQueue}",
+                TimeSpan.FromSeconds(60));
+        }
+
+        return workers;
     }
 
     /// <summary>Starts <c>dotnet Registration.Api.dll</c> (system clock) on a free port; returns once it is ready.</summary>
@@ -192,26 +241,51 @@ public class TestEnvironment : IAsyncLifetime
     {
         var settings = ApiSettings();
         configure?.Invoke(settings);
-        var api = await ServiceProcess.StartApiAsync($"api-process-{_running.Count + 1}", settings, echo);
-        _running.Add(api);
+        var api = await ServiceProcess.StartApiAsync($"api-process-{Interlocked.Increment(ref _apis)}", settings, echo);
+        Track(api);
         return api;
     }
 
     /// <summary>Runs <c>dotnet Notification.Worker.dll {args}</c> (the operator's commands) to its end.</summary>
     public async Task<(int ExitCode, string Output)> RunWorkerCommandAsync(params string[] args)
     {
-        await using var command = ServiceProcess.Start(
-            string.Join(' ', args), ServiceProcess.Worker, WorkerSettings().LogLevel("Warning", "Default", "MassTransit"), args);
-        var exitCode = await command.WaitForExitAsync(TimeSpan.FromSeconds(60));
-        return (exitCode, command.Output);
+        return await RunUntilItExitsAsync(string.Join(' ', args), ServiceProcess.Worker, WorkerSettings().LogLevel("Warning", "Default", "MassTransit"), args);
     }
 
     /// <summary>Runs <c>dotnet Registration.Api.dll {args}</c> (an operator command) on this database; returns its exit code and output.</summary>
     public async Task<(int ExitCode, string Output)> RunApiCommandAsync(params string[] args)
     {
-        await using var command = ServiceProcess.Start(string.Join(' ', args), ServiceProcess.Api, ApiSettings(), args);
-        var exitCode = await command.WaitForExitAsync(TimeSpan.FromSeconds(60));
-        return (exitCode, command.Output);
+        return await RunUntilItExitsAsync(string.Join(' ', args), ServiceProcess.Api, ApiSettings(), args);
+    }
+
+    /// <summary>
+    /// Runs <c>dotnet {service}.dll</c> (<see cref="ServiceProcess.Api"/> or <see cref="ServiceProcess.Worker"/>) on
+    /// this test's settings, at the production log level, with <paramref name="configure"/>'s changes, and waits
+    /// for it to end by itself: a service that must refuse to start.
+    /// </summary>
+    public async Task<(int ExitCode, string Output)> RunServiceUntilItExitsAsync(string service, Action<TestSettings> configure)
+    {
+        ArgumentNullException.ThrowIfNull(configure);
+        var settings = (service == ServiceProcess.Api ? ApiSettings().Set("ASPNETCORE_URLS", "http://127.0.0.1:0") : WorkerSettings())
+            .Set("Logging:LogLevel:Default", null);
+        configure(settings);
+        return await RunUntilItExitsAsync(service, service, settings, []);
+    }
+
+    private static async Task<(int ExitCode, string Output)> RunUntilItExitsAsync(string name, string service, TestSettings settings, string[] args)
+    {
+        await using var process = ServiceProcess.Start(name, service, settings, args);
+        var exitCode = await process.WaitForExitAsync(TimeSpan.FromSeconds(60));
+        return (exitCode, process.Output);
+    }
+
+    /// <summary>Stopped at disposal, last started first. Hosts may be started side by side.</summary>
+    private void Track(IAsyncDisposable running)
+    {
+        lock (_running)
+        {
+            _running.Add(running);
+        }
     }
 
     private IEnumerable<SwitchableTcpProxy> Proxies() =>

@@ -76,7 +76,18 @@ public sealed class WorkerHost : IAsyncDisposable
 
         var host = builder.Build();
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        await host.StartAsync(timeout.Token);
+        try
+        {
+            await host.StartAsync(timeout.Token);
+        }
+        catch
+        {
+            // A worker that refuses to start (a test about it) leaves nothing running behind.
+            await host.StopAsync(CancellationToken.None);
+            host.Dispose();
+            throw;
+        }
+
         // Started is not consuming yet: wait until the receive endpoints are bound, so that a test which
         // publishes right away (e.g. two workers expected to share a queue) sees every worker take part.
         await host.Services.GetRequiredService<IBusControl>().WaitForHealthStatus(BusHealthStatus.Healthy, TimeSpan.FromSeconds(30));

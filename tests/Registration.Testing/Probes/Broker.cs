@@ -98,6 +98,32 @@ public static class Broker
         }
     }
 
+    /// <summary>
+    /// Takes the message at the head of <paramref name="queue"/> and hands it back (nack, requeue), <paramref name="times"/>
+    /// times: what a consumer that crashes while holding it does to it. Returns how often there was a message to take.
+    /// </summary>
+    public static async Task<int> ReturnHeadAsync(RabbitMqVirtualHost vhost, string queue, int times)
+    {
+        await using var connection = await ConnectAsync(vhost);
+        await using var channel = await connection.CreateChannelAsync();
+        var taken = 0;
+        for (var i = 0; i < times && await channel.BasicGetAsync(queue, autoAck: false) is { } message; i++)
+        {
+            await channel.BasicNackAsync(message.DeliveryTag, multiple: false, requeue: true);
+            taken++;
+        }
+
+        return taken;
+    }
+
+    /// <summary>Declares a durable queue with the given arguments (none: a classic queue, as versions before quorum queues declared it).</summary>
+    public static async Task DeclareQueueAsync(RabbitMqVirtualHost vhost, string queue, IDictionary<string, object?>? arguments = null)
+    {
+        await using var connection = await ConnectAsync(vhost);
+        await using var channel = await connection.CreateChannelAsync();
+        await channel.QueueDeclareAsync(queue, durable: true, exclusive: false, autoDelete: false, arguments);
+    }
+
     private static async Task PublishEnvelopeAsync<T>(RabbitMqVirtualHost vhost, T message, Guid? messageId)
         where T : class
     {

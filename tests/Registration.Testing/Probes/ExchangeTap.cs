@@ -3,7 +3,27 @@ using RabbitMQ.Client;
 namespace Registration.Testing.Probes;
 
 /// <summary>A message as it arrived on the tap's queue.</summary>
-public sealed record TappedMessage(string? MessageId, string Body);
+public sealed record TappedMessage(string? MessageId, string Body)
+{
+    /// <summary>The process that published it: MassTransit's envelope names its host (<c>host.processId</c>).</summary>
+    public int? PublisherProcessId
+    {
+        get
+        {
+            try
+            {
+                using var envelope = JsonDocument.Parse(Body);
+                return envelope.RootElement.TryGetProperty("host", out var host) && host.TryGetProperty("processId", out var id) && id.TryGetInt32(out var processId)
+                    ? processId
+                    : null;
+            }
+            catch (JsonException)
+            {
+                return null;
+            }
+        }
+    }
+}
 
 /// <summary>
 /// A test's own exclusive queue bound to a MassTransit publish exchange, collecting whatever is

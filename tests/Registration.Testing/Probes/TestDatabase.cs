@@ -232,6 +232,26 @@ public sealed class TestDatabase(string connectionString)
             """);
     }
 
+    /// <summary>
+    /// A service's DbUp journal: each script it recorded and how many times, next to the scripts the service
+    /// embeds. A script applied twice (two instances migrating at once) would show twice.
+    /// </summary>
+    public async Task<MigrationJournal> GetMigrationJournalAsync(SchemaMigrations migrations)
+    {
+        ArgumentNullException.ThrowIfNull(migrations);
+        await using var connection = await OpenAsync();
+        var rows = await connection.QueryAsync<(string Script, int Times)>(
+            $"SELECT scriptname, count(*)::int FROM \"{migrations.Schema}\".\"{migrations.JournalTable}\" GROUP BY scriptname");
+        return new MigrationJournal(migrations.ScriptNames, rows.ToDictionary(row => row.Script, row => row.Times, StringComparer.Ordinal));
+    }
+
+    /// <summary>Every outbox row's id (its MessageId).</summary>
+    public async Task<IReadOnlyCollection<Guid>> GetOutboxMessageIdsAsync()
+    {
+        await using var connection = await OpenAsync();
+        return (await connection.QueryAsync<Guid>("SELECT id FROM outbox_messages")).AsList();
+    }
+
     // ---- The worker's schema ---------------------------------------------------------------------
 
     /// <summary>What the worker recorded for a MessageId: "sent", "expired", "superseded", "claimed" while it is being sent, or null.</summary>
@@ -337,5 +357,8 @@ public sealed record StoredOutboxParking(Guid Id, string MessageType, int Attemp
 }
 
 public sealed record OutboxState(long Rows, long Dispatched, long FailedAndWaiting, long FailedAttempts);
+
+/// <summary>The scripts a service embeds, and how often its journal recorded each.</summary>
+public sealed record MigrationJournal(IReadOnlyList<string> Scripts, IReadOnlyDictionary<string, int> Applied);
 
 public sealed record PartialRecords(long UsersWithoutCode, long CodesWithoutOutboxRow);

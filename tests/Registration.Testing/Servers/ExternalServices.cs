@@ -69,10 +69,24 @@ public sealed class ExternalServices
     public static Task<ExternalServices> GetAsync() => Instance.Value;
 
     /// <summary>Creates an empty database <c>test_&lt;guid&gt;</c> and returns its connection string.</summary>
-    public async Task<string> CreateDatabaseAsync(CancellationToken ct = default)
+    public Task<string> CreateDatabaseAsync(CancellationToken ct = default) => CreateDatabaseAsync(sqlAscii: false, ct);
+
+    /// <summary>
+    /// Creates an empty database <c>test_&lt;guid&gt;</c>, with <paramref name="sqlAscii"/> as a server without a
+    /// locale makes it (encoding SQL_ASCII, from template0), and returns its connection string.
+    /// </summary>
+    public async Task<string> CreateDatabaseAsync(bool sqlAscii, CancellationToken ct = default)
     {
         var database = DatabasePrefix + Guid.NewGuid().ToString("N");
-        await ExecuteAdminCommandAsync($"CREATE DATABASE \"{database}\"", ct);
+        // UTF8 whatever the server's default: a cluster made on a machine without a locale is SQL_ASCII, and
+        // template0 may be copied into any encoding.
+        await ExecuteAdminCommandAsync(
+            sqlAscii
+                ? $"CREATE DATABASE \"{database}\" ENCODING 'SQL_ASCII' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0"
+                : await DefaultIsUtf8Async(ct)
+                    ? $"CREATE DATABASE \"{database}\""
+                    : $"CREATE DATABASE \"{database}\" ENCODING 'UTF8' LC_COLLATE 'C.UTF-8' LC_CTYPE 'C.UTF-8' TEMPLATE template0",
+            ct);
 
         var builder = new NpgsqlConnectionStringBuilder(PostgresConnectionString)
         {
@@ -86,6 +100,14 @@ public sealed class ExternalServices
             MaxPoolSize = 20,
         };
         return builder.ConnectionString;
+    }
+
+    private async Task<bool> DefaultIsUtf8Async(CancellationToken ct)
+    {
+        await using var connection = new NpgsqlConnection(PostgresConnectionString);
+        await connection.OpenAsync(ct);
+        await using var command = new NpgsqlCommand("SELECT pg_encoding_to_char(encoding) FROM pg_database WHERE datname = 'template1'", connection);
+        return (string?)await command.ExecuteScalarAsync(ct) == "UTF8";
     }
 
     /// <summary>
@@ -155,6 +177,13 @@ public sealed class ExternalServices
         }
 
         return _management.DeleteVirtualHostAsync(vhost.VirtualHost, ct);
+    }
+
+    /// <summary>A queue's type and arguments, read from the management API (not through the code under test).</summary>
+    public Task<QueueDescription?> DescribeQueueAsync(RabbitMqVirtualHost vhost, string queue, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(vhost);
+        return _management.GetQueueAsync(vhost.VirtualHost, queue, ct);
     }
 
     private static async Task<ExternalServices> StartAsync()

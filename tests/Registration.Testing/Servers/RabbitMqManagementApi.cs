@@ -63,6 +63,24 @@ internal sealed class RabbitMqManagementApi
         }
     }
 
+    /// <summary>A queue's type and arguments as the broker holds them; null when there is no such queue.</summary>
+    public async Task<QueueDescription?> GetQueueAsync(string virtualHost, string queue, CancellationToken ct)
+    {
+        using var response = await SendAsync(
+            HttpMethod.Get, $"api/queues/{Uri.EscapeDataString(virtualHost)}/{Uri.EscapeDataString(queue)}", content: null, ct);
+        if (response.StatusCode == HttpStatusCode.NotFound)
+        {
+            return null;
+        }
+
+        await EnsureSuccessAsync(response, ct);
+        using var document = JsonDocument.Parse(await response.Content.ReadAsStringAsync(ct));
+        var root = document.RootElement;
+        var arguments = root.GetProperty("arguments").EnumerateObject()
+            .ToDictionary(argument => argument.Name, argument => argument.Value.ToString(), StringComparer.Ordinal);
+        return new QueueDescription(queue, root.GetProperty("type").GetString() ?? "classic", root.GetProperty("durable").GetBoolean(), arguments);
+    }
+
     private async Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, HttpContent? content, CancellationToken ct)
     {
         using var request = new HttpRequestMessage(method, new Uri(_baseUri, path)) { Content = content };
@@ -87,3 +105,6 @@ internal sealed class RabbitMqManagementApi
             response.StatusCode);
     }
 }
+
+/// <summary>A queue as the management API describes it: its type (<c>classic</c>, <c>quorum</c>) and its arguments as text.</summary>
+public sealed record QueueDescription(string Name, string Type, bool Durable, IReadOnlyDictionary<string, string> Arguments);

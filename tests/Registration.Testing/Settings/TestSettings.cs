@@ -67,6 +67,22 @@ public sealed class TestSettings
         return Set("RabbitMq:Host", "127.0.0.1").Set("RabbitMq:Port", proxy.Port);
     }
 
+    /// <summary>How the services declare their queues: quorum or classic, the delivery limit, how long dead letters are kept.</summary>
+    public TestSettings Queues(bool? quorum = null, int? deliveryLimit = null, TimeSpan? deadLetterRetention = null)
+    {
+        if (quorum is { } isQuorum)
+        {
+            Set("RabbitMq:QuorumQueues", isQuorum ? "true" : "false");
+        }
+
+        if (deliveryLimit is { } limit)
+        {
+            Set("RabbitMq:DeliveryLimit", limit);
+        }
+
+        return deadLetterRetention is { } retention ? Set("RabbitMq:DeadLetterRetention", retention) : this;
+    }
+
     /// <summary><c>Logging:LogLevel:{category}</c> for each category, or the default level when none is named.</summary>
     public TestSettings LogLevel(string level, params string[] categories)
     {

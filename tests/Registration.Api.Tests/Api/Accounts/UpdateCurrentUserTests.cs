@@ -343,7 +343,7 @@ public sealed class UpdateCurrentUserTests(ApiFixture factory) : IClassFixture<A
 
         using var response = await _client.PatchMeRawAsync(user.Credentials, $$"""{"password":"{{NewPassword}}"}""", contentType);
 
-        await response.ShouldBeProblemAsync(HttpStatusCode.UnsupportedMediaType, "/problems/validation-failed");
+        await response.ShouldBeProblemAsync(HttpStatusCode.UnsupportedMediaType, "/problems/unsupported-media-type");
         using var withOld = await _client.GetMeAsync(user.Credentials);
         withOld.StatusCode.Should().Be(HttpStatusCode.OK);
     }

@@ -97,6 +97,38 @@ public sealed partial class DocsPageTests(ApiFixture factory) : IClassFixture<Ap
         telemetry.GetBoolean().Should().BeFalse();
     }
 
+    [Fact]
+    public async Task Docs_HideWhatCannotWorkHere_AiChatMcpAndTheDeveloperToolbar()
+    {
+        var configuration = JsonDocument.Parse(ConfigurationObject().Match(await GetDocsHtmlAsync()).Value).RootElement;
+
+        // The AI chat and MCP call Scalar's servers; the toolbar offers deploy, share and SDK generation.
+        configuration.GetProperty("agent").GetProperty("disabled").GetBoolean().Should().BeTrue();
+        configuration.GetProperty("mcp").GetProperty("disabled").GetBoolean().Should().BeTrue();
+        configuration.GetProperty("showDeveloperTools").GetString().Should().Be("never");
+    }
+
+    [Fact]
+    public async Task Docs_PreFillTheBasicCredentials_OfTheRegistrationExample()
+    {
+        var configuration = JsonDocument.Parse(ConfigurationObject().Match(await GetDocsHtmlAsync()).Value).RootElement;
+        var contract = await OpenApiContract.GetAsync(_client);
+        var example = contract.Operation("post", "/v1/users").GetProperty("requestBody").GetProperty("content").GetProperty("application/json").GetProperty("example");
+
+        // "Register a user" then "Read your account", sent as they are, succeed: the same user.
+        var basic = configuration.GetProperty("authentication").GetProperty("securitySchemes").GetProperty("Basic");
+        basic.GetProperty("username").GetString().Should().Be(example.GetProperty("email").GetString());
+        basic.GetProperty("password").GetString().Should().Be(example.GetProperty("password").GetString());
+        configuration.GetProperty("authentication").GetProperty("preferredSecurityScheme").EnumerateArray().Select(scheme => scheme.GetString()).Should().Equal("Basic");
+    }
+
+    [Fact]
+    public async Task Docs_NeverCarryTheOperatorKey_OutsideDevelopment()
+    {
+        // The test API runs in Production with an operator key: the page must not hand it out.
+        (await GetDocsHtmlAsync()).Should().NotContain(TestSettings.OperatorKey);
+    }
+
     private async Task<string> GetDocsHtmlAsync()
     {
         using var response = await _client.GetAsync(DocsPage.AbsolutePath);

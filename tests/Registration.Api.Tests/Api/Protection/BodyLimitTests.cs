@@ -11,7 +11,7 @@ public sealed class KestrelApiGroup : ICollectionFixture<KestrelApiFixture>
 }
 
 /// <summary>
-/// Request bodies over 4 KB are refused with 413 (a problem of type validation-failed), whether the client
+/// Request bodies over 4 KB are refused with 413 (a problem of type payload-too-large), whether the client
 /// announces the size (Content-Length) or not (chunked), and nothing is written.
 /// </summary>
 [Collection(KestrelApiGroup.Name)]
@@ -139,5 +139,6 @@ public sealed class BodyLimitTests(KestrelApiFixture factory)
     }
 
     private static async Task ShouldBeTooLargeAsync(HttpResponseMessage response) =>
-        await response.ShouldBeProblemAsync(HttpStatusCode.RequestEntityTooLarge, "/problems/validation-failed");
+        (await response.ShouldBeProblemAsync(HttpStatusCode.RequestEntityTooLarge, "/problems/payload-too-large"))
+            .GetProperty("detail").GetString().Should().Be($"The request body must be at most {Limit} bytes.");
 }

@@ -42,8 +42,10 @@ public sealed class UniformErrorTests(ApiFixture factory) : IClassFixture<ApiFix
     {
         using var response = await _client.SendAsync(new HttpMethod(method), path, credentials: null, JsonContent.Create(new { }));
 
-        var problem = await response.ShouldBeProblemAsync(HttpStatusCode.MethodNotAllowed, "/problems/not-found");
-        problem.GetProperty("title").GetString().Should().NotBeNullOrWhiteSpace();
+        var problem = await response.ShouldBeProblemAsync(HttpStatusCode.MethodNotAllowed, "/problems/method-not-allowed");
+        var allow = response.Content.Headers.Allow;
+        allow.Should().NotBeEmpty("a 405 names the methods the route takes").And.NotContain(method);
+        problem.GetProperty("detail").GetString().Should().Be($"Allowed: {string.Join(", ", allow)}.");
     }
 
     [Theory]
@@ -59,7 +61,8 @@ public sealed class UniformErrorTests(ApiFixture factory) : IClassFixture<ApiFix
 
         using var response = await _client.PostAsync("/v1/users", content);
 
-        await response.ShouldBeProblemAsync(HttpStatusCode.UnsupportedMediaType, "/problems/validation-failed");
+        var problem = await response.ShouldBeProblemAsync(HttpStatusCode.UnsupportedMediaType, "/problems/unsupported-media-type");
+        problem.GetProperty("title").GetString().Should().Contain("application/json", "the answer says what to send instead");
         (await factory.Database.GetUsersAsync(email)).Should().BeEmpty();
     }
 
@@ -76,7 +79,7 @@ public sealed class UniformErrorTests(ApiFixture factory) : IClassFixture<ApiFix
 
         using var response = await _client.SendAsync(new HttpMethod(method), path, user.Credentials, content);
 
-        await response.ShouldBeProblemAsync(HttpStatusCode.UnsupportedMediaType, "/problems/validation-failed");
+        await response.ShouldBeProblemAsync(HttpStatusCode.UnsupportedMediaType, "/problems/unsupported-media-type");
         (await factory.Database.GetUsersAsync(email)).Should().BeEmpty();
     }
 
@@ -145,7 +148,9 @@ public sealed class UniformErrorTests(ApiFixture factory) : IClassFixture<ApiFix
 
         await notFound.ShouldBeProblemAsync(HttpStatusCode.NotFound, "/problems/not-found");
         await challenge.ShouldBeUnauthorizedAsync();
-        await notAllowed.ShouldBeProblemAsync(HttpStatusCode.MethodNotAllowed, "/problems/not-found");
+        await notAllowed.ShouldBeProblemAsync(HttpStatusCode.MethodNotAllowed, "/problems/method-not-allowed");
+        using var unsupported = await _client.SendAsync(WithAccept(new HttpRequestMessage(HttpMethod.Post, "/v1/users") { Content = new StringContent("{}", Encoding.UTF8, "text/plain") }, accept));
+        await unsupported.ShouldBeProblemAsync(HttpStatusCode.UnsupportedMediaType, "/problems/unsupported-media-type");
     }
 
     [Fact]
@@ -157,6 +162,8 @@ public sealed class UniformErrorTests(ApiFixture factory) : IClassFixture<ApiFix
             "/problems/not-found", "/problems/already-active", "/problems/activation-code-expired",
             "/problems/activation-code-invalid", "/problems/activation-code-locked", "/problems/resend-too-soon",
             "/problems/too-many-requests", "/problems/unavailable", "/problems/no-pending-change",
+            "/problems/payload-too-large", "/problems/unsupported-media-type", "/problems/method-not-allowed",
+            "/problems/internal",
         ];
         var user = await _client.RegisterUserAsync();
         var requests = new List<Func<Task<HttpResponseMessage>>>
@@ -183,5 +190,11 @@ public sealed class UniformErrorTests(ApiFixture factory) : IClassFixture<ApiFix
             (response.Content.Headers.ContentType?.MediaType).Should().Be(ProblemAssertions.ProblemJson, body);
             (await response.ReadJsonAsync()).GetProperty("type").GetString().Should().BeOneOf(designTypes, body);
         }
+    }
+
+    private static HttpRequestMessage WithAccept(HttpRequestMessage request, string accept)
+    {
+        request.Headers.TryAddWithoutValidation("Accept", accept);
+        return request;
     }
 }
