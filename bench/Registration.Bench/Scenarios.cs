@@ -484,7 +484,7 @@ public sealed class Scenarios(BenchEnvironment environment, BenchOptions options
         var ids = new List<Guid>(count);
         await using var connection = await environment.OpenAsync();
         await using (var users = await connection.BeginBinaryImportAsync(
-            "COPY users (id, email, password_hash, status, created_at) FROM STDIN (FORMAT BINARY)"))
+            "COPY users (id, email, email_key, password_hash, status, created_at, last_code_issued_at) FROM STDIN (FORMAT BINARY)"))
         {
             for (var i = 0; i < count; i++)
             {
@@ -495,8 +495,10 @@ public sealed class Scenarios(BenchEnvironment environment, BenchOptions options
                 await users.StartRowAsync();
                 await users.WriteAsync(id, NpgsqlDbType.Uuid);
                 await users.WriteAsync(email, NpgsqlDbType.Text);
+                await users.WriteAsync(email, NpgsqlDbType.Text); // the key of an ASCII lower-case address is itself
                 await users.WriteAsync(hash, NpgsqlDbType.Text);
                 await users.WriteAsync("pending", NpgsqlDbType.Text);
+                await users.WriteAsync(now, NpgsqlDbType.TimestampTz);
                 await users.WriteAsync(now, NpgsqlDbType.TimestampTz);
             }
 
@@ -504,15 +506,17 @@ public sealed class Scenarios(BenchEnvironment environment, BenchOptions options
         }
 
         await using (var codes = await connection.BeginBinaryImportAsync(
-            "COPY activation_codes (id, user_id, code, reason, issued_at, expires_at) FROM STDIN (FORMAT BINARY)"))
+            "COPY activation_codes (id, user_id, code, purpose, reason, sent_to, issued_at, expires_at) FROM STDIN (FORMAT BINARY)"))
         {
-            foreach (var id in ids)
+            for (var i = 0; i < ids.Count; i++)
             {
                 await codes.StartRowAsync();
                 await codes.WriteAsync(Guid.CreateVersion7(), NpgsqlDbType.Uuid);
-                await codes.WriteAsync(id, NpgsqlDbType.Uuid);
+                await codes.WriteAsync(ids[i], NpgsqlDbType.Uuid);
                 await codes.WriteAsync("1234", NpgsqlDbType.Char);
+                await codes.WriteAsync("activation", NpgsqlDbType.Text);
                 await codes.WriteAsync("registration", NpgsqlDbType.Text);
+                await codes.WriteAsync(emails[i], NpgsqlDbType.Text);
                 await codes.WriteAsync(now, NpgsqlDbType.TimestampTz);
                 await codes.WriteAsync(now.AddHours(2), NpgsqlDbType.TimestampTz);
             }
