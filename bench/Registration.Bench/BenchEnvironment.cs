@@ -79,7 +79,9 @@ public sealed class BenchEnvironment : IAsyncDisposable
                 .Set("Email:ApiKey", null)
                 .Set("Email:ApiSecret", null)
                 .Set("Email:From", "Bench <bench@registration.local>")
-                .Consumers(concurrency, prefetch: concurrency * 2);
+                .Consumers(concurrency, prefetch: concurrency * 2)
+                // Each worker serves its health and metrics endpoints, as in production, on a port of its own.
+                .TelemetryPort(FreePort.Next());
             if (Environment.GetEnvironmentVariable("BENCH_WORKER_CONNECTION_SUFFIX") is { Length: > 0 } suffix)
             {
                 settings.Database(ConnectionString + suffix);
