@@ -36,8 +36,6 @@ public static class UpdateCurrentUser
 
     private const string ReplaceEmailSql = "UPDATE users SET email = @Email, email_key = @EmailKey WHERE id = @Id";
 
-    private const string ReadUserSql = $"SELECT {UserRow.Columns} FROM users WHERE id = @Id";
-
     public static async Task<Results<Ok<UserResponse>, ProblemHttpResult>> HandleAsync(
         HttpRequest request, ClaimsPrincipal principal, [AsParameters] UserServices services, CancellationToken cancellationToken)
     {
@@ -99,8 +97,8 @@ public static class UpdateCurrentUser
             }
         }
 
-        var updated = await connection.QuerySingleAsync<UserRow>(
-            new CommandDefinition(ReadUserSql, new { Id = userId }, transaction, cancellationToken: cancellationToken));
+        // Locked at the start of this transaction: the row is there.
+        var updated = (await UserRow.FindAsync(connection, userId, cancellationToken, transaction))!;
         await transaction.CommitAsync(cancellationToken);
         Log.UserUpdated(services.Logger, userId, change, passwordHash is not null);
         return TypedResults.Ok(updated.ToResponse());
