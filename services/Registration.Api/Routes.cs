@@ -80,9 +80,7 @@ public static class Routes
                 + "to it and the old address gets a notice. Five wrong tries lock the code until the change is requested again.")
             .AcceptsJson<CodeRequest>()
             .ProducesProblemTypes(StatusCodes.Status409Conflict, ProblemTypes.NoPendingChange, ProblemTypes.EmailTaken)
-            .ProducesProblemTypes(StatusCodes.Status410Gone, ProblemTypes.ActivationCodeExpired)
-            .ProducesProblemTypes(StatusCodes.Status422UnprocessableEntity, ProblemTypes.ActivationCodeInvalid)
-            .ProducesProblemTypes(StatusCodes.Status429TooManyRequests, ProblemTypes.ActivationCodeLocked, ProblemTypes.TooManyRequests)
+            .ProducesCodeRefusals()
             .RequireRateLimiting(RequestProtection.AccountPolicy);
 
         me.MapDelete("/me", DeleteCurrentUser.HandleAsync)
@@ -98,9 +96,7 @@ public static class Routes
                 + "code expired (410, whatever was sent), code wrong (422). Five wrong tries lock the code until a new one is requested.")
             .AcceptsJson<CodeRequest>()
             .ProducesProblemTypes(StatusCodes.Status409Conflict, ProblemTypes.AlreadyActive)
-            .ProducesProblemTypes(StatusCodes.Status410Gone, ProblemTypes.ActivationCodeExpired)
-            .ProducesProblemTypes(StatusCodes.Status422UnprocessableEntity, ProblemTypes.ActivationCodeInvalid)
-            .ProducesProblemTypes(StatusCodes.Status429TooManyRequests, ProblemTypes.ActivationCodeLocked, ProblemTypes.TooManyRequests)
+            .ProducesCodeRefusals()
             .RequireRateLimiting(RequestProtection.ActivationPolicy);
 
         me.MapPost("/me/activation-code", ResendActivationCode.HandleAsync)
@@ -112,6 +108,15 @@ public static class Routes
             .ProducesProblemTypes(StatusCodes.Status429TooManyRequests, ProblemTypes.ResendTooSoon, ProblemTypes.TooManyRequests)
             .RequireRateLimiting(RequestProtection.ResendPolicy);
     }
+
+    /// <summary>
+    /// The answers to a refused code (<see cref="CodeCheck.Refusal"/>), the same on both routes that take one: 410
+    /// expired, 422 wrong, 429 locked (the code's wrong tries, or the address's wrong codes of the day).
+    /// </summary>
+    private static RouteHandlerBuilder ProducesCodeRefusals(this RouteHandlerBuilder route) => route
+        .ProducesProblemTypes(StatusCodes.Status410Gone, ProblemTypes.ActivationCodeExpired)
+        .ProducesProblemTypes(StatusCodes.Status422UnprocessableEntity, ProblemTypes.ActivationCodeInvalid)
+        .ProducesProblemTypes(StatusCodes.Status429TooManyRequests, ProblemTypes.ActivationCodeLocked, ProblemTypes.TooManyRequests);
 
     /// <summary>Open only to <c>Authorization: Bearer {Admin:ApiKey}</c>.</summary>
     private static void MapOperators(RouteGroupBuilder v1)

@@ -8,15 +8,15 @@ namespace Deployment.Tests;
 public sealed class ComposeDefaultsTests
 {
     [Theory]
-    [InlineData("ADMIN_API_KEY", ComposeFileTests.Api, "Admin__ApiKey", "")]
-    [InlineData("EMAIL_PROVIDER", ComposeFileTests.Worker, "Email__Provider", "")]
-    [InlineData("EMAIL_BASE_URL", ComposeFileTests.Worker, "Email__BaseUrl", "")]
-    [InlineData("RABBITMQ_PASSWORD", ComposeFileTests.Api, "RabbitMq__Password", "")]
-    [InlineData("RABBITMQ_PASSWORD", ComposeFileTests.Worker, "RabbitMq__Password", "")]
-    [InlineData("RABBITMQ_PASSWORD", ComposeFileTests.RabbitMq, "RABBITMQ_DEFAULT_PASS", "")]
-    [InlineData("POSTGRES_PASSWORD", ComposeFileTests.Postgres, "POSTGRES_PASSWORD", "")]
-    [InlineData("REGISTRATION_DB_PASSWORD", ComposeFileTests.Api, "ConnectionStrings__Postgres", "Host=postgres;Port=5432;Database=registration;Username=registration;Password=")]
-    [InlineData("NOTIFICATION_DB_PASSWORD", ComposeFileTests.Worker, "ConnectionStrings__Postgres", "Host=postgres;Port=5432;Database=registration;Username=notification;Password=")]
+    [InlineData("ADMIN_API_KEY", ServiceNames.Api, "Admin__ApiKey", "")]
+    [InlineData("EMAIL_PROVIDER", ServiceNames.Worker, "Email__Provider", "")]
+    [InlineData("EMAIL_BASE_URL", ServiceNames.Worker, "Email__BaseUrl", "")]
+    [InlineData("RABBITMQ_PASSWORD", ServiceNames.Api, "RabbitMq__Password", "")]
+    [InlineData("RABBITMQ_PASSWORD", ServiceNames.Worker, "RabbitMq__Password", "")]
+    [InlineData("RABBITMQ_PASSWORD", ServiceNames.RabbitMq, "RABBITMQ_DEFAULT_PASS", "")]
+    [InlineData("POSTGRES_PASSWORD", ServiceNames.Postgres, "POSTGRES_PASSWORD", "")]
+    [InlineData("REGISTRATION_DB_PASSWORD", ServiceNames.Api, "ConnectionStrings__Postgres", "Host=postgres;Port=5432;Database=registration;Username=registration;Password=")]
+    [InlineData("NOTIFICATION_DB_PASSWORD", ServiceNames.Worker, "ConnectionStrings__Postgres", "Host=postgres;Port=5432;Database=registration;Username=notification;Password=")]
     public void AnEmptyVariable_StaysEmpty_NotTheDevelopmentDefault(string variable, string service, string key, string expected)
     {
         var compose = ComposeFile.Load(new Dictionary<string, string>(StringComparer.Ordinal) { [variable] = string.Empty });
@@ -25,9 +25,9 @@ public sealed class ComposeDefaultsTests
     }
 
     [Theory]
-    [InlineData(ComposeFileTests.Api, "Admin__ApiKey", "dev-admin-key")]
-    [InlineData(ComposeFileTests.Worker, "Email__Provider", "Mailpit")]
-    [InlineData(ComposeFileTests.Worker, "Email__BaseUrl", "http://mailpit:8025")]
+    [InlineData(ServiceNames.Api, "Admin__ApiKey", "dev-admin-key")]
+    [InlineData(ServiceNames.Worker, "Email__Provider", "Mailpit")]
+    [InlineData(ServiceNames.Worker, "Email__BaseUrl", "http://mailpit:8025")]
     public void AnUnsetVariable_TakesTheDevelopmentDefault(string service, string key, string expected)
     {
         ComposeFile.LoadWithDefaults().Service(service).Environment[key].Should().Be(expected);

@@ -7,13 +7,6 @@ namespace Deployment.Tests;
 /// <summary>deploy/docker-compose.yml, checked without Docker: paths, images, ports, wiring, credentials.</summary>
 public sealed class ComposeFileTests
 {
-    public const string Api = "registration-api";
-    public const string Worker = "notification-worker";
-    public const string Tests = "tests";
-    public const string Postgres = "postgres";
-    public const string RabbitMq = "rabbitmq";
-    public const string Mailpit = "mailpit";
-
     private const string PostgresInitScript = "deploy/postgres/init-databases.sh";
 
     private static readonly ComposeFile Compose = ComposeFile.LoadWithDefaults();
@@ -23,7 +16,7 @@ public sealed class ComposeFileTests
     [Fact]
     public void Services_AreTheOnesTheDesignNames()
     {
-        Compose.Services.Keys.Should().BeEquivalentTo(Api, Worker, Tests, Postgres, RabbitMq, Mailpit);
+        Compose.Services.Keys.Should().BeEquivalentTo(ServiceNames.Api, ServiceNames.Worker, ServiceNames.Tests, ServiceNames.Postgres, ServiceNames.RabbitMq, ServiceNames.Mailpit);
     }
 
     [Fact]
@@ -31,7 +24,7 @@ public sealed class ComposeFileTests
     {
         var builds = Compose.Services.Values.Where(s => s.Build is not null).ToArray();
 
-        builds.Select(s => s.Name).Should().BeEquivalentTo(Api, Worker, Tests);
+        builds.Select(s => s.Name).Should().BeEquivalentTo(ServiceNames.Api, ServiceNames.Worker, ServiceNames.Tests);
         foreach (var service in builds)
         {
             service.Build!.Context.Should().Be(".", $"{service.Name} builds from the repository root (`context: ..`)");
@@ -99,7 +92,7 @@ public sealed class ComposeFileTests
     [Fact]
     public void Api_PublishesTheContainerPortAspNetCoreListensOn_OnHostPort8000()
     {
-        var api = Compose.Service(Api);
+        var api = Compose.Service(ServiceNames.Api);
         var listening = UrlPorts(api.Environment["ASPNETCORE_URLS"]);
 
         api.Ports.Should().NotBeEmpty();
@@ -110,7 +103,7 @@ public sealed class ComposeFileTests
     [Fact]
     public void Api_Healthcheck_ProbesReadinessOnTheListeningPort()
     {
-        var api = Compose.Service(Api);
+        var api = Compose.Service(ServiceNames.Api);
         var port = UrlPorts(api.Environment["ASPNETCORE_URLS"]).Single();
         var test = string.Join(' ', api.HealthcheckTest ?? []);
 
@@ -121,7 +114,7 @@ public sealed class ComposeFileTests
     [Fact]
     public void Worker_Healthcheck_ProbesReadinessOnItsTelemetryPort()
     {
-        var worker = Compose.Service(Worker);
+        var worker = Compose.Service(ServiceNames.Worker);
         var port = worker.Environment.TryGetValue("Telemetry__Port", out var set)
             ? set
             : new Notification.Worker.Infrastructure.TelemetryOptions().Port.ToString(CultureInfo.InvariantCulture);
@@ -144,7 +137,7 @@ public sealed class ComposeFileTests
     [Fact]
     public void Worker_IsScalable_AndRunsTheImageEntryPoint()
     {
-        var worker = Compose.Service(Worker);
+        var worker = Compose.Service(ServiceNames.Worker);
 
         worker.Ports.Should().BeEmpty("`--scale notification-worker=3` cannot bind one host port three times");
         worker.ContainerName.Should().BeNull("container names are unique: a fixed one prevents scaling");
@@ -155,7 +148,7 @@ public sealed class ComposeFileTests
     [Fact]
     public void Tests_RunTheReadmeTestCommand_OnDemand_AgainstTheComposeServices()
     {
-        var tests = Compose.Service(Tests);
+        var tests = Compose.Service(ServiceNames.Tests);
         var environment = tests.Environment;
 
         tests.Profiles.Should().Contain("test", "`up` must not start the test run");
@@ -165,13 +158,13 @@ public sealed class ComposeFileTests
         Repository.Exists("scripts/test.sh").Should().BeTrue();
 
         var postgres = Connection(environment["TEST_POSTGRES"]);
-        postgres["Host"].Should().Be(Postgres);
+        postgres["Host"].Should().Be(ServiceNames.Postgres);
         var rabbitMq = new Uri(environment["TEST_RABBITMQ"]);
         rabbitMq.Scheme.Should().Be("amqp");
-        rabbitMq.Host.Should().Be(RabbitMq);
+        rabbitMq.Host.Should().Be(ServiceNames.RabbitMq);
         rabbitMq.UserInfo.Should().Contain(":", "the test fixtures log in with the URI's credentials");
-        new Uri(environment["TEST_RABBITMQ_MANAGEMENT"]).Should().Be(new Uri($"http://{RabbitMq}:15672"));
-        tests.DependsOn.Should().Contain(Postgres, "service_healthy").And.Contain(RabbitMq, "service_healthy");
+        new Uri(environment["TEST_RABBITMQ_MANAGEMENT"]).Should().Be(new Uri($"http://{ServiceNames.RabbitMq}:15672"));
+        tests.DependsOn.Should().Contain(ServiceNames.Postgres, "service_healthy").And.Contain(ServiceNames.RabbitMq, "service_healthy");
     }
 
     [Fact]
@@ -189,23 +182,23 @@ public sealed class ComposeFileTests
             }
         }
 
-        Compose.Service(Api).DependsOn.Should().Contain(Postgres, "service_healthy", "the API migrates its database at start-up");
+        Compose.Service(ServiceNames.Api).DependsOn.Should().Contain(ServiceNames.Postgres, "service_healthy", "the API migrates its database at start-up");
     }
 
     [Fact]
     public void Clients_ReachTheComposeServices()
     {
-        foreach (var name in new[] { Api, Worker })
+        foreach (var name in new[] { ServiceNames.Api, ServiceNames.Worker })
         {
             var environment = Compose.Service(name).Environment;
-            Connection(environment["ConnectionStrings__Postgres"])["Host"].Should().Be(Postgres);
-            environment["RabbitMq__Host"].Should().Be(RabbitMq);
+            Connection(environment["ConnectionStrings__Postgres"])["Host"].Should().Be(ServiceNames.Postgres);
+            environment["RabbitMq__Host"].Should().Be(ServiceNames.RabbitMq);
             environment["RabbitMq__Port"].Should().Be("5672");
         }
 
-        var worker = Compose.Service(Worker).Environment;
+        var worker = Compose.Service(ServiceNames.Worker).Environment;
         worker["Email__Provider"].Should().Be("Mailpit");
-        new Uri(worker["Email__BaseUrl"]).Should().Be(new Uri($"http://{Mailpit}:8025"), "Mailpit serves its send API on its HTTP port");
+        new Uri(worker["Email__BaseUrl"]).Should().Be(new Uri($"http://{ServiceNames.Mailpit}:8025"), "Mailpit serves its send API on its HTTP port");
     }
 
     [Theory]
@@ -213,23 +206,23 @@ public sealed class ComposeFileTests
     public void Credentials_AgreeBetweenServersAndClients(string variables)
     {
         var compose = variables == "defaults" ? Compose : ComposeFile.LoadWithEnvExample();
-        var rabbitMq = compose.Service(RabbitMq).Environment;
+        var rabbitMq = compose.Service(ServiceNames.RabbitMq).Environment;
         var user = rabbitMq["RABBITMQ_DEFAULT_USER"];
         var password = rabbitMq["RABBITMQ_DEFAULT_PASS"];
-        var databasePasswords = DatabasePasswords(compose.Service(Postgres).Environment);
+        var databasePasswords = DatabasePasswords(compose.Service(ServiceNames.Postgres).Environment);
 
-        foreach (var name in new[] { Api, Worker })
+        foreach (var name in new[] { ServiceNames.Api, ServiceNames.Worker })
         {
             var environment = compose.Service(name).Environment;
             environment["RabbitMq__Username"].Should().Be(user, $"{name} logs in as the user RabbitMQ creates");
             environment["RabbitMq__Password"].Should().Be(password);
         }
 
-        new Uri(compose.Service(Tests).Environment["TEST_RABBITMQ"]).UserInfo.Should().Be($"{user}:{password}");
+        new Uri(compose.Service(ServiceNames.Tests).Environment["TEST_RABBITMQ"]).UserInfo.Should().Be($"{user}:{password}");
 
         var connectionStrings = new[]
         {
-            (Api, "ConnectionStrings__Postgres"), (Worker, "ConnectionStrings__Postgres"), (Tests, "TEST_POSTGRES"),
+            (ServiceNames.Api, "ConnectionStrings__Postgres"), (ServiceNames.Worker, "ConnectionStrings__Postgres"), (ServiceNames.Tests, "TEST_POSTGRES"),
         };
         foreach (var (name, variable) in connectionStrings)
         {
@@ -243,7 +236,7 @@ public sealed class ComposeFileTests
     [Fact]
     public void PostgresInitScript_GetsEveryVariableItUses()
     {
-        var postgres = Compose.Service(Postgres);
+        var postgres = Compose.Service(ServiceNames.Postgres);
         var mounted = postgres.Volumes.Where(v => v.IsBind).Select(v => ComposeFile.RepositoryPathOf(v.Source));
         var script = Repository.ReadText(PostgresInitScript);
         // Set by the postgres image itself.

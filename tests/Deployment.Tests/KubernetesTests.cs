@@ -16,9 +16,6 @@ public sealed class KubernetesTests
     public const string Production = "deploy/kubernetes/overlays/production";
     public const string Operators = "deploy/kubernetes/operators";
 
-    private const string ApiDeployment = "registration-api";
-    private const string WorkerDeployment = "notification-worker";
-
     /// <summary>The non-root user of the .NET images (<c>USER $APP_UID</c> in both Dockerfiles).</summary>
     private const string AppUid = "1654";
 
@@ -41,13 +38,13 @@ public sealed class KubernetesTests
         var kinds = manifests.Objects.Select(o => $"{o.Kind}/{o.Name}").ToArray();
 
         kinds.Should().Contain([
-            $"Deployment/{ApiDeployment}", $"Service/{ApiDeployment}", $"HorizontalPodAutoscaler/{ApiDeployment}", $"PodDisruptionBudget/{ApiDeployment}",
-            $"Deployment/{WorkerDeployment}", $"PodDisruptionBudget/{WorkerDeployment}",
+            $"Deployment/{ServiceNames.Api}", $"Service/{ServiceNames.Api}", $"HorizontalPodAutoscaler/{ServiceNames.Api}", $"PodDisruptionBudget/{ServiceNames.Api}",
+            $"Deployment/{ServiceNames.Worker}", $"PodDisruptionBudget/{ServiceNames.Worker}",
             "NetworkPolicy/default-deny", "CronJob/dead-letters-list", "CronJob/dead-letters-replay",
         ]);
         // The workers scale on the queue (KEDA) in production, on CPU (a plain HPA) where KEDA is not installed.
-        kinds.Should().Contain(overlay == Production ? $"ScaledObject/{WorkerDeployment}" : $"HorizontalPodAutoscaler/{WorkerDeployment}");
-        kinds.Should().NotContain(overlay == Production ? $"HorizontalPodAutoscaler/{WorkerDeployment}" : $"ScaledObject/{WorkerDeployment}",
+        kinds.Should().Contain(overlay == Production ? $"ScaledObject/{ServiceNames.Worker}" : $"HorizontalPodAutoscaler/{ServiceNames.Worker}");
+        kinds.Should().NotContain(overlay == Production ? $"HorizontalPodAutoscaler/{ServiceNames.Worker}" : $"ScaledObject/{ServiceNames.Worker}",
             "KEDA makes its own HPA: two autoscalers on one Deployment would fight");
         manifests.Objects.Where(o => o.Kind != "Namespace").Select(o => o["metadata", "namespace"]).Distinct().Should().ContainSingle();
     }
@@ -86,8 +83,8 @@ public sealed class KubernetesTests
     {
         var images = new Dictionary<string, string>(StringComparer.Ordinal)
         {
-            ["registration-api"] = DockerfileTests.ApiDockerfile,
-            ["notification-worker"] = DockerfileTests.WorkerDockerfile,
+            [ServiceNames.Api] = DockerfileTests.ApiDockerfile,
+            [ServiceNames.Worker] = DockerfileTests.WorkerDockerfile,
         };
 
         foreach (var (owner, pod) in Rendered[overlay].Value.PodTemplates())
@@ -100,13 +97,13 @@ public sealed class KubernetesTests
                 tag.Should().NotBeNullOrEmpty($"{owner}/{container.Name} pins a tag").And.NotBe("latest");
                 container.Command.Should().BeNull($"{owner}/{container.Name} runs the image's ENTRYPOINT ({images[name]})");
                 var entrypoint = Dockerfile.Load(images[name]).FinalStage.Instructions.Last(i => i.Keyword == "ENTRYPOINT").Words;
-                entrypoint.Should().Equal("dotnet", $"{name.Replace("registration-api", "Registration.Api", StringComparison.Ordinal).Replace("notification-worker", "Notification.Worker", StringComparison.Ordinal)}.dll");
+                entrypoint.Should().Equal("dotnet", $"{name.Replace(ServiceNames.Api, "Registration.Api", StringComparison.Ordinal).Replace(ServiceNames.Worker, "Notification.Worker", StringComparison.Ordinal)}.dll");
             }
         }
 
         var jobs = Rendered[overlay].Value.OfKind("CronJob").ToArray();
         jobs.Should().OnlyContain(job => Pod(job).Containers.Single().Args.Count > 0 && Pod(job).Containers.Single().Args[0] == "dead-letters", "the Job templates run the worker's operator command");
-        jobs.Should().OnlyContain(job => ImageReference.Split(Pod(job).Containers.Single().Image).Repository.EndsWith("notification-worker", StringComparison.Ordinal));
+        jobs.Should().OnlyContain(job => ImageReference.Split(Pod(job).Containers.Single().Image).Repository.EndsWith(ServiceNames.Worker, StringComparison.Ordinal));
         jobs.Select(job => string.Join(' ', Pod(job).Containers.Single().Args)).Should().BeEquivalentTo("dead-letters list", "dead-letters replay");
         jobs.Should().OnlyContain(job => (string?)job["spec", "suspend"] == "true", "templates: they never run by themselves");
     }
@@ -116,8 +113,8 @@ public sealed class KubernetesTests
     public void Ports_AreTheOnesTheServicesListenOn(string overlay)
     {
         var manifests = Rendered[overlay].Value;
-        var (api, apiEnvironment) = Container(manifests, ApiDeployment);
-        var (worker, workerEnvironment) = Container(manifests, WorkerDeployment);
+        var (api, apiEnvironment) = Container(manifests, ServiceNames.Api);
+        var (worker, workerEnvironment) = Container(manifests, ServiceNames.Worker);
         var urls = new Uri(apiEnvironment["ASPNETCORE_URLS"].Replace("+", "localhost", StringComparison.Ordinal));
         var exposed = Dockerfile.Load(DockerfileTests.ApiDockerfile).FinalStage.Instructions.Single(i => i.Keyword == "EXPOSE").Arguments;
         var telemetryPort = workerEnvironment.TryGetValue("Telemetry__Port", out var port)
@@ -144,8 +141,8 @@ public sealed class KubernetesTests
     public void Probes_AskThePathsTheServicesServe_OnTheirPorts(string overlay)
     {
         var manifests = Rendered[overlay].Value;
-        var (api, apiEnvironment) = Container(manifests, ApiDeployment);
-        var (worker, _) = Container(manifests, WorkerDeployment);
+        var (api, apiEnvironment) = Container(manifests, ServiceNames.Api);
+        var (worker, _) = Container(manifests, ServiceNames.Worker);
         var apiRoutes = ServiceBuild.Api(Expanded(apiEnvironment)).Routes;
 
         foreach (var (container, served) in new[] { (api, (Func<string, bool>)apiRoutes.Contains), (worker, WorkerConfiguration.Value.CodeNames) })
@@ -169,11 +166,11 @@ public sealed class KubernetesTests
     public void GracePeriods_ExceedWhatTheServicesTakeToStop(string overlay)
     {
         var manifests = Rendered[overlay].Value;
-        foreach (var name in new[] { ApiDeployment, WorkerDeployment })
+        foreach (var name in new[] { ServiceNames.Api, ServiceNames.Worker })
         {
             var deployment = manifests.Get("Deployment", name);
             var (container, environment) = Container(manifests, name);
-            var stop = name == ApiDeployment ? ServiceBuild.Api(Expanded(environment)).Stop : ServiceBuild.Worker(Expanded(environment));
+            var stop = name == ServiceNames.Api ? ServiceBuild.Api(Expanded(environment)).Stop : ServiceBuild.Worker(Expanded(environment));
             var preStop = container["lifecycle", "preStop", "exec", "command"] is IReadOnlyList<object?> { Count: 2 } command && command[0] as string == "sleep"
                 ? TimeSpan.FromSeconds(int.Parse((string)command[1]!, System.Globalization.CultureInfo.InvariantCulture))
                 : TimeSpan.Zero;
@@ -224,7 +221,7 @@ public sealed class KubernetesTests
 
         // .NET sizes the bcrypt bulkhead by Environment.ProcessorCount, which follows the CPU limit rounded up:
         // whole cores, or the bulkhead runs more bcrypt threads than the quota lets run.
-        var (api, _) = Container(Rendered[overlay].Value, ApiDeployment);
+        var (api, _) = Container(Rendered[overlay].Value, ServiceNames.Api);
         Regex.IsMatch((string)api["resources", "limits", "cpu"]!, @"^\d+$").Should().BeTrue("the API's CPU limit is whole cores");
         if (overlay == Production)
         {
@@ -249,7 +246,7 @@ public sealed class KubernetesTests
 
         var policies = manifests.OfKind("NetworkPolicy").ToArray();
         policies.Should().Contain(p => p.Name == "default-deny" && (p["spec", "podSelector"] as IReadOnlyDictionary<string, object?>)!.Count == 0);
-        foreach (var name in new[] { ApiDeployment, WorkerDeployment })
+        foreach (var name in new[] { ServiceNames.Api, ServiceNames.Worker })
         {
             var (container, _) = Container(manifests, name);
             var policy = policies.Single(p => Matches(p["spec", "podSelector", "matchLabels"], Pod(manifests.Get("Deployment", name)).Labels));
@@ -264,9 +261,9 @@ public sealed class KubernetesTests
     public void ScaledObject_WatchesTheWorkersQueue_WithTheWorkersOwnCredentials()
     {
         var manifests = Rendered[Production].Value;
-        var trigger = Yaml.List((IReadOnlyDictionary<string, object?>)manifests.Get("ScaledObject", WorkerDeployment)["spec"]!, "triggers")
+        var trigger = Yaml.List((IReadOnlyDictionary<string, object?>)manifests.Get("ScaledObject", ServiceNames.Worker)["spec"]!, "triggers")
             .OfType<IReadOnlyDictionary<string, object?>>().Single();
-        var (_, environment) = Container(manifests, WorkerDeployment);
+        var (_, environment) = Container(manifests, ServiceNames.Worker);
         var metadata = (IReadOnlyDictionary<string, object?>)trigger["metadata"]!;
 
         trigger["type"].Should().Be("rabbitmq");
@@ -355,7 +352,7 @@ public sealed class KubernetesTests
         {
             foreach (var container in pod.Containers)
             {
-                var configuration = ImageReference.Split(container.Image).Repository.EndsWith("registration-api", StringComparison.Ordinal)
+                var configuration = ImageReference.Split(container.Image).Repository.EndsWith(ServiceNames.Api, StringComparison.Ordinal)
                     ? ApiConfiguration.Value
                     : WorkerConfiguration.Value;
                 yield return (owner, container, EnvironmentOf(manifests, container), configuration);

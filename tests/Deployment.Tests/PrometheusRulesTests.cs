@@ -29,7 +29,7 @@ public sealed class PrometheusRulesTests
     public void EveryMetricAnAlertReads_IsOneTheServicesExport()
     {
         var compose = ComposeFile.LoadWithDefaults();
-        var exported = ServiceBuild.Instruments(compose.Service(ComposeFileTests.Api).Environment, compose.Service(ComposeFileTests.Worker).Environment)
+        var exported = ServiceBuild.Instruments(compose.Service(ServiceNames.Api).Environment, compose.Service(ServiceNames.Worker).Environment)
             .SelectMany(instrument => instrument.PrometheusNames)
             .ToHashSet(StringComparer.Ordinal);
         var read = System.Text.RegularExpressions.Regex.Matches(Repository.ReadText(Rules), @"\b(?:registration|notification)_[a-z0-9_]+\b(?!\s*=)")

@@ -24,8 +24,8 @@ public sealed class ScaledComposeTests
     [Fact]
     public void Replicas_AreTwoApisAndThreeWorkers_ByDefault()
     {
-        Replicas(ComposeFileTests.Api).Should().Be(2);
-        Replicas(ComposeFileTests.Worker).Should().Be(3);
+        Replicas(ServiceNames.Api).Should().Be(2);
+        Replicas(ServiceNames.Worker).Should().Be(3);
     }
 
     [Fact]
@@ -34,7 +34,7 @@ public sealed class ScaledComposeTests
         var proxy = Scaled.Service(Proxy);
         var listening = Nginx.Value.Named("listen").Select(listen => int.Parse(listen.Arguments[0], System.Globalization.CultureInfo.InvariantCulture));
 
-        Scaled.Service(ComposeFileTests.Api).Ports.Should().BeEmpty("replicas cannot share a host port (`ports: !reset []`)");
+        Scaled.Service(ServiceNames.Api).Ports.Should().BeEmpty("replicas cannot share a host port (`ports: !reset []`)");
         proxy.Ports.Should().ContainSingle().Which.Should().Be(new ComposePort("127.0.0.1", "8000", listening.Single()),
             "http://localhost:8000 reaches nginx as it reached the single API, on the port nginx listens on");
     }
@@ -42,11 +42,11 @@ public sealed class ScaledComposeTests
     [Fact]
     public void Nginx_ProxiesToTheApiService_OnThePortItListensOn_ResolvingEveryReplica()
     {
-        var apiPort = new Uri(Scaled.Service(ComposeFileTests.Api).Environment["ASPNETCORE_URLS"].Replace("+", "localhost", StringComparison.Ordinal)).Port;
+        var apiPort = new Uri(Scaled.Service(ServiceNames.Api).Environment["ASPNETCORE_URLS"].Replace("+", "localhost", StringComparison.Ordinal)).Port;
         var proxyPass = Nginx.Value.Named("proxy_pass").Should().ContainSingle().Subject;
         var target = new Uri(Nginx.Value.Expand(proxyPass.Arguments[0]));
 
-        target.Host.Should().Be(ComposeFileTests.Api, "Docker's DNS answers the service name with every replica");
+        target.Host.Should().Be(ServiceNames.Api, "Docker's DNS answers the service name with every replica");
         target.Port.Should().Be(apiPort);
         proxyPass.Arguments[0].Should().StartWith("$", "a variable makes nginx resolve at request time, following scaling and restarts");
         Nginx.Value.Named("resolver").Should().ContainSingle().Which.Arguments[0].Should().Be("127.0.0.11", "Docker's embedded DNS");
@@ -70,7 +70,7 @@ public sealed class ScaledComposeTests
     [Fact]
     public void Api_TrustsXForwardedFor_FromTheProxyAddressOnly()
     {
-        var api = Scaled.Service(ComposeFileTests.Api).Environment;
+        var api = Scaled.Service(ServiceNames.Api).Environment;
         var proxyAddress = Yaml.Mapping(Yaml.Mapping(Scaled.Service(Proxy).Definition, "networks")!, "default")!["ipv4_address"] as string;
         var subnet = Yaml.List(Yaml.Mapping(Yaml.Mapping(Scaled.Networks, "default")!, "ipam")!, "config")
             .OfType<IReadOnlyDictionary<string, object?>>().Single()["subnet"] as string;
@@ -88,7 +88,7 @@ public sealed class ScaledComposeTests
 
         proxy.Volumes.Should().ContainSingle().Which.Should().Be(new ComposeVolume("./nginx/registration.conf", "/etc/nginx/conf.d/default.conf", IsBind: true));
         Repository.Exists(ComposeFile.RepositoryPathOf("./nginx/registration.conf")).Should().BeTrue();
-        proxy.DependsOn.Should().Contain(ComposeFileTests.Api, "service_healthy");
+        proxy.DependsOn.Should().Contain(ServiceNames.Api, "service_healthy");
         string.Join(' ', proxy.HealthcheckTest!).Should().Contain("/health/live").And.Contain(Nginx.Value.Named("listen").Single().Arguments[0]);
     }
 

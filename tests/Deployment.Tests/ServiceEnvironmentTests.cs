@@ -13,8 +13,8 @@ public sealed class ServiceEnvironmentTests
     /// <summary>Compose service, its assembly, and its project directory.</summary>
     public static TheoryData<string, string, string> Services => new()
     {
-        { ComposeFileTests.Api, "Registration.Api", "services/Registration.Api" },
-        { ComposeFileTests.Worker, "Notification.Worker", "services/Notification.Worker" },
+        { ServiceNames.Api, "Registration.Api", "services/Registration.Api" },
+        { ServiceNames.Worker, "Notification.Worker", "services/Notification.Worker" },
     };
 
     public const string ScaledDefaults = "scaled defaults";
@@ -27,8 +27,8 @@ public sealed class ServiceEnvironmentTests
             var data = new TheoryData<string, string, string, string>();
             foreach (var source in new[] { Defaults, ComposeFile.EnvExampleRelativePath, ScaledDefaults, ScaledEnvExample })
             {
-                data.Add(ComposeFileTests.Api, "Registration.Api", "services/Registration.Api", source);
-                data.Add(ComposeFileTests.Worker, "Notification.Worker", "services/Notification.Worker", source);
+                data.Add(ServiceNames.Api, "Registration.Api", "services/Registration.Api", source);
+                data.Add(ServiceNames.Worker, "Notification.Worker", "services/Notification.Worker", source);
             }
 
             return data;
@@ -60,13 +60,13 @@ public sealed class ServiceEnvironmentTests
     }
 
     [Theory]
-    [InlineData(ComposeFileTests.Api)]
-    [InlineData(ComposeFileTests.Worker)]
+    [InlineData(ServiceNames.Api)]
+    [InlineData(ServiceNames.Worker)]
     public void RequiredSettings_AreSet(string service)
     {
         var environment = ComposeFile.LoadWithDefaults().Service(service).Environment;
         List<string> required = ["ConnectionStrings__Postgres", "RabbitMq__Host", "RabbitMq__Username", "RabbitMq__Password"];
-        if (service == ComposeFileTests.Api)
+        if (service == ServiceNames.Api)
         {
             required.AddRange(["ASPNETCORE_URLS", "Admin__ApiKey"]);
         }
@@ -108,7 +108,7 @@ public sealed class ServiceEnvironmentTests
         // Activation and Security are the product's contract (a code lives one minute, ...): the
         // compose defaults must not quietly change them.
         var configuration = ServiceConfiguration.Of("Registration.Api", "services/Registration.Api");
-        var environment = ComposeFile.LoadWithDefaults().Service(ComposeFileTests.Api).Environment;
+        var environment = ComposeFile.LoadWithDefaults().Service(ServiceNames.Api).Environment;
         var settings = new ConfigurationBuilder()
             .AddInMemoryCollection(environment.Select(e => new KeyValuePair<string, string?>(ServiceConfiguration.KeyOf(e.Key), e.Value)))
             .Build();

@@ -16,7 +16,7 @@ public sealed class HashingAndParkingMetricsTests(ApiFixture fixture, ITestOutpu
         await fixture.Database.InsertOutboxRowAsync("UserRegistered", """{"userId": "not-a-guid"}""");
 
         var samples = await Eventually.GetAsync(
-            ScrapeAsync,
+            () => PrometheusSample.ScrapeAsync(_client),
             found => found.Any(s => s.Is("registration_outbox_parked_total", "reason", "unreadable-payload")),
             "the parked row counted on /metrics");
 
@@ -32,12 +32,5 @@ public sealed class HashingAndParkingMetricsTests(ApiFixture fixture, ITestOutpu
         samples.Single(s => s.Is("registration_password_hashing_duration_seconds_count", "implementation", "native"))
             .Value.Should().BeGreaterThanOrEqualTo(1, "the registration ran bcrypt once");
         samples.Single(s => s.Is("registration_outbox_parked_total", "reason", "unreadable-payload")).Value.Should().Be(1);
-    }
-
-    private async Task<IReadOnlyList<PrometheusSample>> ScrapeAsync()
-    {
-        using var response = await _client.GetAsync("/metrics");
-        response.StatusCode.Should().Be(HttpStatusCode.OK);
-        return PrometheusSample.Parse(await response.Content.ReadAsStringAsync());
     }
 }

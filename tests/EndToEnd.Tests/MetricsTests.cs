@@ -36,7 +36,7 @@ public sealed class MetricsTests(ApiFixture fixture, ITestOutputHelper output) :
         using var right = await _client.ActivateAsync(user, code);
         using var me = await _client.GetMeAsync(user);
         var samples = await Eventually.GetAsync(
-            ScrapeAsync,
+            () => PrometheusSample.ScrapeAsync(_client),
             // The series exist from the start at 0: wait for the counts of this test's traffic, not their names.
             found => Expected.All(name => found.Any(s => s.Name == name))
                 && found.Any(s => s.Is("registration_activations_total", "outcome", "ok") && s.Value >= 1)
@@ -72,7 +72,7 @@ public sealed class MetricsTests(ApiFixture fixture, ITestOutputHelper output) :
     [Fact]
     public async Task Metrics_ShowEveryActivationOutcome_FromTheStart_AtZeroUntilItHappens()
     {
-        var samples = await ScrapeAsync();
+        var samples = await PrometheusSample.ScrapeAsync(_client);
 
         // This class never has a code expire or lock: those two stay at 0, yet they are there.
         foreach (var outcome in new[] { "ok", "invalid", "expired", "locked" })
@@ -86,12 +86,4 @@ public sealed class MetricsTests(ApiFixture fixture, ITestOutputHelper output) :
         samples.Should().ContainSingle(s => s.Name == "registration_outbox_publish_failures_total");
         samples.Should().ContainSingle(s => s.Name == "registration_requests_rejected_busy_total");
     }
-
-    private async Task<IReadOnlyList<PrometheusSample>> ScrapeAsync()
-    {
-        using var response = await _client.GetAsync("/metrics");
-        response.StatusCode.Should().Be(HttpStatusCode.OK);
-        return PrometheusSample.Parse(await response.Content.ReadAsStringAsync());
-    }
-
 }

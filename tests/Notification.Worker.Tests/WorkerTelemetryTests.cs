@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Http.Headers;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -83,7 +82,7 @@ public sealed class WorkerTelemetryTests(TestEnvironment environment) : FreshPro
         await using var worker = await Environment.StartWorkerProcessAsync(settings => settings.TelemetryPort(port));
         using var client = Client(port);
 
-        var atStart = await ScrapeAsync(client);
+        var atStart = await PrometheusSample.ScrapeAsync(client);
 
         string[] outcomes =
         [
@@ -103,7 +102,7 @@ public sealed class WorkerTelemetryTests(TestEnvironment environment) : FreshPro
         await Broker.PublishAsync(Environment.VirtualHost, TestMessages.UserRegistered(DateTimeOffset.UtcNow.AddMinutes(1)), messageId);
         await Environment.Database.WaitForOutcomeAsync(messageId, "sent");
         var samples = await Eventually.GetAsync(
-            () => ScrapeAsync(client),
+            () => PrometheusSample.ScrapeAsync(client),
             found => found.Any(sample => sample.Name == "notification_emails_sent_total" && sample.Value == 1),
             "the sent email on /metrics");
 
@@ -120,16 +119,6 @@ public sealed class WorkerTelemetryTests(TestEnvironment environment) : FreshPro
     }
 
     private static HttpClient Client(int port) => new() { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(10) };
-
-    private static async Task<IReadOnlyList<PrometheusSample>> ScrapeAsync(HttpClient client)
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Get, "/metrics");
-        request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("text/plain"));
-        using var response = await client.SendAsync(request);
-        response.StatusCode.Should().Be(HttpStatusCode.OK);
-        response.Content.Headers.ContentType!.MediaType.Should().Be("text/plain");
-        return PrometheusSample.Parse(await response.Content.ReadAsStringAsync());
-    }
 
     private static Dictionary<string, string?> Checks(string body)
     {

@@ -40,6 +40,12 @@ public sealed class WorkerCrashTests(TestEnvironment environment, ITestOutputHel
         var deliveredAtKill = environment.Provider.Delivered.Count;
         output.WriteLine($"SIGKILL sent to worker process {first.Id} after {deliveredAtKill} emails.");
         await first.WaitForExitAsync(TimeSpan.FromSeconds(10));
+        // The new worker counts as started once the queue has one consumer more than before it: the broker must
+        // have dropped the dead worker's consumer first, or it could drop it just as the new one joins and the
+        // count would never rise (seen once under load: "worker-process-2 consumes" timed out).
+        await Eventually.HoldsAsync(
+            async () => (await Broker.InspectAsync(environment.VirtualHost, Broker.ActivationEmailQueue))?.Consumers == 0,
+            "the broker dropped the killed worker's consumer");
 
         await burst;
         output.WriteLine($"All {Users} registrations answered 201.");

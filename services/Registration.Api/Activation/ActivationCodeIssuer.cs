@@ -1,4 +1,5 @@
 using Dapper;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using Registration.Api.Infrastructure;
@@ -35,9 +36,10 @@ public static class CodePurposes
 /// new one stored with the address it goes to, the user's <c>last_code_issued_at</c> moved (the resend
 /// cooldown and the retention purge read it), and the event that gets it emailed added to the outbox
 /// (<see cref="OutboxWriter"/>). Registration, resend, both kinds of email change and redelivery all come
-/// through here, so these rules hold for every code.
+/// through here, so these rules hold for every code. The routes that email a code answer its two limits with
+/// <see cref="RefuseWithinCooldown"/> and <see cref="AddressLimited"/>.
 /// </summary>
-public sealed class ActivationCodeIssuer(IOptions<ActivationOptions> options, AddressLimits limits)
+public sealed class ActivationCodeIssuer(IOptions<ActivationOptions> options, AddressLimits limits, RegistrationMetrics metrics)
 {
     private const string Registration = "registration";
 
@@ -79,6 +81,27 @@ public sealed class ActivationCodeIssuer(IOptions<ActivationOptions> options, Ad
         NpgsqlTransaction transaction, Guid userId, string newEmail, string reason, DateTimeOffset now, CancellationToken cancellationToken) =>
         IssueAsync(transaction, userId, CodePurposes.EmailChange, reason, newEmail, now,
             issued => new EmailChangeRequested(userId, newEmail, issued.Code, issued.ExpiresAt, now), cancellationToken);
+
+    /// <summary>
+    /// The resend cooldown: at most one code per <c>Activation:ResendCooldown</c>, counted from the user's last code
+    /// (registration included). While it runs, the contract's 429 resend-too-soon with Retry-After; null once it has passed.
+    /// </summary>
+    public ProblemHttpResult? RefuseWithinCooldown(DateTime lastCodeIssuedAt, DateTimeOffset now, HttpContext context)
+    {
+        var wait = lastCodeIssuedAt.AsUtc() + options.Value.ResendCooldown - now;
+        return wait > TimeSpan.Zero ? Problems.ResendTooSoon(wait).WithRetryAfter(context, wait) : null;
+    }
+
+    /// <summary>
+    /// The contract's answer when the address a code would go to had its daily number of codes (an
+    /// <see cref="IssueOutcome.RetryAfter"/>, or <see cref="AddressLimits.PeekAsync"/> before any work): 429
+    /// too-many-requests with Retry-After, counted on the address-limit metric.
+    /// </summary>
+    public ProblemHttpResult AddressLimited(HttpContext context, TimeSpan retryAfter)
+    {
+        metrics.AddressLimitReached(AddressLimits.CodeSent);
+        return Problems.TooManyCodesForAddress().WithRetryAfter(context, retryAfter);
+    }
 
     /// <summary>The current code stops working (a cancelled email change); nothing is emailed.</summary>
     public static Task SupersedeAsync(NpgsqlTransaction transaction, Guid userId, DateTimeOffset now, CancellationToken cancellationToken) =>

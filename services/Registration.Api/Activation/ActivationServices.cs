@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Options;
 using Npgsql;
 using Registration.Api.Infrastructure;
 
@@ -10,7 +9,6 @@ public sealed record ActivationServices(
     ActivationCodeIssuer Issuer,
     CodeVerifier Verifier,
     TimeProvider Clock,
-    IOptions<ActivationOptions> Options,
     RegistrationMetrics Metrics,
     ILoggerFactory LoggerFactory)
 {

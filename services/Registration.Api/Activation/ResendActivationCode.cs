@@ -38,17 +38,15 @@ public static class ResendActivationCode
         }
 
         var now = services.Clock.GetDatabaseNow();
-        var nextAllowed = user.LastCodeIssuedAt.AsUtc() + services.Options.Value.ResendCooldown;
-        if (now < nextAllowed)
+        if (services.Issuer.RefuseWithinCooldown(user.LastCodeIssuedAt, now, httpContext) is { } tooSoon)
         {
-            return Problems.ResendTooSoon(nextAllowed - now).WithRetryAfter(httpContext, nextAllowed - now);
+            return tooSoon;
         }
 
         var outcome = await services.Issuer.ReissueAsync(transaction, userId, user.Email, ReissueReasons.Resend, now, cancellationToken);
         if (outcome.RetryAfter is { } wait)
         {
-            services.Metrics.AddressLimitReached(AddressLimits.CodeSent);
-            return Problems.TooManyCodesForAddress().WithRetryAfter(httpContext, wait);
+            return services.Issuer.AddressLimited(httpContext, wait);
         }
 
         await transaction.CommitAsync(cancellationToken);

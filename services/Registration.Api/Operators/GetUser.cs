@@ -1,4 +1,3 @@
-using Dapper;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Registration.Api.Infrastructure;
 using Registration.Api.Users;
@@ -8,8 +7,6 @@ namespace Registration.Api.Operators;
 /// <summary>GET /v1/users/{id} for operators. A malformed id is 400, an unknown one 404.</summary>
 public static class GetUser
 {
-    private const string Sql = $"SELECT {UserRow.Columns} FROM users WHERE id = @Id";
-
     public static async Task<Results<Ok<UserResponse>, ProblemHttpResult>> HandleAsync(
         string id, [AsParameters] OperatorServices services, CancellationToken cancellationToken)
     {
@@ -19,8 +16,7 @@ public static class GetUser
         }
 
         await using var connection = await services.DataSource.OpenConnectionAsync(cancellationToken);
-        var user = await connection.QuerySingleOrDefaultAsync<UserRow>(
-            new CommandDefinition(Sql, new { Id = userId }, cancellationToken: cancellationToken));
+        var user = await UserRow.FindAsync(connection, userId, cancellationToken);
         return user is null ? Problems.NotFound() : TypedResults.Ok(user.ToResponse());
     }
 }

@@ -65,8 +65,7 @@ public static class RegisterUser
 
             if (await services.AddressLimits.PeekAsync(connection, addressKey, AddressLimits.CodeSent, now, cancellationToken) is { } wait)
             {
-                services.Metrics.AddressLimitReached(AddressLimits.CodeSent);
-                return Problems.TooManyCodesForAddress().WithRetryAfter(request.HttpContext, wait);
+                return services.Issuer.AddressLimited(request.HttpContext, wait);
             }
         }
 
@@ -79,8 +78,7 @@ public static class RegisterUser
                 return Problems.EmailTaken();
             }
 
-            services.Metrics.AddressLimitReached(AddressLimits.CodeSent);
-            return Problems.TooManyCodesForAddress().WithRetryAfter(request.HttpContext, limited);
+            return services.Issuer.AddressLimited(request.HttpContext, limited);
         }
 
         if (outcome.ReplacedUserId is { } replaced)

@@ -36,8 +36,6 @@ public static class UpdateCurrentUser
 
     private const string ReplaceEmailSql = "UPDATE users SET email = @Email, email_key = @EmailKey WHERE id = @Id";
 
-    private const string ReadUserSql = $"SELECT {UserRow.Columns} FROM users WHERE id = @Id";
-
     public static async Task<Results<Ok<UserResponse>, ProblemHttpResult>> HandleAsync(
         HttpRequest request, ClaimsPrincipal principal, [AsParameters] UserServices services, CancellationToken cancellationToken)
     {
@@ -99,8 +97,8 @@ public static class UpdateCurrentUser
             }
         }
 
-        var updated = await connection.QuerySingleAsync<UserRow>(
-            new CommandDefinition(ReadUserSql, new { Id = userId }, transaction, cancellationToken: cancellationToken));
+        // Locked at the start of this transaction: the row is there.
+        var updated = (await UserRow.FindAsync(connection, userId, cancellationToken, transaction))!;
         await transaction.CommitAsync(cancellationToken);
         Log.UserUpdated(services.Logger, userId, change, passwordHash is not null);
         return TypedResults.Ok(updated.ToResponse());
@@ -133,10 +131,9 @@ public static class UpdateCurrentUser
             return (EmailChange.None, Problems.EmailTaken());
         }
 
-        var nextAllowed = user.LastCodeIssuedAt.AsUtc() + services.Options.Value.ResendCooldown;
-        if (now < nextAllowed)
+        if (services.Issuer.RefuseWithinCooldown(user.LastCodeIssuedAt, now, httpContext) is { } tooSoon)
         {
-            return (EmailChange.None, Problems.ResendTooSoon(nextAllowed - now).WithRetryAfter(httpContext, nextAllowed - now));
+            return (EmailChange.None, tooSoon);
         }
 
         if (user.Status == UserStatus.Active)
@@ -145,7 +142,7 @@ public static class UpdateCurrentUser
                 transaction, user.Id, email, ActivationCodeIssuer.EmailChangeReason, now, cancellationToken);
             if (issued.RetryAfter is { } wait)
             {
-                return (EmailChange.None, AddressLimited(httpContext, services, wait));
+                return (EmailChange.None, services.Issuer.AddressLimited(httpContext, wait));
             }
 
             await connection.ExecuteAsync(new CommandDefinition(
@@ -174,14 +171,8 @@ public static class UpdateCurrentUser
 
         var reissued = await services.Issuer.ReissueAsync(transaction, user.Id, email, ReissueReasons.EmailChanged, now, cancellationToken);
         return reissued.RetryAfter is { } limited
-            ? (EmailChange.None, AddressLimited(httpContext, services, limited))
+            ? (EmailChange.None, services.Issuer.AddressLimited(httpContext, limited))
             : (EmailChange.Replaced, null);
-    }
-
-    private static ProblemHttpResult AddressLimited(HttpContext httpContext, UserServices services, TimeSpan wait)
-    {
-        services.Metrics.AddressLimitReached(AddressLimits.CodeSent);
-        return Problems.TooManyCodesForAddress().WithRetryAfter(httpContext, wait);
     }
 
     private sealed record LockedUser(Guid Id, string Email, string Status, string? PendingEmail, DateTime LastCodeIssuedAt);

@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Options;
 using Npgsql;
 using Registration.Api.Activation;
 using Registration.Api.Infrastructure;
@@ -13,7 +12,6 @@ public sealed record UserServices(
     CodeVerifier Verifier,
     AddressLimits AddressLimits,
     TimeProvider Clock,
-    IOptions<ActivationOptions> Options,
     RegistrationMetrics Metrics,
     ILoggerFactory LoggerFactory)
 {

@@ -7,6 +7,17 @@ public static class ProblemAssertions
 {
     public const string ProblemJson = "application/problem+json";
 
+    /// <summary>Every problem <c>type</c> the design names; no answer of the API carries another.</summary>
+    public static readonly IReadOnlyList<string> DesignTypes =
+    [
+        "/problems/validation-failed", "/problems/email-taken", "/problems/unauthorized", "/problems/forbidden",
+        "/problems/not-found", "/problems/already-active", "/problems/activation-code-expired",
+        "/problems/activation-code-invalid", "/problems/activation-code-locked", "/problems/resend-too-soon",
+        "/problems/too-many-requests", "/problems/unavailable", "/problems/no-pending-change",
+        "/problems/payload-too-large", "/problems/unsupported-media-type", "/problems/method-not-allowed",
+        "/problems/internal",
+    ];
+
     /// <summary>
     /// Asserts an RFC 9457 problem: the status, <c>application/problem+json</c>, the contract's <c>type</c>,
     /// a <c>status</c> member equal to the HTTP status, a title, a <c>traceId</c>, and nothing that looks like a stack trace

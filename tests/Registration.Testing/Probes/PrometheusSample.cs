@@ -1,4 +1,6 @@
+using System.Net.Http.Headers;
 using System.Text.RegularExpressions;
+using FluentAssertions;
 
 namespace Registration.Testing.Probes;
 
@@ -7,6 +9,18 @@ public sealed partial record PrometheusSample(string Name, IReadOnlyDictionary<s
 {
     public bool Is(string name, string label, string value) =>
         Name == name && Labels.TryGetValue(label, out var actual) && actual == value;
+
+    /// <summary>GET /metrics of the API or the worker (<paramref name="client"/>'s base address): 200 in the Prometheus text format, parsed.</summary>
+    public static async Task<IReadOnlyList<PrometheusSample>> ScrapeAsync(HttpClient client)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri("/metrics", UriKind.Relative));
+        request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("text/plain"));
+        using var response = await client.SendAsync(request);
+        response.StatusCode.Should().Be(HttpStatusCode.OK);
+        response.Content.Headers.ContentType!.MediaType.Should().Be("text/plain");
+        return Parse(await response.Content.ReadAsStringAsync());
+    }
 
     public static IReadOnlyList<PrometheusSample> Parse(string text)
     {

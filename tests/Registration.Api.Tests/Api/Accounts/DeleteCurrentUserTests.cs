@@ -22,12 +22,7 @@ public sealed class DeleteCurrentUserTests(ApiFixture factory) : IClassFixture<A
     [Fact]
     public async Task DeleteMe_RemovesTheUsersActivationCodes()
     {
-        var user = await _client.RegisterUserAsync();
-        factory.Clock.Advance(TimeSpan.FromSeconds(30));
-        using (var resend = await _client.RequestNewCodeAsync(user))
-        {
-            resend.StatusCode.Should().Be(HttpStatusCode.Accepted);
-        }
+        var user = await UserWithAResentCodeAsync();
 
         (await factory.Database.GetCodesAsync(user.Id)).Should().HaveCount(2);
 
@@ -41,12 +36,7 @@ public sealed class DeleteCurrentUserTests(ApiFixture factory) : IClassFixture<A
     [Fact]
     public async Task DeleteMe_RemovesTheUsersOutboxMessagesNotYetDispatched_SoNoCodeIsEmailedForAGoneAccount()
     {
-        var user = await _client.RegisterUserAsync();
-        factory.Clock.Advance(TimeSpan.FromSeconds(30));
-        using (var resend = await _client.RequestNewCodeAsync(user))
-        {
-            resend.StatusCode.Should().Be(HttpStatusCode.Accepted);
-        }
+        var user = await UserWithAResentCodeAsync();
 
         // As if the broker were down: both messages wait for a retry an hour away, so the dispatcher leaves them.
         await factory.Database.ExecuteAsync(
@@ -111,5 +101,15 @@ public sealed class DeleteCurrentUserTests(ApiFixture factory) : IClassFixture<A
         using var second = await _client.DeleteMeAsync(user.Credentials);
 
         await second.ShouldBeUnauthorizedAsync();
+    }
+
+    /// <summary>A pending user with two codes, and two code emails in the outbox: the registration's, then a resend's.</summary>
+    private async Task<TestUser> UserWithAResentCodeAsync()
+    {
+        var user = await _client.RegisterUserAsync();
+        factory.Clock.Advance(TimeSpan.FromSeconds(30));
+        using var resend = await _client.RequestNewCodeAsync(user);
+        resend.StatusCode.Should().Be(HttpStatusCode.Accepted);
+        return user;
     }
 }

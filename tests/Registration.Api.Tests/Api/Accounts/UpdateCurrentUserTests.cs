@@ -89,10 +89,7 @@ public sealed class UpdateCurrentUserTests(ApiFixture factory) : IClassFixture<A
     public async Task PatchMe_OfAPendingAccount_FreesTheOldAddress_AndTakesTheNewOne()
     {
         var user = await _client.RegisterUserAsync();
-        var newEmail = ApiRequests.UniqueEmail("changed");
-        factory.Clock.Advance(ResendCooldown);
-        using var patch = await _client.PatchMeAsync(user, new { email = newEmail });
-        patch.StatusCode.Should().Be(HttpStatusCode.OK);
+        var newEmail = await MoveToANewAddressAsync(user);
 
         using var oldAddress = await _client.RegisterAsync(user.Email, ApiRequests.DefaultPassword);
         using var newAddress = await _client.RegisterAsync(newEmail.ToUpperInvariant(), ApiRequests.DefaultPassword);
@@ -130,10 +127,7 @@ public sealed class UpdateCurrentUserTests(ApiFixture factory) : IClassFixture<A
     public async Task PatchMe_OfAPendingAccount_SendsACodeThatActivatesIt()
     {
         var user = await _client.RegisterUserAsync();
-        var newEmail = ApiRequests.UniqueEmail("changed");
-        factory.Clock.Advance(ResendCooldown);
-        using var patch = await _client.PatchMeAsync(user, new { email = newEmail });
-        patch.StatusCode.Should().Be(HttpStatusCode.OK);
+        var newEmail = await MoveToANewAddressAsync(user);
         var code = await factory.Database.GetCurrentCodeAsync(user.Id);
 
         using var response = await _client.ActivateAsync(BasicAuth.Header(newEmail, user.Password), code.Code);
@@ -149,10 +143,7 @@ public sealed class UpdateCurrentUserTests(ApiFixture factory) : IClassFixture<A
     {
         var user = await _client.RegisterUserAsync();
         var registrationCode = await factory.Database.GetCurrentCodeAsync(user.Id);
-        var newEmail = ApiRequests.UniqueEmail("changed");
-        factory.Clock.Advance(ResendCooldown);
-        using var patch = await _client.PatchMeAsync(user, new { email = newEmail });
-        patch.StatusCode.Should().Be(HttpStatusCode.OK);
+        var newEmail = await MoveToANewAddressAsync(user);
         var newCode = await factory.Database.GetCurrentCodeAsync(user.Id);
         newCode.Id.Should().NotBe(registrationCode.Id);
 
@@ -356,5 +347,15 @@ public sealed class UpdateCurrentUserTests(ApiFixture factory) : IClassFixture<A
         var body = await response.ReadJsonAsync();
         body.GetProperty("email").GetString().Should().Be(user.Email);
         body.GetProperty("status").GetString().Should().Be(status);
+    }
+
+    /// <summary>Moves a pending <paramref name="user"/> to a fresh address, past the resend cooldown; returns that address.</summary>
+    private async Task<string> MoveToANewAddressAsync(TestUser user)
+    {
+        var newEmail = ApiRequests.UniqueEmail("changed");
+        factory.Clock.Advance(ResendCooldown);
+        using var patch = await _client.PatchMeAsync(user, new { email = newEmail });
+        patch.StatusCode.Should().Be(HttpStatusCode.OK);
+        return newEmail;
     }
 }

@@ -16,16 +16,6 @@ namespace Registration.Api.Tests.Api.Documentation;
 /// </summary>
 public sealed partial class OpenApiContractTests(ApiFixture factory) : IClassFixture<ApiFixture>
 {
-    private static readonly string[] ContractProblemTypes =
-    [
-        "/problems/validation-failed", "/problems/email-taken", "/problems/unauthorized", "/problems/forbidden",
-        "/problems/not-found", "/problems/already-active", "/problems/activation-code-expired",
-        "/problems/activation-code-invalid", "/problems/activation-code-locked", "/problems/resend-too-soon",
-        "/problems/too-many-requests", "/problems/unavailable", "/problems/no-pending-change",
-        "/problems/payload-too-large", "/problems/unsupported-media-type", "/problems/method-not-allowed",
-        "/problems/internal",
-    ];
-
     private readonly HttpClient _client = factory.CreateClient();
 
     [Theory]
@@ -104,7 +94,7 @@ public sealed partial class OpenApiContractTests(ApiFixture factory) : IClassFix
                 var types = schema["properties"]?["type"]?["enum"]?.AsArray().Select(type => type!.GetValue<string>()).ToList()
                     ?? (schema["properties"]?["errors"] is not null ? ["/problems/validation-failed"] : []);
                 types.Should().NotBeEmpty("{0} {1} {2} says which problem types it carries", method, path, response.Name);
-                types.Should().BeSubsetOf(ContractProblemTypes);
+                types.Should().BeSubsetOf(ProblemAssertions.DesignTypes);
                 var examples = media.GetProperty("examples").EnumerateObject().Select(example => example.Value.GetProperty("value")).ToList();
                 examples.Select(example => example.GetProperty("type").GetString()).Should().BeEquivalentTo(types, "{0} {1} {2} shows each type", method, path, response.Name);
                 examples.Should().OnlyContain(example => example.GetProperty("status").GetInt32().ToString(CultureInfo.InvariantCulture) == response.Name);

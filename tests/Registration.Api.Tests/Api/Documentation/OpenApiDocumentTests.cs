@@ -49,9 +49,9 @@ public sealed class OpenApiDocumentTests(ApiFixture factory) : IClassFixture<Api
     [MemberData(nameof(DesignRoutes))]
     public async Task OpenApi_DescribesEveryRouteOfTheDesign(string method, string path)
     {
-        var document = await GetDocumentAsync();
+        var contract = await OpenApiContract.GetAsync(_client);
 
-        document.GetProperty("paths").TryGetProperty(path, out var pathItem).Should().BeTrue("{0} is documented", path);
+        contract.Document.GetProperty("paths").TryGetProperty(path, out var pathItem).Should().BeTrue("{0} is documented", path);
         pathItem.TryGetProperty(method, out var operation).Should().BeTrue("{0} {1} is documented", method, path);
         operation.GetProperty("responses").EnumerateObject().Select(response => response.Name)
             .Should().Contain(status => status.StartsWith('2'), "{0} {1} documents its success", method, path);
@@ -60,21 +60,18 @@ public sealed class OpenApiDocumentTests(ApiFixture factory) : IClassFixture<Api
     [Fact]
     public async Task OpenApi_ListsNoRouteOutsideTheDesign()
     {
-        var document = await GetDocumentAsync();
+        var contract = await OpenApiContract.GetAsync(_client);
 
-        var documented = document.GetProperty("paths").EnumerateObject()
-            .SelectMany(path => path.Value.EnumerateObject()
-                .Where(member => member.Name is "get" or "post" or "put" or "patch" or "delete")
-                .Select(operation => $"{operation.Name} {path.Name}"));
+        var documented = contract.Operations().Select(operation => $"{operation.Method} {operation.Path}");
         documented.Should().BeEquivalentTo(DesignRoutes.Select(row => $"{row[0]} {row[1]}"));
     }
 
     [Fact]
     public async Task OpenApi_DeclaresBasicAndBearerSecuritySchemes()
     {
-        var document = await GetDocumentAsync();
+        var contract = await OpenApiContract.GetAsync(_client);
 
-        var schemes = document.GetProperty("components").GetProperty("securitySchemes").EnumerateObject()
+        var schemes = contract.Document.GetProperty("components").GetProperty("securitySchemes").EnumerateObject()
             .Select(scheme => (Type: scheme.Value.GetProperty("type").GetString(), Scheme: scheme.Value.GetProperty("scheme").GetString()?.ToLowerInvariant()))
             .ToList();
         schemes.Should().Contain(("http", "basic"));
@@ -93,11 +90,11 @@ public sealed class OpenApiDocumentTests(ApiFixture factory) : IClassFixture<Api
     [InlineData("delete", "/v1/users/{id}", "bearer")]
     public async Task OpenApi_MarksEachProtectedRoute_WithItsSecurityScheme(string method, string path, string scheme)
     {
-        var document = await GetDocumentAsync();
+        var contract = await OpenApiContract.GetAsync(_client);
 
-        var operation = document.GetProperty("paths").GetProperty(path).GetProperty(method);
+        var operation = contract.Operation(method, path);
         var required = operation.GetProperty("security").EnumerateArray().SelectMany(requirement => requirement.EnumerateObject()).Select(name => name.Name);
-        var schemes = document.GetProperty("components").GetProperty("securitySchemes");
+        var schemes = contract.Document.GetProperty("components").GetProperty("securitySchemes");
         required.Select(name => schemes.GetProperty(name).GetProperty("scheme").GetString()?.ToLowerInvariant())
             .Should().ContainSingle().Which.Should().Be(scheme);
     }
@@ -105,9 +102,9 @@ public sealed class OpenApiDocumentTests(ApiFixture factory) : IClassFixture<Api
     [Fact]
     public async Task OpenApi_LeavesRegistration_Unauthenticated()
     {
-        var document = await GetDocumentAsync();
+        var contract = await OpenApiContract.GetAsync(_client);
 
-        var register = document.GetProperty("paths").GetProperty("/v1/users").GetProperty("post");
+        var register = contract.Operation("post", "/v1/users");
         (!register.TryGetProperty("security", out var security) || security.GetArrayLength() == 0).Should().BeTrue();
     }
 
@@ -124,9 +121,9 @@ public sealed class OpenApiDocumentTests(ApiFixture factory) : IClassFixture<Api
     [InlineData("delete", "/v1/users/{id}", "401,403,404,429")]
     public async Task OpenApi_DocumentsTheProblemResponsesOfTheDesign_AsProblemJson(string method, string path, string statuses)
     {
-        var document = await GetDocumentAsync();
+        var contract = await OpenApiContract.GetAsync(_client);
 
-        var responses = document.GetProperty("paths").GetProperty(path).GetProperty(method).GetProperty("responses");
+        var responses = contract.Operation(method, path).GetProperty("responses");
         foreach (var status in statuses.Split(','))
         {
             responses.TryGetProperty(status, out var response).Should().BeTrue("{0} {1} documents {2}", method, path, status);
@@ -141,65 +138,41 @@ public sealed class OpenApiDocumentTests(ApiFixture factory) : IClassFixture<Api
     [InlineData("patch", "/v1/users/me", "email,password")]
     public async Task OpenApi_DescribesTheJsonRequestBody(string method, string path, string properties)
     {
-        var document = await GetDocumentAsync();
+        var contract = await OpenApiContract.GetAsync(_client);
 
-        var body = document.GetProperty("paths").GetProperty(path).GetProperty(method).GetProperty("requestBody");
-        var schema = Resolve(document, body.GetProperty("content").GetProperty("application/json").GetProperty("schema"));
-        schema.GetProperty("properties").EnumerateObject().Select(property => property.Name)
+        var schema = contract.Resolve(contract.RequestSchema(method, path));
+        schema["properties"]!.AsObject().Select(property => property.Key)
             .Should().BeEquivalentTo(properties.Split(','));
     }
 
     [Theory]
-    [InlineData("post", "/v1/users", "201")]
-    [InlineData("post", "/v1/users/me/activation", "200")]
-    [InlineData("post", "/v1/users/me/email-confirmation", "200")]
-    [InlineData("get", "/v1/users/me", "200")]
-    [InlineData("patch", "/v1/users/me", "200")]
-    [InlineData("get", "/v1/users/{id}", "200")]
-    public async Task OpenApi_DescribesTheUserBody_WithoutAnyPasswordOrHash(string method, string path, string status)
+    [InlineData("post", "/v1/users", 201)]
+    [InlineData("post", "/v1/users/me/activation", 200)]
+    [InlineData("post", "/v1/users/me/email-confirmation", 200)]
+    [InlineData("get", "/v1/users/me", 200)]
+    [InlineData("patch", "/v1/users/me", 200)]
+    [InlineData("get", "/v1/users/{id}", 200)]
+    public async Task OpenApi_DescribesTheUserBody_WithoutAnyPasswordOrHash(string method, string path, int status)
     {
-        var document = await GetDocumentAsync();
+        var contract = await OpenApiContract.GetAsync(_client);
 
-        var content = document.GetProperty("paths").GetProperty(path).GetProperty(method).GetProperty("responses").GetProperty(status).GetProperty("content");
-        var schema = Resolve(document, content.GetProperty("application/json").GetProperty("schema"));
-        schema.GetProperty("properties").EnumerateObject().Select(property => property.Name)
+        var schema = contract.Resolve(contract.ResponseSchema(method, path, status));
+        schema["properties"]!.AsObject().Select(property => property.Key)
             .Should().BeEquivalentTo(ApiRequests.UserBodyProperties);
     }
 
     [Fact]
     public async Task OpenApi_DescribesTheListPage_AndTheResendAnswer()
     {
-        var document = await GetDocumentAsync();
-        var paths = document.GetProperty("paths");
+        var contract = await OpenApiContract.GetAsync(_client);
 
-        var page = Resolve(document, paths.GetProperty("/v1/users").GetProperty("get").GetProperty("responses").GetProperty("200")
-            .GetProperty("content").GetProperty("application/json").GetProperty("schema"));
-        var resend = Resolve(document, paths.GetProperty("/v1/users/me/activation-code").GetProperty("post").GetProperty("responses")
-            .GetProperty("202").GetProperty("content").GetProperty("application/json").GetProperty("schema"));
-        var parameters = paths.GetProperty("/v1/users").GetProperty("get").GetProperty("parameters").EnumerateArray()
+        var page = contract.Resolve(contract.ResponseSchema("get", "/v1/users", 200));
+        var resend = contract.Resolve(contract.ResponseSchema("post", "/v1/users/me/activation-code", 202));
+        var parameters = contract.Operation("get", "/v1/users").GetProperty("parameters").EnumerateArray()
             .Select(parameter => parameter.GetProperty("name").GetString());
 
-        page.GetProperty("properties").EnumerateObject().Select(property => property.Name).Should().BeEquivalentTo("items", "next");
-        resend.GetProperty("properties").EnumerateObject().Select(property => property.Name).Should().BeEquivalentTo("expiresAt");
+        page["properties"]!.AsObject().Select(property => property.Key).Should().BeEquivalentTo("items", "next");
+        resend["properties"]!.AsObject().Select(property => property.Key).Should().BeEquivalentTo("expiresAt");
         parameters.Should().BeEquivalentTo("status", "limit", "after");
-    }
-
-    private async Task<JsonElement> GetDocumentAsync()
-    {
-        using var response = await _client.GetAsync("/openapi/v1.json");
-        response.StatusCode.Should().Be(HttpStatusCode.OK);
-        return await response.ReadJsonAsync();
-    }
-
-    /// <summary>Follows a <c>$ref</c> to <c>#/components/schemas/...</c>.</summary>
-    private static JsonElement Resolve(JsonElement document, JsonElement schema)
-    {
-        if (!schema.TryGetProperty("$ref", out var reference))
-        {
-            return schema;
-        }
-
-        var name = reference.GetString()!["#/components/schemas/".Length..];
-        return document.GetProperty("components").GetProperty("schemas").GetProperty(name);
     }
 }
