@@ -16,7 +16,7 @@ public static class ProblemTypes
     public const string ActivationCodeLocked = "/problems/activation-code-locked";
     public const string ResendTooSoon = "/problems/resend-too-soon";
     public const string TooManyRequests = "/problems/too-many-requests";
-    public const string Unavailable = "/problems/unavailable";
+    public const string Unavailable = Registration.Hosting.Health.UnavailableProblemType;
     public const string NoPendingChange = "/problems/no-pending-change";
     public const string PayloadTooLarge = "/problems/payload-too-large";
     public const string UnsupportedMediaType = "/problems/unsupported-media-type";
