@@ -10,8 +10,6 @@ namespace EndToEnd.Tests;
 /// </summary>
 public sealed class EmailChangeTests(ApiFixture fixture) : IClassFixture<ApiFixture>
 {
-    private static readonly TimeSpan ResendCooldown = TimeSpan.FromSeconds(30);
-
     private readonly HttpClient _client = fixture.CreateClient();
 
     [Fact]
@@ -78,7 +76,7 @@ public sealed class EmailChangeTests(ApiFixture fixture) : IClassFixture<ApiFixt
         var activationEmail = await Eventually.GetAsync(() => fixture.Provider.DeliveredTo(user.Email), e => e.Count > 0, "the activation email");
         using var activation = await _client.ActivateAsync(user, activationEmail[0].Code!);
         activation.StatusCode.Should().Be(HttpStatusCode.OK);
-        fixture.Clock.Advance(ResendCooldown);
+        fixture.Clock.Advance(ActivationDefaults.ResendCooldown);
         return user;
     }
 }

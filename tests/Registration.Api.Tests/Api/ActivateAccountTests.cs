@@ -8,9 +8,6 @@ namespace Registration.Api.Tests.Api;
 /// </summary>
 public sealed class ActivateAccountTests(ApiFixture factory) : IClassFixture<ApiFixture>
 {
-    private static readonly TimeSpan CodeLifetime = TimeSpan.FromMinutes(1);
-    private static readonly TimeSpan ResendCooldown = TimeSpan.FromSeconds(30);
-
     private readonly HttpClient _client = factory.CreateClient();
 
     [Fact]
@@ -229,7 +226,7 @@ public sealed class ActivateAccountTests(ApiFixture factory) : IClassFixture<Api
         var user = await _client.RegisterUserAsync();
         var code = await factory.Database.GetCurrentCodeAsync(user.Id);
         await LockAsync(user, code.Code);
-        factory.Clock.Advance(CodeLifetime + TimeSpan.FromSeconds(1));
+        factory.Clock.Advance(ActivationDefaults.CodeLifetime + TimeSpan.FromSeconds(1));
 
         using var response = await _client.ActivateAsync(user, code.Code);
 
@@ -242,7 +239,7 @@ public sealed class ActivateAccountTests(ApiFixture factory) : IClassFixture<Api
         var user = await _client.RegisterUserAsync();
         var locked = await factory.Database.GetCurrentCodeAsync(user.Id);
         await LockAsync(user, locked.Code);
-        factory.Clock.Advance(ResendCooldown);
+        factory.Clock.Advance(ActivationDefaults.ResendCooldown);
 
         using var resend = await _client.RequestNewCodeAsync(user);
         resend.StatusCode.Should().Be(HttpStatusCode.Accepted);
@@ -259,7 +256,7 @@ public sealed class ActivateAccountTests(ApiFixture factory) : IClassFixture<Api
     {
         var user = await _client.RegisterUserAsync();
         var code = await factory.Database.GetCurrentCodeAsync(user.Id);
-        factory.Clock.Advance(CodeLifetime - TimeSpan.FromMilliseconds(1));
+        factory.Clock.Advance(ActivationDefaults.CodeLifetime - TimeSpan.FromMilliseconds(1));
 
         using var response = await _client.ActivateAsync(user, code.Code);
 
@@ -271,7 +268,7 @@ public sealed class ActivateAccountTests(ApiFixture factory) : IClassFixture<Api
     {
         var user = await _client.RegisterUserAsync();
         var code = await factory.Database.GetCurrentCodeAsync(user.Id);
-        factory.Clock.Advance(CodeLifetime);
+        factory.Clock.Advance(ActivationDefaults.CodeLifetime);
 
         using var response = await _client.ActivateAsync(user, code.Code);
 
@@ -301,7 +298,7 @@ public sealed class ActivateAccountTests(ApiFixture factory) : IClassFixture<Api
         // A new code is random: draw again in the 1-in-10,000 case it repeats the old value.
         while (fresh.Code == old.Code)
         {
-            factory.Clock.Advance(ResendCooldown);
+            factory.Clock.Advance(ActivationDefaults.ResendCooldown);
             using var resend = await _client.RequestNewCodeAsync(user);
             resend.StatusCode.Should().Be(HttpStatusCode.Accepted);
             fresh = await factory.Database.GetCurrentCodeAsync(user.Id);

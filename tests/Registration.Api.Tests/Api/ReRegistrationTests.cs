@@ -6,15 +6,13 @@ namespace Registration.Api.Tests.Api;
 /// </summary>
 public sealed class ReRegistrationTests(ApiFixture factory) : IClassFixture<ApiFixture>
 {
-    private static readonly TimeSpan CodeLifetime = TimeSpan.FromMinutes(1);
-
     private readonly HttpClient _client = factory.CreateClient();
 
     [Fact]
     public async Task Register_ReturnsEmailTaken_WhileThePendingAccountsCodeIsLive()
     {
         var squatter = await _client.RegisterUserAsync(password: "squatter password");
-        factory.Clock.Advance(CodeLifetime - TimeSpan.FromMilliseconds(1));
+        factory.Clock.Advance(ActivationDefaults.CodeLifetime - TimeSpan.FromMilliseconds(1));
 
         using var response = await _client.RegisterAsync(squatter.Email, "owner password");
 
@@ -25,7 +23,7 @@ public sealed class ReRegistrationTests(ApiFixture factory) : IClassFixture<ApiF
     public async Task Register_ReplacesThePendingAccount_OnceItsCodeHasExpired()
     {
         var squatter = await _client.RegisterUserAsync(password: "squatter password");
-        factory.Clock.Advance(CodeLifetime);
+        factory.Clock.Advance(ActivationDefaults.CodeLifetime);
 
         using var response = await _client.RegisterAsync(squatter.Email.ToUpperInvariant(), "owner password");
 
@@ -47,7 +45,7 @@ public sealed class ReRegistrationTests(ApiFixture factory) : IClassFixture<ApiF
     {
         var squatter = await _client.RegisterUserAsync(password: "squatter password");
         var squatterCode = await factory.Database.GetCurrentCodeAsync(squatter.Id);
-        factory.Clock.Advance(CodeLifetime);
+        factory.Clock.Advance(ActivationDefaults.CodeLifetime);
 
         var owner = await _client.RegisterUserAsync(squatter.Email, "owner password");
         var ownerCode = await factory.Database.GetCurrentCodeAsync(owner.Id);
@@ -64,7 +62,7 @@ public sealed class ReRegistrationTests(ApiFixture factory) : IClassFixture<ApiF
     public async Task Register_ReturnsEmailTaken_WhenAPendingAccountGotAFreshCodeByResend()
     {
         var user = await _client.RegisterUserAsync();
-        factory.Clock.Advance(CodeLifetime + TimeSpan.FromSeconds(10));
+        factory.Clock.Advance(ActivationDefaults.CodeLifetime + TimeSpan.FromSeconds(10));
         (await _client.RequestNewCodeAsync(user)).StatusCode.Should().Be(HttpStatusCode.Accepted);
 
         using var response = await _client.RegisterAsync(user.Email, "someone else's password");

@@ -3,9 +3,6 @@ namespace Registration.Api.Tests.Api;
 /// <summary>POST /v1/users/me/activation-code: 202 with expiresAt, 401, 409 already-active, 429 resend-too-soon.</summary>
 public sealed class ResendActivationCodeTests(ApiFixture factory) : IClassFixture<ApiFixture>
 {
-    private static readonly TimeSpan CodeLifetime = TimeSpan.FromMinutes(1);
-    private static readonly TimeSpan ResendCooldown = TimeSpan.FromSeconds(30);
-
     private readonly HttpClient _client = factory.CreateClient();
 
     [Fact]
@@ -13,14 +10,14 @@ public sealed class ResendActivationCodeTests(ApiFixture factory) : IClassFixtur
     {
         var user = await _client.RegisterUserAsync();
         var first = await factory.Database.GetCurrentCodeAsync(user.Id);
-        factory.Clock.Advance(ResendCooldown);
+        factory.Clock.Advance(ActivationDefaults.ResendCooldown);
 
         using var response = await _client.RequestNewCodeAsync(user);
 
         response.StatusCode.Should().Be(HttpStatusCode.Accepted);
         var body = await response.ReadJsonAsync();
         body.EnumerateObject().Select(property => property.Name).Should().Equal("expiresAt");
-        body.GetProperty("expiresAt").GetDateTimeOffset().Should().Be(factory.Clock.GetUtcNow() + CodeLifetime);
+        body.GetProperty("expiresAt").GetDateTimeOffset().Should().Be(factory.Clock.GetUtcNow() + ActivationDefaults.CodeLifetime);
         var current = await factory.Database.GetCurrentCodeAsync(user.Id);
         current.Id.Should().NotBe(first.Id);
         (await factory.Database.GetCodesAsync(user.Id)).Should().HaveCount(2);
@@ -58,7 +55,7 @@ public sealed class ResendActivationCodeTests(ApiFixture factory) : IClassFixtur
     public async Task Resend_IsAccepted_ExactlyWhenTheCooldownSinceRegistrationHasPassed()
     {
         var user = await _client.RegisterUserAsync();
-        factory.Clock.Advance(ResendCooldown - TimeSpan.FromMilliseconds(1));
+        factory.Clock.Advance(ActivationDefaults.ResendCooldown - TimeSpan.FromMilliseconds(1));
         using var tooSoon = await _client.RequestNewCodeAsync(user);
         factory.Clock.Advance(TimeSpan.FromMilliseconds(1));
 
@@ -72,7 +69,7 @@ public sealed class ResendActivationCodeTests(ApiFixture factory) : IClassFixtur
     public async Task Resend_CountsTheCooldownFromTheLastCodeIssued()
     {
         var user = await _client.RegisterUserAsync();
-        factory.Clock.Advance(ResendCooldown);
+        factory.Clock.Advance(ActivationDefaults.ResendCooldown);
         (await _client.RequestNewCodeAsync(user)).StatusCode.Should().Be(HttpStatusCode.Accepted);
         factory.Clock.Advance(TimeSpan.FromSeconds(1));
 
@@ -101,7 +98,7 @@ public sealed class ResendActivationCodeTests(ApiFixture factory) : IClassFixtur
     public async Task Resend_ReturnsAlreadyActive_WhenTheAccountIsActive()
     {
         var user = await _client.RegisterActiveUserAsync(factory.Database);
-        factory.Clock.Advance(ResendCooldown);
+        factory.Clock.Advance(ActivationDefaults.ResendCooldown);
 
         using var response = await _client.RequestNewCodeAsync(user);
 
@@ -112,7 +109,7 @@ public sealed class ResendActivationCodeTests(ApiFixture factory) : IClassFixtur
     public async Task Resend_ReturnsUnauthorized_WithoutValidCredentials()
     {
         var user = await _client.RegisterUserAsync();
-        factory.Clock.Advance(ResendCooldown);
+        factory.Clock.Advance(ActivationDefaults.ResendCooldown);
 
         using var none = await _client.RequestNewCodeAsync(credentials: null);
         using var wrongPassword = await _client.RequestNewCodeAsync(BasicAuth.Header(user.Email, "not the password"));
@@ -126,7 +123,7 @@ public sealed class ResendActivationCodeTests(ApiFixture factory) : IClassFixtur
     public async Task Resend_WritesAnActivationCodeReissuedOutboxMessage_WithTheNewCode()
     {
         var user = await _client.RegisterUserAsync();
-        factory.Clock.Advance(ResendCooldown);
+        factory.Clock.Advance(ActivationDefaults.ResendCooldown);
 
         (await _client.RequestNewCodeAsync(user)).StatusCode.Should().Be(HttpStatusCode.Accepted);
 

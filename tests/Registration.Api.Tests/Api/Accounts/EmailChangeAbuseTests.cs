@@ -8,8 +8,6 @@ namespace Registration.Api.Tests.Api.Accounts;
 /// </summary>
 public sealed class EmailChangeAbuseTests(ApiFixture factory, ITestOutputHelper output) : IClassFixture<ApiFixture>
 {
-    private static readonly TimeSpan CodeLifetime = TimeSpan.FromMinutes(1);
-    private static readonly TimeSpan ResendCooldown = TimeSpan.FromSeconds(30);
     private const int MaxCodesPerAddressPerDay = 10;
 
     private readonly HttpClient _client = factory.CreateClient();
@@ -19,11 +17,11 @@ public sealed class EmailChangeAbuseTests(ApiFixture factory, ITestOutputHelper 
     {
         var squatter = await _client.RegisterActiveUserAsync(factory.Database);
         var victim = ApiRequests.UniqueEmail("victim");
-        factory.Clock.Advance(ResendCooldown);
+        factory.Clock.Advance(ActivationDefaults.ResendCooldown);
 
         using var patch = await _client.PatchMeAsync(squatter, new { email = victim });
         var patched = await patch.Content.ReadAsStringAsync();
-        factory.Clock.Advance(CodeLifetime);
+        factory.Clock.Advance(ActivationDefaults.CodeLifetime);
         using var victimSignUp = await _client.RegisterAsync(victim, "the victim's own password");
 
         output.WriteLine($"PATCH to the victim's address: {(int)patch.StatusCode} {patched}");
@@ -43,7 +41,7 @@ public sealed class EmailChangeAbuseTests(ApiFixture factory, ITestOutputHelper 
         var user = await _client.RegisterActiveUserAsync(factory.Database);
         var victim = ApiRequests.UniqueEmail("victim");
         var other = ApiRequests.UniqueEmail("other");
-        factory.Clock.Advance(ResendCooldown);
+        factory.Clock.Advance(ActivationDefaults.ResendCooldown);
 
         var answers = new List<HttpResponseMessage>();
         for (var change = 0; change < 10; change++)
@@ -60,7 +58,7 @@ public sealed class EmailChangeAbuseTests(ApiFixture factory, ITestOutputHelper 
         foreach (var refused in answers.Skip(1))
         {
             await refused.ShouldBeProblemAsync(HttpStatusCode.TooManyRequests, "/problems/resend-too-soon");
-            refused.Headers.RetryAfter!.Delta.Should().BePositive().And.BeLessThanOrEqualTo(ResendCooldown);
+            refused.Headers.RetryAfter!.Delta.Should().BePositive().And.BeLessThanOrEqualTo(ActivationDefaults.ResendCooldown);
         }
 
         codesToVictim.Should().Be(1);
@@ -78,7 +76,7 @@ public sealed class EmailChangeAbuseTests(ApiFixture factory, ITestOutputHelper 
         for (var change = 0; change < MaxCodesPerAddressPerDay + 1; change++)
         {
             // Each change respects the cooldown, and goes elsewhere in between, as the attack did.
-            factory.Clock.Advance(ResendCooldown);
+            factory.Clock.Advance(ActivationDefaults.ResendCooldown);
             firstCodeToVictim ??= factory.Clock.GetUtcNow();
             var response = await _client.PatchMeAsync(user, new { email = victim });
             user = await SignInAddressAfterAsync(user, response);
@@ -90,7 +88,7 @@ public sealed class EmailChangeAbuseTests(ApiFixture factory, ITestOutputHelper 
             }
 
             response.Dispose();
-            factory.Clock.Advance(ResendCooldown);
+            factory.Clock.Advance(ActivationDefaults.ResendCooldown);
             using var away = await _client.PatchMeAsync(user, new { email = ApiRequests.UniqueEmail("elsewhere") });
             user = await SignInAddressAfterAsync(user, away);
         }

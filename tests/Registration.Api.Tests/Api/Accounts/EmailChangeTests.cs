@@ -13,8 +13,6 @@ namespace Registration.Api.Tests.Api.Accounts;
 /// </summary>
 public sealed class EmailChangeTests(ApiFixture factory) : IClassFixture<ApiFixture>
 {
-    private static readonly TimeSpan CodeLifetime = TimeSpan.FromMinutes(1);
-    private static readonly TimeSpan ResendCooldown = TimeSpan.FromSeconds(30);
     private const int MaxFailedAttempts = 5;
 
     private readonly HttpClient _client = factory.CreateClient();
@@ -42,7 +40,7 @@ public sealed class EmailChangeTests(ApiFixture factory) : IClassFixture<ApiFixt
         payload.GetProperty("userId").GetGuid().Should().Be(user.Id);
         payload.GetProperty("newEmail").GetString().Should().Be(newEmail);
         payload.GetProperty("confirmationCode").GetString().Should().Be(code.Code);
-        payload.GetProperty("codeExpiresAt").GetDateTimeOffset().Should().Be(factory.Clock.GetUtcNow() + CodeLifetime);
+        payload.GetProperty("codeExpiresAt").GetDateTimeOffset().Should().Be(factory.Clock.GetUtcNow() + ActivationDefaults.CodeLifetime);
         payload.GetProperty("occurredAt").GetDateTimeOffset().Should().Be(factory.Clock.GetUtcNow());
         (await factory.Database.GetOutboxMessagesAsync(newEmail)).Should().ContainSingle("the code goes to the new address only");
 
@@ -149,7 +147,7 @@ public sealed class EmailChangeTests(ApiFixture factory) : IClassFixture<ApiFixt
 
         wrong.Should().AllBeEquivalentTo(HttpStatusCode.UnprocessableEntity);
         await right.ShouldBeProblemAsync(HttpStatusCode.TooManyRequests, "/problems/activation-code-locked");
-        factory.Clock.Advance(ResendCooldown);
+        factory.Clock.Advance(ActivationDefaults.ResendCooldown);
         var fresh = await RequestChangeAsync(user, newEmail);
         using var confirmed = await _client.ConfirmEmailChangeAsync(user, fresh);
         confirmed.StatusCode.Should().Be(HttpStatusCode.OK, "a new PATCH issues a new code with new tries");
@@ -160,7 +158,7 @@ public sealed class EmailChangeTests(ApiFixture factory) : IClassFixture<ApiFixt
     {
         var user = await ActiveUserPastTheCooldownAsync();
         var code = await RequestChangeAsync(user, ApiRequests.UniqueEmail("new"));
-        factory.Clock.Advance(CodeLifetime);
+        factory.Clock.Advance(ActivationDefaults.CodeLifetime);
 
         using var right = await _client.ConfirmEmailChangeAsync(user, code);
         using var wrong = await _client.ConfirmEmailChangeAsync(user, ApiRequests.OtherThan(code));
@@ -192,7 +190,7 @@ public sealed class EmailChangeTests(ApiFixture factory) : IClassFixture<ApiFixt
         var first = ApiRequests.UniqueEmail("first");
         var second = ApiRequests.UniqueEmail("second");
         var firstCode = await RequestChangeAsync(user, first);
-        factory.Clock.Advance(ResendCooldown);
+        factory.Clock.Advance(ActivationDefaults.ResendCooldown);
         var secondCode = await RequestChangeAsync(user, second);
 
         using var withFirstCode = await _client.ConfirmEmailChangeAsync(user, firstCode == secondCode ? ApiRequests.OtherThan(secondCode) : firstCode);
@@ -207,7 +205,7 @@ public sealed class EmailChangeTests(ApiFixture factory) : IClassFixture<ApiFixt
     public async Task PatchMe_ReturnsResendTooSoon_WithinTheCooldownOfTheLastCode()
     {
         var user = await _client.RegisterActiveUserAsync(factory.Database);
-        factory.Clock.Advance(ResendCooldown - TimeSpan.FromSeconds(3));
+        factory.Clock.Advance(ActivationDefaults.ResendCooldown - TimeSpan.FromSeconds(3));
 
         using var response = await _client.PatchMeAsync(user, new { email = ApiRequests.UniqueEmail("new") });
 
@@ -237,7 +235,7 @@ public sealed class EmailChangeTests(ApiFixture factory) : IClassFixture<ApiFixt
     {
         var squatter = await _client.RegisterUserAsync(password: "the squatter's password");
         var user = await _client.RegisterActiveUserAsync(factory.Database);
-        factory.Clock.Advance(CodeLifetime);
+        factory.Clock.Advance(ActivationDefaults.CodeLifetime);
         var code = await RequestChangeAsync(user, squatter.Email);
 
         using var response = await _client.ConfirmEmailChangeAsync(user, code);
@@ -253,7 +251,7 @@ public sealed class EmailChangeTests(ApiFixture factory) : IClassFixture<ApiFixt
     {
         var first = await ActiveUserPastTheCooldownAsync();
         var second = await _client.RegisterActiveUserAsync(factory.Database);
-        factory.Clock.Advance(ResendCooldown);
+        factory.Clock.Advance(ActivationDefaults.ResendCooldown);
         var contested = ApiRequests.UniqueEmail("contested");
         var firstCode = await RequestChangeAsync(first, contested);
         var secondCode = await RequestChangeAsync(second, contested);
@@ -272,7 +270,7 @@ public sealed class EmailChangeTests(ApiFixture factory) : IClassFixture<ApiFixt
         var newEmail = ApiRequests.UniqueEmail("new");
         await RequestChangeAsync(user, newEmail);
         var expired = await factory.Database.GetCurrentCodeAsync(user.Id);
-        factory.Clock.Advance(CodeLifetime);
+        factory.Clock.Advance(ActivationDefaults.CodeLifetime);
 
         await factory.Api.Services.GetRequiredService<IBus>().Publish(new ActivationCodeExpiredBeforeDelivery(
             user.Id, newEmail, new DateTimeOffset(expired.ExpiresAt, TimeSpan.Zero), factory.Clock.GetUtcNow()));
@@ -297,7 +295,7 @@ public sealed class EmailChangeTests(ApiFixture factory) : IClassFixture<ApiFixt
         using var cancel = await _client.PatchMeAsync(user, new { email = user.Email });
         cancel.StatusCode.Should().Be(HttpStatusCode.OK);
         var consumedBefore = factory.Api.Events.Completed<ActivationCodeExpiredBeforeDelivery>();
-        factory.Clock.Advance(CodeLifetime);
+        factory.Clock.Advance(ActivationDefaults.CodeLifetime);
 
         await factory.Api.Services.GetRequiredService<IBus>().Publish(new ActivationCodeExpiredBeforeDelivery(
             user.Id, newEmail, new DateTimeOffset(expired.ExpiresAt, TimeSpan.Zero), factory.Clock.GetUtcNow()));
@@ -311,7 +309,7 @@ public sealed class EmailChangeTests(ApiFixture factory) : IClassFixture<ApiFixt
     private async Task<TestUser> ActiveUserPastTheCooldownAsync()
     {
         var user = await _client.RegisterActiveUserAsync(factory.Database);
-        factory.Clock.Advance(ResendCooldown);
+        factory.Clock.Advance(ActivationDefaults.ResendCooldown);
         return user;
     }
 

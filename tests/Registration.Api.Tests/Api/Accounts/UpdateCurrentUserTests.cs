@@ -9,8 +9,6 @@ namespace Registration.Api.Tests.Api.Accounts;
 public sealed class UpdateCurrentUserTests(ApiFixture factory) : IClassFixture<ApiFixture>
 {
     private const string NewPassword = "a brand new passphrase";
-    private static readonly TimeSpan CodeLifetime = TimeSpan.FromMinutes(1);
-    private static readonly TimeSpan ResendCooldown = TimeSpan.FromSeconds(30);
 
     private readonly HttpClient _client = factory.CreateClient();
 
@@ -69,7 +67,7 @@ public sealed class UpdateCurrentUserTests(ApiFixture factory) : IClassFixture<A
     {
         var user = await _client.RegisterUserAsync();
         var newEmail = ApiRequests.UniqueEmail("changed");
-        factory.Clock.Advance(ResendCooldown);
+        factory.Clock.Advance(ActivationDefaults.ResendCooldown);
 
         using var response = await _client.PatchMeAsync(user, new { email = newEmail });
 
@@ -104,14 +102,14 @@ public sealed class UpdateCurrentUserTests(ApiFixture factory) : IClassFixture<A
     {
         var user = await _client.RegisterUserAsync();
         var newEmail = ApiRequests.UniqueEmail("changed");
-        factory.Clock.Advance(ResendCooldown);
+        factory.Clock.Advance(ActivationDefaults.ResendCooldown);
 
         using var response = await _client.PatchMeAsync(user, new { email = newEmail });
 
         response.StatusCode.Should().Be(HttpStatusCode.OK);
         var code = await factory.Database.GetCurrentCodeAsync(user.Id);
         code.Reason.Should().Be("email-changed");
-        code.ExpiresAt.Should().Be((factory.Clock.GetUtcNow() + CodeLifetime).UtcDateTime);
+        code.ExpiresAt.Should().Be((factory.Clock.GetUtcNow() + ActivationDefaults.CodeLifetime).UtcDateTime);
         var reissued = (await factory.Database.GetOutboxMessagesAsync(user.Id))
             .Where(message => message.MessageType == "ActivationCodeReissued")
             .Should().ContainSingle().Subject;
@@ -120,7 +118,7 @@ public sealed class UpdateCurrentUserTests(ApiFixture factory) : IClassFixture<A
         payload.GetProperty("email").GetString().Should().Be(newEmail, "the code goes to the new address");
         payload.GetProperty("activationCode").GetString().Should().Be(code.Code);
         payload.GetProperty("reason").GetString().Should().Be("email-changed");
-        payload.GetProperty("codeExpiresAt").GetDateTimeOffset().Should().Be(factory.Clock.GetUtcNow() + CodeLifetime);
+        payload.GetProperty("codeExpiresAt").GetDateTimeOffset().Should().Be(factory.Clock.GetUtcNow() + ActivationDefaults.CodeLifetime);
     }
 
     [Fact]
@@ -159,7 +157,7 @@ public sealed class UpdateCurrentUserTests(ApiFixture factory) : IClassFixture<A
     public async Task PatchMe_OfAPendingAccount_ReturnsResendTooSoon_WithinTheCooldownOfItsLastCode()
     {
         var user = await _client.RegisterUserAsync();
-        factory.Clock.Advance(ResendCooldown - TimeSpan.FromSeconds(1));
+        factory.Clock.Advance(ActivationDefaults.ResendCooldown - TimeSpan.FromSeconds(1));
 
         using var response = await _client.PatchMeAsync(user, new { email = ApiRequests.UniqueEmail("changed"), password = NewPassword });
 
@@ -185,7 +183,7 @@ public sealed class UpdateCurrentUserTests(ApiFixture factory) : IClassFixture<A
     {
         var holder = await _client.RegisterUserAsync();
         var user = await _client.RegisterActiveUserAsync(factory.Database);
-        factory.Clock.Advance(CodeLifetime - TimeSpan.FromSeconds(1));
+        factory.Clock.Advance(ActivationDefaults.CodeLifetime - TimeSpan.FromSeconds(1));
 
         using var response = await _client.PatchMeAsync(user, new { email = holder.Email });
 
@@ -200,7 +198,7 @@ public sealed class UpdateCurrentUserTests(ApiFixture factory) : IClassFixture<A
     {
         var holder = await _client.RegisterUserAsync(password: "the squatter's own password");
         var user = await _client.RegisterUserAsync();
-        factory.Clock.Advance(CodeLifetime);
+        factory.Clock.Advance(ActivationDefaults.CodeLifetime);
 
         using var response = await _client.PatchMeAsync(user, new { email = holder.Email });
 
@@ -227,7 +225,7 @@ public sealed class UpdateCurrentUserTests(ApiFixture factory) : IClassFixture<A
     {
         var user = await _client.RegisterActiveUserAsync(factory.Database);
         var newEmail = ApiRequests.UniqueEmail("changed");
-        factory.Clock.Advance(ResendCooldown);
+        factory.Clock.Advance(ActivationDefaults.ResendCooldown);
 
         using var response = await _client.PatchMeAsync(user, new { email = newEmail, password = NewPassword });
 
@@ -353,7 +351,7 @@ public sealed class UpdateCurrentUserTests(ApiFixture factory) : IClassFixture<A
     private async Task<string> MoveToANewAddressAsync(TestUser user)
     {
         var newEmail = ApiRequests.UniqueEmail("changed");
-        factory.Clock.Advance(ResendCooldown);
+        factory.Clock.Advance(ActivationDefaults.ResendCooldown);
         using var patch = await _client.PatchMeAsync(user, new { email = newEmail });
         patch.StatusCode.Should().Be(HttpStatusCode.OK);
         return newEmail;

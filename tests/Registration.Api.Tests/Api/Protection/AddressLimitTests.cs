@@ -15,8 +15,6 @@ public sealed class AddressLimitTests(ApiFixture factory, ITestOutputHelper outp
     private const int MaxFailedAttempts = 5;
     private const int MaxWrongCodesPerAddressPerDay = 20;
     private const int MaxCodesPerAddressPerDay = 10;
-    private static readonly TimeSpan ResendCooldown = TimeSpan.FromSeconds(30);
-    private static readonly TimeSpan CodeLifetime = TimeSpan.FromMinutes(1);
 
     private readonly HttpClient _client = factory.CreateClient();
 
@@ -38,7 +36,7 @@ public sealed class AddressLimitTests(ApiFixture factory, ITestOutputHelper outp
                 wrongAnswers.Add(wrong.StatusCode);
             }
 
-            factory.Clock.Advance(ResendCooldown);
+            factory.Clock.Advance(ActivationDefaults.ResendCooldown);
             using var resend = await _client.RequestNewCodeAsync(squatter);
             resend.StatusCode.Should().Be(HttpStatusCode.Accepted);
         }
@@ -68,7 +66,7 @@ public sealed class AddressLimitTests(ApiFixture factory, ITestOutputHelper outp
         accepted.Add("registration on A");
         for (var resend = 0; resend < 3; resend++)
         {
-            factory.Clock.Advance(ResendCooldown);
+            factory.Clock.Advance(ActivationDefaults.ResendCooldown);
             var (client, name) = resend % 2 == 0 ? (b, "B") : (a, "A");
             using var response = await client.RequestNewCodeAsync(first);
             response.StatusCode.Should().Be(HttpStatusCode.Accepted);
@@ -82,7 +80,7 @@ public sealed class AddressLimitTests(ApiFixture factory, ITestOutputHelper outp
         }
 
         var changer = await a.RegisterActiveUserAsync(factory.Database);
-        factory.Clock.Advance(ResendCooldown);
+        factory.Clock.Advance(ActivationDefaults.ResendCooldown);
         using (var change = await b.PatchMeAsync(changer, new { email = address }))
         {
             change.StatusCode.Should().Be(HttpStatusCode.OK);
@@ -93,20 +91,20 @@ public sealed class AddressLimitTests(ApiFixture factory, ITestOutputHelper outp
         accepted.Add("registration on B");
         while (accepted.Count < MaxCodesPerAddressPerDay)
         {
-            factory.Clock.Advance(ResendCooldown);
+            factory.Clock.Advance(ActivationDefaults.ResendCooldown);
             var (client, name) = accepted.Count % 2 == 0 ? (a, "A") : (b, "B");
             using var response = await client.RequestNewCodeAsync(second);
             response.StatusCode.Should().Be(HttpStatusCode.Accepted);
             accepted.Add($"resend on {name}");
         }
 
-        factory.Clock.Advance(ResendCooldown);
+        factory.Clock.Advance(ActivationDefaults.ResendCooldown);
         var refused = new List<(string What, HttpResponseMessage Response)>
         {
             ("resend on A", await a.RequestNewCodeAsync(second)),
             ("resend on B", await b.RequestNewCodeAsync(second)),
         };
-        factory.Clock.Advance(CodeLifetime); // the second account's code is dead: its address may be taken over
+        factory.Clock.Advance(ActivationDefaults.CodeLifetime); // the second account's code is dead: its address may be taken over
         refused.Add(("registration on A", await a.RegisterAsync(address, "a third password")));
         refused.Add(("email change on B", await b.PatchMeAsync(changer, new { email = address })));
 
@@ -138,16 +136,16 @@ public sealed class AddressLimitTests(ApiFixture factory, ITestOutputHelper outp
                 wrong.StatusCode.Should().Be(HttpStatusCode.UnprocessableEntity);
             }
 
-            factory.Clock.Advance(ResendCooldown);
+            factory.Clock.Advance(ActivationDefaults.ResendCooldown);
             using var resend = await a.RequestNewCodeAsync(squatter);
         }
 
         // Then an active account asks to move to the address once the squatter's code died, and guesses ten more.
         var changer = await a.RegisterActiveUserAsync(factory.Database);
-        factory.Clock.Advance(CodeLifetime);
+        factory.Clock.Advance(ActivationDefaults.CodeLifetime);
         for (var round = 0; round < 2; round++)
         {
-            factory.Clock.Advance(ResendCooldown);
+            factory.Clock.Advance(ActivationDefaults.ResendCooldown);
             using (var change = await b.PatchMeAsync(changer, new { email = address }))
             {
                 change.StatusCode.Should().Be(HttpStatusCode.OK);
@@ -161,7 +159,7 @@ public sealed class AddressLimitTests(ApiFixture factory, ITestOutputHelper outp
             }
         }
 
-        factory.Clock.Advance(ResendCooldown);
+        factory.Clock.Advance(ActivationDefaults.ResendCooldown);
         using (var change = await a.PatchMeAsync(changer, new { email = address }))
         {
             change.StatusCode.Should().Be(HttpStatusCode.OK, "codes may still be sent: 5 of 10 today");
@@ -181,13 +179,13 @@ public sealed class AddressLimitTests(ApiFixture factory, ITestOutputHelper outp
         var user = await _client.RegisterUserAsync(ApiRequests.UniqueEmail("capped"));
         for (var resend = 1; resend < MaxCodesPerAddressPerDay; resend++)
         {
-            factory.Clock.Advance(ResendCooldown);
+            factory.Clock.Advance(ActivationDefaults.ResendCooldown);
             using var response = await _client.RequestNewCodeAsync(user);
             response.StatusCode.Should().Be(HttpStatusCode.Accepted);
         }
 
         var last = await factory.Database.GetCurrentCodeAsync(user.Id);
-        factory.Clock.Advance(CodeLifetime);
+        factory.Clock.Advance(ActivationDefaults.CodeLifetime);
         var consumedBefore = factory.Api.Events.Completed<ActivationCodeExpiredBeforeDelivery>();
 
         await factory.Api.Services.GetRequiredService<IBus>().Publish(new ActivationCodeExpiredBeforeDelivery(

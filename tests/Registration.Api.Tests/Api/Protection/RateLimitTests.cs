@@ -8,7 +8,6 @@ namespace Registration.Api.Tests.Api.Protection;
 /// </summary>
 public sealed class RateLimitTests(RateLimitTests.RateLimitedKestrelApi factory) : IClassFixture<RateLimitTests.RateLimitedKestrelApi>
 {
-    private static readonly TimeSpan ResendCooldown = TimeSpan.FromSeconds(30);
 
     /// <summary>
     /// Kestrel with the per-IP rate limits on and low (a window long enough never to roll over during a run),
@@ -88,12 +87,12 @@ public sealed class RateLimitTests(RateLimitTests.RateLimitedKestrelApi factory)
         var client = ClientAt(ClientAddresses.Next());
         for (var i = 0; i < RateLimitedKestrelApi.ResendsPerWindow; i++)
         {
-            factory.Clock.Advance(ResendCooldown);
+            factory.Clock.Advance(ActivationDefaults.ResendCooldown);
             using var accepted = await client.RequestNewCodeAsync(user);
             accepted.StatusCode.Should().Be(HttpStatusCode.Accepted);
         }
 
-        factory.Clock.Advance(ResendCooldown);
+        factory.Clock.Advance(ActivationDefaults.ResendCooldown);
         using var response = await client.RequestNewCodeAsync(user);
 
         await ShouldBeRateLimitedAsync(response);
