@@ -172,11 +172,7 @@ public sealed class ActivateAccountTests(ApiFixture factory) : IClassFixture<Api
         var code = await factory.Database.GetCurrentCodeAsync(user.Id);
         (await _client.ActivateAsync(user, code.Code)).StatusCode.Should().Be(HttpStatusCode.OK);
 
-        using var sameCode = await _client.ActivateAsync(user, code.Code);
-        using var otherCode = await _client.ActivateAsync(user, ApiRequests.OtherThan(code.Code));
-
-        await sameCode.ShouldBeProblemAsync(HttpStatusCode.Conflict, "/problems/already-active");
-        await otherCode.ShouldBeProblemAsync(HttpStatusCode.Conflict, "/problems/already-active");
+        await ShouldAnswerWhateverTheCodeAsync(user, code.Code, HttpStatusCode.Conflict, "/problems/already-active");
     }
 
     // Then 429 for a locked code, 410 for an expired one, 422 for a wrong one.
@@ -194,11 +190,7 @@ public sealed class ActivateAccountTests(ApiFixture factory) : IClassFixture<Api
             await response.ShouldBeProblemAsync(HttpStatusCode.UnprocessableEntity, "/problems/activation-code-invalid");
         }
 
-        using var rightCode = await _client.ActivateAsync(user, code.Code);
-        using var wrongAgain = await _client.ActivateAsync(user, wrong);
-
-        await rightCode.ShouldBeProblemAsync(HttpStatusCode.TooManyRequests, "/problems/activation-code-locked");
-        await wrongAgain.ShouldBeProblemAsync(HttpStatusCode.TooManyRequests, "/problems/activation-code-locked");
+        await ShouldAnswerWhateverTheCodeAsync(user, code.Code, HttpStatusCode.TooManyRequests, "/problems/activation-code-locked");
         using var me = await _client.GetMeAsync(user.Credentials);
         (await me.ReadJsonAsync()).GetProperty("status").GetString().Should().Be("pending");
     }
@@ -282,11 +274,7 @@ public sealed class ActivateAccountTests(ApiFixture factory) : IClassFixture<Api
         var code = await factory.Database.GetCurrentCodeAsync(user.Id);
         factory.Clock.Advance(TimeSpan.FromMinutes(5));
 
-        using var rightCode = await _client.ActivateAsync(user, code.Code);
-        using var wrongCode = await _client.ActivateAsync(user, ApiRequests.OtherThan(code.Code));
-
-        await rightCode.ShouldBeProblemAsync(HttpStatusCode.Gone, "/problems/activation-code-expired");
-        await wrongCode.ShouldBeProblemAsync(HttpStatusCode.Gone, "/problems/activation-code-expired");
+        await ShouldAnswerWhateverTheCodeAsync(user, code.Code, HttpStatusCode.Gone, "/problems/activation-code-expired");
     }
 
     [Fact]
@@ -327,6 +315,16 @@ public sealed class ActivateAccountTests(ApiFixture factory) : IClassFixture<Api
         {
             response.Dispose();
         }
+    }
+
+    /// <summary>The right <paramref name="code"/> and a wrong one both get the problem <paramref name="type"/>: the code does not matter.</summary>
+    private async Task ShouldAnswerWhateverTheCodeAsync(TestUser user, string code, HttpStatusCode status, string type)
+    {
+        using var rightCode = await _client.ActivateAsync(user, code);
+        using var wrongCode = await _client.ActivateAsync(user, ApiRequests.OtherThan(code));
+
+        await rightCode.ShouldBeProblemAsync(status, type);
+        await wrongCode.ShouldBeProblemAsync(status, type);
     }
 
     private async Task LockAsync(TestUser user, string code)
