@@ -1,15 +1,23 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Notification.Worker.Consumers;
+using Notification.Worker.Email;
+using Notification.Worker.Email.Templates;
+using Notification.Worker.Infrastructure;
+using Npgsql;
+using Registration.Hosting;
+
 namespace Notification.Worker.Tests;
 
 /// <summary>Runs after the parallel test classes, alone: the probe counts every command of the process.</summary>
 [CollectionDefinition(nameof(AloneInProcess), DisableParallelization = true)]
 public sealed class AloneInProcess;
 
-/// <summary>What an email costs the database: the claim (with the newer-code check) and the record, nothing more; records of concurrent sends share a statement.</summary>
+/// <summary>What an email costs the database: the claim (with the newer-code check) and the record, nothing more; claims, and records, of concurrent sends share statements.</summary>
 [Collection(nameof(AloneInProcess))]
 public sealed class DatabaseRoundTripTests(TestEnvironment environment) : FreshProviderPerTest(environment)
 {
     [Fact]
-    public async Task AnEmail_CostsAtMostTwoStatements_ItsClaimAndARecord_SharedWithConcurrentSends()
+    public async Task AnEmail_CostsAtMostTwoStatements_ItsClaimAndItsRecord_EachSharedWithConcurrentSends()
     {
         const int Emails = 50;
         await using var worker = await Environment.StartWorkerAsync();
@@ -28,12 +36,42 @@ public sealed class DatabaseRoundTripTests(TestEnvironment environment) : FreshP
 
         var claims = seen.Count(sql => sql.Contains("INSERT INTO notification.processed_messages", StringComparison.Ordinal));
         var records = seen.Count(sql => sql.StartsWith("UPDATE notification.processed_messages", StringComparison.Ordinal));
-        claims.Should().Be(Emails, "one claim per email");
+        claims.Should().BeInRange(1, Emails, "the claims, some shared by concurrent sends");
         records.Should().BeInRange(1, Emails, "the records, some shared by concurrent sends");
         seen.Should().HaveCount(claims + records, "nothing but claims and records");
         foreach (var id in ids)
         {
             (await Environment.Database.GetProcessedOutcomeAsync(id)).Should().Be("sent", "every email's record was written, shared or not");
+        }
+    }
+
+    [Fact]
+    public async Task ClaimsMadeWhileAClaimStatementRuns_GoTogetherInTheNextOne()
+    {
+        const int Waiting = 10;
+        var now = Environment.Clock.GetUtcNow();
+        await SchemaMigrator.MigrateAsync(Environment.ConnectionString, NotificationWorkerExtensions.Migrations, NullLogger.Instance, CancellationToken.None);
+        await using var dataSource = NpgsqlDataSource.Create(Environment.ConnectionString);
+        var claims = new MessageClaims(dataSource);
+        List<Task<Claim>> queued;
+        DatabaseStatements statements;
+        await using (await BlockedClaimStatement.StartAsync(Environment.Database, claims, now))
+        {
+            // Counts what starts from here: the blocked statement began before.
+            statements = new DatabaseStatements("notification.processed_messages");
+            queued = Enumerable.Range(0, Waiting).Select(_ =>
+            {
+                var messageId = Guid.NewGuid();
+                var email = ActivationCodeTemplate.Render(messageId, Guid.NewGuid(), "queued@example.test", new EmailCode("0427", now, now.AddMinutes(1)));
+                return claims.ClaimAsync(messageId, email, now, now.AddSeconds(10), CancellationToken.None);
+            }).ToList();
+        }
+
+        (await Task.WhenAll(queued)).Should().AllSatisfy(claim => claim.Outcome.Should().Be(ClaimOutcome.Claimed));
+        using (statements)
+        {
+            statements.All.Count(sql => sql.Contains("INSERT INTO notification.processed_messages", StringComparison.Ordinal))
+                .Should().Be(1, "the {0} claims that queued behind the blocked statement go in one", Waiting);
         }
     }
 }

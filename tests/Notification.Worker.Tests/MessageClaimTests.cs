@@ -21,17 +21,19 @@ public sealed class MessageClaimTests(TestEnvironment environment) : FreshProvid
         const int Contenders = 8;
         await SchemaMigrator.MigrateAsync(Environment.ConnectionString, NotificationWorkerExtensions.Migrations, NullLogger.Instance, CancellationToken.None);
         await using var dataSource = NpgsqlDataSource.Create(Environment.ConnectionString);
-        var claims = new MessageClaims(dataSource);
+        // Two workers: copies at one worker share a statement (and are written one after another in it), copies
+        // at different workers race in separate statements.
+        MessageClaims[] workers = [new(dataSource), new(dataSource)];
         var email = ActivationCodeTemplate.Render(null, Guid.NewGuid(), "race@example.test", new EmailCode("0427", Now, Now.AddMinutes(1)));
 
         for (var round = 0; round < Rounds; round++)
         {
             var messageId = Guid.NewGuid();
             using var start = new ManualResetEventSlim();
-            var attempts = Enumerable.Range(0, Contenders).Select(_ => Task.Run(async () =>
+            var attempts = Enumerable.Range(0, Contenders).Select(contender => Task.Run(async () =>
             {
                 start.Wait();
-                return await claims.ClaimAsync(messageId, email with { MessageId = messageId }, Now, Now.AddSeconds(10), CancellationToken.None);
+                return await workers[contender % workers.Length].ClaimAsync(messageId, email with { MessageId = messageId }, Now, Now.AddSeconds(10), CancellationToken.None);
             })).ToArray();
             start.Set();
             var outcomes = (await Task.WhenAll(attempts)).Select(claim => claim.Outcome).ToList();
@@ -39,6 +41,91 @@ public sealed class MessageClaimTests(TestEnvironment environment) : FreshProvid
             outcomes.Count(outcome => outcome == ClaimOutcome.Claimed).Should().Be(1, "round {0}: {1}", round, string.Join(", ", outcomes));
             outcomes.Should().AllSatisfy(outcome => outcome.Should().BeOneOf(ClaimOutcome.Claimed, ClaimOutcome.HeldElsewhere));
         }
+    }
+
+    [Fact]
+    public async Task TwoWorkersClaimingTheSameMessagesInOppositeOrders_NeverDeadlock_AndEachMessageIsClaimedOnce()
+    {
+        // Each worker's claims go in statements of many rows; two such statements that locked their common rows
+        // in opposite orders would deadlock (40P01). Rows are written in MessageId order, whatever the order they came in.
+        const int Rounds = 20;
+        const int Messages = 64;
+        await SchemaMigrator.MigrateAsync(Environment.ConnectionString, NotificationWorkerExtensions.Migrations, NullLogger.Instance, CancellationToken.None);
+        await using var dataSource = NpgsqlDataSource.Create(Environment.ConnectionString);
+        var first = new MessageClaims(dataSource);
+        var second = new MessageClaims(dataSource);
+
+        for (var round = 0; round < Rounds; round++)
+        {
+            var messageIds = Enumerable.Range(0, Messages).Select(_ => Guid.NewGuid()).ToList();
+            using var start = new ManualResetEventSlim();
+            var firstClaims = Task.Run(() => ClaimAllAsync(first, messageIds, start));
+            var secondClaims = Task.Run(() => ClaimAllAsync(second, Enumerable.Reverse(messageIds).ToList(), start));
+            start.Set();
+            var outcomes = (await firstClaims).Concat(await secondClaims).ToLookup(claim => claim.MessageId, claim => claim.Outcome);
+
+            foreach (var messageId in messageIds)
+            {
+                outcomes[messageId].Should().BeEquivalentTo([ClaimOutcome.Claimed, ClaimOutcome.HeldElsewhere], "round {0}: one worker claims, the other finds it held", round);
+            }
+        }
+
+        static async Task<Claim[]> ClaimAllAsync(MessageClaims claims, IReadOnlyList<Guid> messageIds, ManualResetEventSlim start)
+        {
+            start.Wait();
+            return await Task.WhenAll(messageIds.Select(messageId => claims.ClaimAsync(
+                messageId,
+                ActivationCodeTemplate.Render(messageId, Guid.NewGuid(), "order@example.test", new EmailCode("0427", Now, Now.AddMinutes(1))),
+                Now,
+                Now.AddSeconds(10),
+                CancellationToken.None)));
+        }
+    }
+
+    [Fact]
+    public async Task TwoCodesOfOneUserAndAddressInOneStatement_TheOlderIsSuperseded()
+    {
+        await SchemaMigrator.MigrateAsync(Environment.ConnectionString, NotificationWorkerExtensions.Migrations, NullLogger.Instance, CancellationToken.None);
+        await using var dataSource = NpgsqlDataSource.Create(Environment.ConnectionString);
+        var claims = new MessageClaims(dataSource);
+        var userId = Guid.NewGuid();
+        var (olderId, newerId) = (Guid.NewGuid(), Guid.NewGuid());
+        var older = ActivationCodeTemplate.Render(olderId, userId, "twice@example.test", new EmailCode("1111", Now, Now.AddMinutes(1)));
+        var newer = ActivationCodeTemplate.Render(newerId, userId, "Twice@Example.test", new EmailCode("2222", Now.AddSeconds(30), Now.AddSeconds(90)));
+
+        var blocking = await BlockedClaimStatement.StartAsync(Environment.Database, claims, Now);
+        var claimingOlder = claims.ClaimAsync(olderId, older, Now, Now.AddSeconds(10), CancellationToken.None);
+        var claimingNewer = claims.ClaimAsync(newerId, newer, Now, Now.AddSeconds(10), CancellationToken.None);
+        await blocking.DisposeAsync();
+
+        (await claimingNewer).Outcome.Should().Be(ClaimOutcome.Claimed);
+        (await claimingOlder).Outcome.Should().Be(ClaimOutcome.Superseded, "a newer code for the same user and address came in the same statement");
+        (await Environment.Database.GetProcessedOutcomeAsync(olderId)).Should().Be("superseded");
+    }
+
+    [Fact]
+    public async Task AClaimWhoseCallerStoppedWaiting_IsReleased_NotLeftHeldUntilItsLeaseEnds()
+    {
+        await SchemaMigrator.MigrateAsync(Environment.ConnectionString, NotificationWorkerExtensions.Migrations, NullLogger.Instance, CancellationToken.None);
+        await using var dataSource = NpgsqlDataSource.Create(Environment.ConnectionString);
+        var claims = new MessageClaims(dataSource);
+        var other = new MessageClaims(dataSource);
+        var messageId = Guid.NewGuid();
+        var email = ActivationCodeTemplate.Render(messageId, Guid.NewGuid(), "gone@example.test", new EmailCode("0427", Now, Now.AddMinutes(1)));
+
+        var blocking = await BlockedClaimStatement.StartAsync(Environment.Database, claims, Now);
+        using var stopping = new CancellationTokenSource();
+        var abandoned = claims.ClaimAsync(messageId, email, Now, Now.AddSeconds(10), stopping.Token);
+        await stopping.CancelAsync();
+        await abandoned.Invoking(claim => claim).Should().ThrowAsync<OperationCanceledException>();
+        await blocking.DisposeAsync();
+
+        // Its statement still runs and claims the message; nobody will send it, so it is handed back at once
+        // (the clock does not move: without the release the other worker would find it held for the whole lease).
+        await Eventually.GetAsync(
+            async () => (await other.ClaimAsync(messageId, email, Now, Now.AddSeconds(10), CancellationToken.None)).Outcome,
+            outcome => outcome == ClaimOutcome.Claimed,
+            "the abandoned claim released");
     }
 
     [Fact]

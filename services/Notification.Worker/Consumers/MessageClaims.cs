@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text;
 using Dapper;
@@ -29,52 +28,65 @@ public sealed record Claim(ClaimOutcome Outcome, Guid MessageId, Guid Token, Dat
 
 /// <summary>
 /// <c>notification.processed_messages</c>: which MessageIds are being sent, by whom, and how each
-/// ended. A worker claims a message in one statement before it sends (that statement also tells
-/// whether a newer code for the same user and address was already handled), and records the
-/// outcome after: at most two statements per email, since the records of concurrent sends share one
-/// (see <see cref="CompleteAsync"/>). A claim is a lease: a worker that dies holding it blocks the
-/// message only until <c>lease_until</c>.
+/// ended. A worker claims a message before it sends (the claim also tells whether a newer code for the
+/// same user and address was already handled), and records the outcome after. Claims of concurrent
+/// messages share one statement, and so do their records (see <see cref="StatementBatcher{TItem, TResult}"/>):
+/// under load an email costs a share of two round trips, not two of its own. A claim is a lease: a worker
+/// that dies holding it blocks the message only until <c>lease_until</c>.
 /// </summary>
-public sealed class MessageClaims(NpgsqlDataSource dataSource)
+public sealed class MessageClaims
 {
     public const string Claimed = "claimed";
     public const string Sent = "sent";
     public const string Expired = "expired";
     public const string Superseded = "superseded";
 
-    // One statement, so one round trip and no window between the check and the claim:
-    // - newer: has a code issued after this one already been handled for the same user and address?
-    //   (null for a notice: it carries no code, it neither supersedes nor is superseded);
-    // - claim: insert the row, or take over a claim whose lease ran out. ON CONFLICT makes two
+    // The claims waiting when the statement is written, in one; no MessageId twice (see WriteClaimsAsync):
+    // - newer: has a code issued after the row's already been handled for the same user and address, or is
+    //   one in this very statement? (null for a notice: it carries no code, it neither supersedes nor is
+    //   superseded);
+    // - claim: insert the rows, or take over claims whose lease ran out, in MessageId order, so that two
+    //   workers' statements lock their common rows in one order and never deadlock. ON CONFLICT makes two
     //   workers' inserts of one MessageId wait for each other: exactly one of them claims it;
     // - the existing row, when the claim took nothing: how the message ended, or whose it is. It comes
     //   from the statement's snapshot, so a claim committed by another worker during this statement is
     //   not in it: no row at all then means "held elsewhere" too.
     private const string ClaimSql = """
-        WITH newer AS (
-            SELECT EXISTS (
-                SELECT FROM notification.processed_messages
-                WHERE user_id = @UserId AND recipient_hash = @RecipientHash AND code_issued_at > @CodeIssuedAt
-            ) AS found
+        WITH input AS (
+            SELECT * FROM unnest(@MessageIds, @UserIds, @RecipientHashes, @CodeIssuedAts, @Tokens, @Nows, @LeaseUntils)
+                AS i(message_id, user_id, recipient_hash, code_issued_at, token, now, lease_until)
+        ),
+        decided AS (
+            SELECT i.*,
+                   EXISTS (
+                       SELECT FROM notification.processed_messages p
+                       WHERE p.user_id = i.user_id AND p.recipient_hash = i.recipient_hash AND p.code_issued_at > i.code_issued_at
+                   ) OR EXISTS (
+                       SELECT FROM input o
+                       WHERE o.user_id = i.user_id AND o.recipient_hash = i.recipient_hash AND o.code_issued_at > i.code_issued_at
+                   ) AS newer
+            FROM input i
         ),
         claim AS (
             INSERT INTO notification.processed_messages AS p
                 (message_id, user_id, recipient_hash, code_issued_at, outcome, processed_at, lease_token, lease_until)
-            SELECT @MessageId, @UserId, @RecipientHash, @CodeIssuedAt,
-                   CASE WHEN newer.found THEN 'superseded' ELSE 'claimed' END,
-                   @Now,
-                   CASE WHEN newer.found THEN NULL ELSE @Token END,
-                   CASE WHEN newer.found THEN NULL ELSE @LeaseUntil END
-            FROM newer
+            SELECT message_id, user_id, recipient_hash, code_issued_at,
+                   CASE WHEN newer THEN 'superseded' ELSE 'claimed' END,
+                   now,
+                   CASE WHEN newer THEN NULL ELSE token END,
+                   CASE WHEN newer THEN NULL ELSE lease_until END
+            FROM decided
+            ORDER BY message_id
             ON CONFLICT (message_id) DO UPDATE
                 SET outcome = excluded.outcome, processed_at = excluded.processed_at,
                     lease_token = excluded.lease_token, lease_until = excluded.lease_until
-                WHERE p.outcome = 'claimed' AND p.lease_until <= @Now
-            RETURNING p.outcome
+                WHERE p.outcome = 'claimed' AND p.lease_until <= excluded.processed_at
+            RETURNING p.message_id, p.outcome
         )
-        SELECT (SELECT outcome FROM claim) AS taken, existing.outcome AS existing, existing.lease_until AS leaseuntil
-        FROM (SELECT 1) AS one
-        LEFT JOIN notification.processed_messages existing ON existing.message_id = @MessageId
+        SELECT i.message_id AS messageid, claim.outcome AS taken, existing.outcome AS existing, existing.lease_until AS leaseuntil
+        FROM input i
+        LEFT JOIN claim ON claim.message_id = i.message_id
+        LEFT JOIN notification.processed_messages existing ON existing.message_id = i.message_id
         """;
 
     // The records waiting when the statement is written, in one: each row only if its claim is still the
@@ -87,13 +99,21 @@ public sealed class MessageClaims(NpgsqlDataSource dataSource)
         RETURNING r.token
         """;
 
-    /// <summary>Records written in one statement at most; more wait for the next.</summary>
-    private const int MaxRecordsPerStatement = 64;
+    /// <summary>Claims, and records, written in one statement at most; more wait for the next.</summary>
+    private const int MaxPerStatement = 64;
 
-    private static readonly TimeSpan RecordTimeout = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan StatementTimeout = TimeSpan.FromSeconds(10);
 
-    private readonly ConcurrentQueue<PendingRecord> _records = new();
-    private int _recording;
+    private readonly NpgsqlDataSource _dataSource;
+    private readonly StatementBatcher<PendingClaim, Claim> _claims;
+    private readonly StatementBatcher<PendingRecord, bool> _records;
+
+    public MessageClaims(NpgsqlDataSource dataSource)
+    {
+        _dataSource = dataSource;
+        _claims = new(WriteClaimsAsync, MaxPerStatement, StatementTimeout);
+        _records = new(WriteRecordsAsync, MaxPerStatement, StatementTimeout);
+    }
 
     private const string RenewSql = """
         UPDATE notification.processed_messages SET lease_until = @LeaseUntil
@@ -109,119 +129,117 @@ public sealed class MessageClaims(NpgsqlDataSource dataSource)
         DELETE FROM notification.processed_messages WHERE processed_at < @Cutoff
         """;
 
-    /// <summary>Claims <paramref name="messageId"/> for <paramref name="email"/> until <paramref name="leaseUntil"/>, unless it is done, superseded or held.</summary>
+    /// <summary>
+    /// Claims <paramref name="messageId"/> for <paramref name="email"/> until <paramref name="leaseUntil"/>, unless it is
+    /// done, superseded or held. A caller that stops waiting may still have claimed it: that claim is released.
+    /// </summary>
     public async Task<Claim> ClaimAsync(Guid messageId, OutgoingEmail email, DateTimeOffset now, DateTimeOffset leaseUntil, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(email);
-        var token = Guid.NewGuid();
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        var row = await connection.QuerySingleAsync<ClaimRow>(new CommandDefinition(
-            ClaimSql,
-            new
-            {
-                MessageId = messageId,
-                email.UserId,
-                RecipientHash = email.Code is null ? null : RecipientHash(email.To),
-                CodeIssuedAt = email.Code?.IssuedAt,
-                Now = now,
-                Token = token,
-                LeaseUntil = leaseUntil,
-            },
-            cancellationToken: cancellationToken));
-
-        var outcome = (row.Taken, row.Existing) switch
+        var claiming = _claims.SubmitAsync(new PendingClaim(
+            messageId,
+            email.UserId,
+            email.Code is null ? null : RecipientHash(email.To),
+            email.Code?.IssuedAt,
+            Guid.NewGuid(),
+            now,
+            leaseUntil));
+        try
         {
-            (Claimed, _) => ClaimOutcome.Claimed,
-            (Superseded, _) => ClaimOutcome.Superseded,
-            (null, Sent or Expired or Superseded) => ClaimOutcome.AlreadyHandled,
-            _ => ClaimOutcome.HeldElsewhere,
-        };
-        var heldUntil = row.LeaseUntil is { } until ? new DateTimeOffset(DateTime.SpecifyKind(until, DateTimeKind.Utc)) : (DateTimeOffset?)null;
-        return new Claim(outcome, messageId, token, outcome == ClaimOutcome.HeldElsewhere ? heldUntil : leaseUntil);
+            return await claiming.WaitAsync(cancellationToken);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            _ = ReleaseAbandonedAsync(claiming);
+            throw;
+        }
+    }
+
+    /// <summary>Releases a claim that its caller stopped waiting for, once the statement that took it has ended.</summary>
+    private async Task ReleaseAbandonedAsync(Task<Claim> claiming)
+    {
+        try
+        {
+            if (await claiming is { Outcome: ClaimOutcome.Claimed } claim)
+            {
+                using var timeout = new CancellationTokenSource(StatementTimeout);
+                await ReleaseAsync(claim, timeout.Token);
+            }
+        }
+        catch (Exception ex) when (ex is NpgsqlException or OperationCanceledException or TimeoutException)
+        {
+            // Nobody to tell: the claim ends with its lease.
+        }
+    }
+
+    /// <summary>
+    /// Writes claims in as few statements as there are copies of one MessageId among them: ON CONFLICT cannot
+    /// touch a row twice in one statement, and a later copy must see the earlier one's claim (a copy delivered
+    /// twice at once is rare: a redelivery while the first is still being handled).
+    /// </summary>
+    private async Task<IReadOnlyList<Claim>> WriteClaimsAsync(IReadOnlyList<PendingClaim> pending, CancellationToken cancellationToken)
+    {
+        var claims = new Claim[pending.Count];
+        var left = Enumerable.Range(0, pending.Count).ToList();
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        while (left.Count > 0)
+        {
+            var seen = new HashSet<Guid>();
+            var round = left.Where(index => seen.Add(pending[index].MessageId)).ToList();
+            left = left.Except(round).ToList();
+            var rows = (await connection.QueryAsync<ClaimRow>(new CommandDefinition(
+                ClaimSql,
+                new
+                {
+                    MessageIds = round.Select(index => pending[index].MessageId).ToArray(),
+                    UserIds = round.Select(index => pending[index].UserId).ToArray(),
+                    RecipientHashes = round.Select(index => pending[index].RecipientHash).ToArray(),
+                    CodeIssuedAts = round.Select(index => pending[index].CodeIssuedAt).ToArray(),
+                    Tokens = round.Select(index => pending[index].Token).ToArray(),
+                    Nows = round.Select(index => pending[index].Now).ToArray(),
+                    LeaseUntils = round.Select(index => pending[index].LeaseUntil).ToArray(),
+                },
+                cancellationToken: cancellationToken))).ToDictionary(row => row.MessageId);
+            foreach (var index in round)
+            {
+                claims[index] = pending[index].Decide(rows[pending[index].MessageId]);
+            }
+        }
+
+        return claims;
     }
 
     /// <summary>
     /// Records how the claimed message ended (<see cref="Sent"/>, <see cref="Expired"/>); false when the claim was
-    /// lost meanwhile. Records of concurrent sends share a statement: one is written at once when none is being
-    /// written; those that arrive meanwhile wait for it and then go together (so a lone email waits for nothing,
-    /// and under load an email costs its claim and a share of a record). A failed statement fails each of its records.
+    /// lost meanwhile. Records of concurrent sends share a statement.
     /// </summary>
     public Task<bool> CompleteAsync(Claim claim, string outcome, DateTimeOffset now, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(claim);
-        var record = new PendingRecord(claim.MessageId, claim.Token, outcome, now);
-        _records.Enqueue(record);
-        if (Interlocked.CompareExchange(ref _recording, 1, 0) == 0)
-        {
-            _ = Task.Run(RecordPendingAsync, CancellationToken.None);
-        }
-
-        return record.Recorded.Task.WaitAsync(cancellationToken);
+        return _records.SubmitAsync(new PendingRecord(claim.MessageId, claim.Token, outcome, now)).WaitAsync(cancellationToken);
     }
 
-    /// <summary>Writes what is queued, statement after statement, until nothing is; one of these runs at a time.</summary>
-    private async Task RecordPendingAsync()
+    private async Task<IReadOnlyList<bool>> WriteRecordsAsync(IReadOnlyList<PendingRecord> batch, CancellationToken cancellationToken)
     {
-        var batch = new List<PendingRecord>(MaxRecordsPerStatement);
-        while (true)
-        {
-            while (batch.Count < MaxRecordsPerStatement && _records.TryDequeue(out var record))
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        var recorded = (await connection.QueryAsync<Guid>(new CommandDefinition(
+            CompleteSql,
+            new
             {
-                batch.Add(record);
-            }
-
-            if (batch.Count > 0)
-            {
-                await WriteRecordsAsync(batch);
-                batch.Clear();
-                continue;
-            }
-
-            Volatile.Write(ref _recording, 0);
-            // A record queued after the last look but before the flag went down would wait for the next one:
-            // take over again unless another writer already did.
-            if (_records.IsEmpty || Interlocked.CompareExchange(ref _recording, 1, 0) != 0)
-            {
-                return;
-            }
-        }
-    }
-
-    private async Task WriteRecordsAsync(List<PendingRecord> batch)
-    {
-        try
-        {
-            using var timeout = new CancellationTokenSource(RecordTimeout);
-            await using var connection = await dataSource.OpenConnectionAsync(timeout.Token);
-            var recorded = (await connection.QueryAsync<Guid>(new CommandDefinition(
-                CompleteSql,
-                new
-                {
-                    MessageIds = batch.Select(record => record.MessageId).ToArray(),
-                    Tokens = batch.Select(record => record.Token).ToArray(),
-                    Outcomes = batch.Select(record => record.Outcome).ToArray(),
-                    Nows = batch.Select(record => record.Now).ToArray(),
-                },
-                cancellationToken: timeout.Token))).ToHashSet();
-            foreach (var record in batch)
-            {
-                record.Recorded.TrySetResult(recorded.Contains(record.Token));
-            }
-        }
-        catch (Exception ex)
-        {
-            foreach (var record in batch)
-            {
-                record.Recorded.TrySetException(ex);
-            }
-        }
+                MessageIds = batch.Select(record => record.MessageId).ToArray(),
+                Tokens = batch.Select(record => record.Token).ToArray(),
+                Outcomes = batch.Select(record => record.Outcome).ToArray(),
+                Nows = batch.Select(record => record.Now).ToArray(),
+            },
+            cancellationToken: cancellationToken))).ToHashSet();
+        return batch.Select(record => recorded.Contains(record.Token)).ToArray();
     }
 
     /// <summary>Extends a claim whose send takes long; false when it was lost meanwhile.</summary>
     public async Task<bool> RenewAsync(Claim claim, DateTimeOffset leaseUntil, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(claim);
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
         return await connection.ExecuteAsync(new CommandDefinition(
             RenewSql, new { claim.MessageId, claim.Token, LeaseUntil = leaseUntil }, cancellationToken: cancellationToken)) == 1;
     }
@@ -230,13 +248,13 @@ public sealed class MessageClaims(NpgsqlDataSource dataSource)
     public async Task ReleaseAsync(Claim claim, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(claim);
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
         await connection.ExecuteAsync(new CommandDefinition(ReleaseSql, new { claim.MessageId, claim.Token }, cancellationToken: cancellationToken));
     }
 
     public async Task<int> PurgeOlderThanAsync(DateTimeOffset cutoff, CancellationToken cancellationToken)
     {
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
         return await connection.ExecuteAsync(new CommandDefinition(PurgeSql, new { Cutoff = cutoff }, cancellationToken: cancellationToken));
     }
 
@@ -246,10 +264,25 @@ public sealed class MessageClaims(NpgsqlDataSource dataSource)
     /// </summary>
     internal static byte[] RecipientHash(string address) => SHA256.HashData(Encoding.UTF8.GetBytes(address.ToLowerInvariant()));
 
-    private sealed record ClaimRow(string? Taken, string? Existing, DateTime? LeaseUntil);
+    private sealed record ClaimRow(Guid MessageId, string? Taken, string? Existing, DateTime? LeaseUntil);
 
-    private sealed record PendingRecord(Guid MessageId, Guid Token, string Outcome, DateTimeOffset Now)
+    private sealed record PendingClaim(
+        Guid MessageId, Guid UserId, byte[]? RecipientHash, DateTimeOffset? CodeIssuedAt, Guid Token, DateTimeOffset Now, DateTimeOffset LeaseUntil)
     {
-        public TaskCompletionSource<bool> Recorded { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        /// <summary>What the statement's row says of this claim.</summary>
+        public Claim Decide(ClaimRow row)
+        {
+            var outcome = (row.Taken, row.Existing) switch
+            {
+                (Claimed, _) => ClaimOutcome.Claimed,
+                (Superseded, _) => ClaimOutcome.Superseded,
+                (null, Sent or Expired or Superseded) => ClaimOutcome.AlreadyHandled,
+                _ => ClaimOutcome.HeldElsewhere,
+            };
+            var heldUntil = row.LeaseUntil is { } until ? new DateTimeOffset(DateTime.SpecifyKind(until, DateTimeKind.Utc)) : (DateTimeOffset?)null;
+            return new Claim(outcome, MessageId, Token, outcome == ClaimOutcome.HeldElsewhere ? heldUntil : LeaseUntil);
+        }
     }
+
+    private sealed record PendingRecord(Guid MessageId, Guid Token, string Outcome, DateTimeOffset Now);
 }

@@ -287,6 +287,31 @@ public sealed class TestDatabase(string connectionString)
             new { messageId, userId, leaseUntil, token = Guid.NewGuid() });
     }
 
+    /// <summary>
+    /// Holds the MessageId's row locked, as a transaction in the middle of writing it would, until the handle is
+    /// disposed: a claim statement that reaches the row waits there (see <see cref="WaitForALockWaitAsync"/>), so
+    /// the claims queued meanwhile are written together in the statement after it.
+    /// </summary>
+    public async Task<IAsyncDisposable> LockProcessedMessageAsync(Guid messageId)
+    {
+        var connection = await OpenAsync();
+        var transaction = await connection.BeginTransactionAsync();
+        var locked = await connection.QueryAsync<Guid>(
+            "SELECT message_id FROM notification.processed_messages WHERE message_id = @messageId FOR UPDATE", new { messageId }, transaction);
+        locked.Should().ContainSingle("the row to lock exists");
+        return new RowLock(connection, transaction);
+    }
+
+    /// <summary>Waits until a statement on this database waits for a lock another transaction holds.</summary>
+    public Task WaitForALockWaitAsync() => Eventually.HoldsAsync(
+        async () =>
+        {
+            await using var connection = await OpenAsync();
+            return await connection.ExecuteScalarAsync<long>(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'") > 0;
+        },
+        "a statement waiting for a row lock");
+
     /// <summary>Messages for these users that a worker has finished with (a claim still being sent does not count).</summary>
     public async Task<long> CountProcessedMessagesAsync(IEnumerable<Guid> userIds)
     {
@@ -362,3 +387,14 @@ public sealed record OutboxState(long Rows, long Dispatched, long FailedAndWaiti
 public sealed record MigrationJournal(IReadOnlyList<string> Scripts, IReadOnlyDictionary<string, int> Applied);
 
 public sealed record PartialRecords(long UsersWithoutCode, long CodesWithoutOutboxRow);
+
+/// <summary>A row lock held by an open transaction; disposing commits it, which lets the waiting statements go.</summary>
+internal sealed class RowLock(NpgsqlConnection connection, NpgsqlTransaction transaction) : IAsyncDisposable
+{
+    public async ValueTask DisposeAsync()
+    {
+        await transaction.CommitAsync();
+        await transaction.DisposeAsync();
+        await connection.DisposeAsync();
+    }
+}
