@@ -16,7 +16,7 @@ public sealed class MailjetEmailClient(HttpClient http, IOptions<EmailOptions> o
     public const string SendPath = "v3.1/send";
     private const string Provider = "Mailjet";
 
-    private readonly Address _from = From(options.Value);
+    private readonly ProviderAddress _from = ProviderAddress.From(options.Value);
 
     public Task<EmailSendResult> SendAsync(OutgoingEmail email, CancellationToken cancellationToken)
     {
@@ -49,17 +49,11 @@ public sealed class MailjetEmailClient(HttpClient http, IOptions<EmailOptions> o
         }
     }
 
-    private static Address From(EmailOptions options)
-    {
-        var from = options.FromAddress();
-        return new Address(from.Address, string.IsNullOrEmpty(from.DisplayName) ? null : from.DisplayName);
-    }
-
-    internal static SendRequest Build(OutgoingEmail email, Address from) =>
+    internal static SendRequest Build(OutgoingEmail email, ProviderAddress from) =>
         new([
             new Message(
                 from,
-                [new Address(email.To, null)],
+                [ProviderAddress.To(email.To)],
                 email.Subject,
                 email.TextBody,
                 email.HtmlBody,
@@ -69,14 +63,12 @@ public sealed class MailjetEmailClient(HttpClient http, IOptions<EmailOptions> o
     internal sealed record SendRequest(IReadOnlyList<Message> Messages);
 
     internal sealed record Message(
-        Address From,
-        IReadOnlyList<Address> To,
+        ProviderAddress From,
+        IReadOnlyList<ProviderAddress> To,
         string Subject,
         string TextPart,
         [property: JsonPropertyName("HTMLPart")] string HtmlPart,
         [property: JsonPropertyName("CustomID")] string CustomId);
-
-    internal sealed record Address(string Email, string? Name);
 
     internal sealed record SendResponse(IReadOnlyList<MessageResult>? Messages);
 

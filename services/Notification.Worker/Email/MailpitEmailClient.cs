@@ -13,7 +13,7 @@ public sealed class MailpitEmailClient(HttpClient http, IOptions<EmailOptions> o
     public const string SendPath = "api/v1/send";
     private const string Provider = "Mailpit";
 
-    private readonly Address _from = From(options.Value);
+    private readonly ProviderAddress _from = ProviderAddress.From(options.Value);
 
     public Task<EmailSendResult> SendAsync(OutgoingEmail email, CancellationToken cancellationToken)
     {
@@ -29,28 +29,20 @@ public sealed class MailpitEmailClient(HttpClient http, IOptions<EmailOptions> o
             cancellationToken);
     }
 
-    internal static SendRequest Build(OutgoingEmail email, Address from) =>
+    internal static SendRequest Build(OutgoingEmail email, ProviderAddress from) =>
         new(
             from,
-            [new Address(email.To, null)],
+            [ProviderAddress.To(email.To)],
             email.Subject,
             email.TextBody,
             email.HtmlBody,
             [email.Tag, email.Reference]);
 
-    private static Address From(EmailOptions options)
-    {
-        var from = options.FromAddress();
-        return new Address(from.Address, string.IsNullOrEmpty(from.DisplayName) ? null : from.DisplayName);
-    }
-
     internal sealed record SendRequest(
-        Address From,
-        IReadOnlyList<Address> To,
+        ProviderAddress From,
+        IReadOnlyList<ProviderAddress> To,
         string Subject,
         string Text,
         [property: JsonPropertyName("HTML")] string Html,
         IReadOnlyList<string> Tags);
-
-    internal sealed record Address(string Email, string? Name);
 }
