@@ -181,8 +181,7 @@ public sealed class MessageClaimTests(TestEnvironment environment) : FreshProvid
 
         clock.Advance(TimeSpan.FromSeconds(10));
 
-        await Environment.Database.WaitForOutcomeAsync(messageId, "sent");
-        Environment.Provider.RequestsFor(messageId).Should().ContainSingle();
+        (await Environment.SentRequestsAsync(messageId)).Should().ContainSingle();
     }
 
     [Fact]
@@ -225,8 +224,7 @@ public sealed class MessageClaimTests(TestEnvironment environment) : FreshProvid
 
         await worker.PublishAsync(TestMessages.UserRegistered(Now.AddYears(10)), messageId);
 
-        await Environment.Database.WaitForOutcomeAsync(messageId, "sent");
-        Environment.Provider.RequestsFor(messageId).Select(request => request.Status).Should().Equal(503, 200);
+        (await Environment.SentRequestsAsync(messageId)).Select(request => request.Status).Should().Equal(503, 200);
         worker.Logs.Lines.Should().NotContain(line => line.EventName == "HeldElsewhere", "the failed attempt gave its claim back");
     }
 }

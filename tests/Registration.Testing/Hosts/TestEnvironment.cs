@@ -143,6 +143,16 @@ public class TestEnvironment : IAsyncLifetime
     public static readonly TimeSpan NeverWithinATest = TimeSpan.FromMinutes(5);
 
     /// <summary>
+    /// Waits until a worker records message <paramref name="messageId"/> as sent, then returns the requests
+    /// the provider received for it (a retried send leaves more than one).
+    /// </summary>
+    public async Task<IReadOnlyList<ProviderRequest>> SentRequestsAsync(Guid messageId)
+    {
+        await Database.WaitForOutcomeAsync(messageId, "sent");
+        return Provider.RequestsFor(messageId);
+    }
+
+    /// <summary>
     /// Another virtual host on the shared broker, deleted with this environment: for a test that needs queues
     /// of its own (declared differently from the class's), e.g. with <c>settings.Broker(vhost)</c>.
     /// </summary>
