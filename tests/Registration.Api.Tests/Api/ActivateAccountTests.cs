@@ -11,8 +11,7 @@ public sealed class ActivateAccountTests(ApiFixture factory) : ApiTest(factory)
     [Fact]
     public async Task Activate_ReturnsOkWithActiveUser_WhenCodeIsRight()
     {
-        var user = await Client.RegisterUserAsync();
-        var code = await Environment.Database.GetCurrentCodeAsync(user.Id);
+        var (user, code) = await Client.RegisterUserWithCodeAsync(Environment.Database);
         Environment.Clock.Advance(TimeSpan.FromSeconds(5));
 
         using var response = await Client.ActivateAsync(user, code.Code);
@@ -78,8 +77,7 @@ public sealed class ActivateAccountTests(ApiFixture factory) : ApiTest(factory)
     public async Task Activate_ReturnsUnauthorized_WhenThePasswordIsLongerThan72BytesButStartsWithTheRightOne()
     {
         var password = new string('p', 72);
-        var user = await Client.RegisterUserAsync(password: password);
-        var code = await Environment.Database.GetCurrentCodeAsync(user.Id);
+        var (user, code) = await Client.RegisterUserWithCodeAsync(Environment.Database, password: password);
 
         // bcrypt would ignore the 73rd byte: the API must refuse rather than truncate.
         using var response = await Client.ActivateAsync(BasicAuth.Header(user.Email, password + "x"), code.Code);
@@ -91,8 +89,7 @@ public sealed class ActivateAccountTests(ApiFixture factory) : ApiTest(factory)
     public async Task Activate_ReturnsUnauthorized_WhenOnlyThe72ndByteOfThePasswordDiffers()
     {
         var password = new string('p', 71) + "a";
-        var user = await Client.RegisterUserAsync(password: password);
-        var code = await Environment.Database.GetCurrentCodeAsync(user.Id);
+        var (user, code) = await Client.RegisterUserWithCodeAsync(Environment.Database, password: password);
 
         using var response = await Client.ActivateAsync(BasicAuth.Header(user.Email, new string('p', 71) + "b"), code.Code);
 
@@ -166,8 +163,7 @@ public sealed class ActivateAccountTests(ApiFixture factory) : ApiTest(factory)
     [Fact]
     public async Task Activate_ReturnsAlreadyActive_WhenTheAccountIsActive()
     {
-        var user = await Client.RegisterUserAsync();
-        var code = await Environment.Database.GetCurrentCodeAsync(user.Id);
+        var (user, code) = await Client.RegisterUserWithCodeAsync(Environment.Database);
         (await Client.ActivateAsync(user, code.Code)).StatusCode.Should().Be(HttpStatusCode.OK);
 
         await ShouldAnswerWhateverTheCodeAsync(user, code.Code, HttpStatusCode.Conflict, "/problems/already-active");
@@ -178,8 +174,7 @@ public sealed class ActivateAccountTests(ApiFixture factory) : ApiTest(factory)
     [Fact]
     public async Task Activate_ReturnsInvalid_ForTheFirstFiveWrongTries_AndLockedFromTheSixthEvenWithTheRightCode()
     {
-        var user = await Client.RegisterUserAsync();
-        var code = await Environment.Database.GetCurrentCodeAsync(user.Id);
+        var (user, code) = await Client.RegisterUserWithCodeAsync(Environment.Database);
         var wrong = ApiRequests.OtherThan(code.Code);
 
         for (var attempt = 1; attempt <= 5; attempt++)
@@ -196,8 +191,7 @@ public sealed class ActivateAccountTests(ApiFixture factory) : ApiTest(factory)
     [Fact]
     public async Task Activate_StillAcceptsTheRightCode_AfterFourWrongTries()
     {
-        var user = await Client.RegisterUserAsync();
-        var code = await Environment.Database.GetCurrentCodeAsync(user.Id);
+        var (user, code) = await Client.RegisterUserWithCodeAsync(Environment.Database);
 
         for (var attempt = 1; attempt <= 4; attempt++)
         {
@@ -213,8 +207,7 @@ public sealed class ActivateAccountTests(ApiFixture factory) : ApiTest(factory)
     [Fact]
     public async Task Activate_ReturnsLocked_RatherThanGone_WhenALockedCodeHasAlsoExpired()
     {
-        var user = await Client.RegisterUserAsync();
-        var code = await Environment.Database.GetCurrentCodeAsync(user.Id);
+        var (user, code) = await Client.RegisterUserWithCodeAsync(Environment.Database);
         await LockAsync(user, code.Code);
         Environment.Clock.Advance(ActivationDefaults.CodeLifetime + TimeSpan.FromSeconds(1));
 
@@ -226,8 +219,7 @@ public sealed class ActivateAccountTests(ApiFixture factory) : ApiTest(factory)
     [Fact]
     public async Task Activate_UnlocksWithTheNewCode_AfterAResend()
     {
-        var user = await Client.RegisterUserAsync();
-        var locked = await Environment.Database.GetCurrentCodeAsync(user.Id);
+        var (user, locked) = await Client.RegisterUserWithCodeAsync(Environment.Database);
         await LockAsync(user, locked.Code);
         Environment.Clock.Advance(ActivationDefaults.ResendCooldown);
 
@@ -244,8 +236,7 @@ public sealed class ActivateAccountTests(ApiFixture factory) : ApiTest(factory)
     [Fact]
     public async Task Activate_Succeeds_WhenCodeIsOneMillisecondShortOfOneMinuteOld()
     {
-        var user = await Client.RegisterUserAsync();
-        var code = await Environment.Database.GetCurrentCodeAsync(user.Id);
+        var (user, code) = await Client.RegisterUserWithCodeAsync(Environment.Database);
         Environment.Clock.Advance(ActivationDefaults.CodeLifetime - TimeSpan.FromMilliseconds(1));
 
         using var response = await Client.ActivateAsync(user, code.Code);
@@ -256,8 +247,7 @@ public sealed class ActivateAccountTests(ApiFixture factory) : ApiTest(factory)
     [Fact]
     public async Task Activate_ReturnsGone_WhenCodeIsExactlyOneMinuteOld()
     {
-        var user = await Client.RegisterUserAsync();
-        var code = await Environment.Database.GetCurrentCodeAsync(user.Id);
+        var (user, code) = await Client.RegisterUserWithCodeAsync(Environment.Database);
         Environment.Clock.Advance(ActivationDefaults.CodeLifetime);
 
         using var response = await Client.ActivateAsync(user, code.Code);
@@ -268,8 +258,7 @@ public sealed class ActivateAccountTests(ApiFixture factory) : ApiTest(factory)
     [Fact]
     public async Task Activate_ReturnsGone_WhenCodeIsOlderThanOneMinute_WhateverValueIsSent()
     {
-        var user = await Client.RegisterUserAsync();
-        var code = await Environment.Database.GetCurrentCodeAsync(user.Id);
+        var (user, code) = await Client.RegisterUserWithCodeAsync(Environment.Database);
         Environment.Clock.Advance(TimeSpan.FromMinutes(5));
 
         await ShouldAnswerWhateverTheCodeAsync(user, code.Code, HttpStatusCode.Gone, "/problems/activation-code-expired");
@@ -278,8 +267,7 @@ public sealed class ActivateAccountTests(ApiFixture factory) : ApiTest(factory)
     [Fact]
     public async Task Activate_ReturnsInvalid_ForASupersededCode_AndOkForTheNewOne()
     {
-        var user = await Client.RegisterUserAsync();
-        var old = await Environment.Database.GetCurrentCodeAsync(user.Id);
+        var (user, old) = await Client.RegisterUserWithCodeAsync(Environment.Database);
         var fresh = old;
         // A new code is random: draw again in the 1-in-10,000 case it repeats the old value.
         while (fresh.Code == old.Code)
@@ -300,8 +288,7 @@ public sealed class ActivateAccountTests(ApiFixture factory) : ApiTest(factory)
     [Fact]
     public async Task Activate_CountsConcurrentWrongTriesOneByOne()
     {
-        var user = await Client.RegisterUserAsync();
-        var code = await Environment.Database.GetCurrentCodeAsync(user.Id);
+        var (user, code) = await Client.RegisterUserWithCodeAsync(Environment.Database);
         var wrong = ApiRequests.OtherThan(code.Code);
 
         var responses = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Client.ActivateAsync(user, wrong)));

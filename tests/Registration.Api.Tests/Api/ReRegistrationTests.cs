@@ -41,12 +41,10 @@ public sealed class ReRegistrationTests(ApiFixture factory) : ApiTest(factory)
     [Fact]
     public async Task Register_GivesTheReplacingAccountItsOwnWorkingCode()
     {
-        var squatter = await Client.RegisterUserAsync(password: "squatter password");
-        var squatterCode = await Environment.Database.GetCurrentCodeAsync(squatter.Id);
+        var (squatter, squatterCode) = await Client.RegisterUserWithCodeAsync(Environment.Database, password: "squatter password");
         Environment.Clock.Advance(ActivationDefaults.CodeLifetime);
 
-        var owner = await Client.RegisterUserAsync(squatter.Email, "owner password");
-        var ownerCode = await Environment.Database.GetCurrentCodeAsync(owner.Id);
+        var (owner, ownerCode) = await Client.RegisterUserWithCodeAsync(Environment.Database, squatter.Email, "owner password");
         using var activation = await Client.ActivateAsync(owner, ownerCode.Code);
 
         ownerCode.Id.Should().NotBe(squatterCode.Id);

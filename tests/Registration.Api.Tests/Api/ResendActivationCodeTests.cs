@@ -6,8 +6,7 @@ public sealed class ResendActivationCodeTests(ApiFixture factory) : ApiTest(fact
     [Fact]
     public async Task Resend_ReturnsAcceptedWithExpiresAt_AndIssuesANewCode()
     {
-        var user = await Client.RegisterUserAsync();
-        var first = await Environment.Database.GetCurrentCodeAsync(user.Id);
+        var (user, first) = await Client.RegisterUserWithCodeAsync(Environment.Database);
         Environment.Clock.Advance(ActivationDefaults.ResendCooldown);
 
         using var response = await Client.RequestNewCodeAsync(user);

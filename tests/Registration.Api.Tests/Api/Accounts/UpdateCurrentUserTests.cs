@@ -137,8 +137,7 @@ public sealed class UpdateCurrentUserTests(ApiFixture factory) : ApiTest(factory
     [Fact]
     public async Task PatchMe_ChangingTheEmailOfAPendingAccount_SupersedesItsRegistrationCode()
     {
-        var user = await Client.RegisterUserAsync();
-        var registrationCode = await Environment.Database.GetCurrentCodeAsync(user.Id);
+        var (user, registrationCode) = await Client.RegisterUserWithCodeAsync(Environment.Database);
         var newEmail = await MoveToANewAddressAsync(user);
         var newCode = await Environment.Database.GetCurrentCodeAsync(user.Id);
         newCode.Id.Should().NotBe(registrationCode.Id);
