@@ -51,9 +51,7 @@ public sealed class EmailChangeTests(ApiFixture factory) : ApiTest(factory)
     [Fact]
     public async Task Confirmation_SwapsTheAddress_NotifiesTheOldOne_AndFreesIt()
     {
-        var user = await ActiveUserPastTheCooldownAsync();
-        var newEmail = ApiRequests.UniqueEmail("new");
-        var code = await RequestChangeAsync(user, newEmail);
+        var (user, newEmail, code) = await UserWithAPendingChangeAsync();
 
         using var response = await Client.ConfirmEmailChangeAsync(user, code);
 
@@ -113,9 +111,7 @@ public sealed class EmailChangeTests(ApiFixture factory) : ApiTest(factory)
     [Fact]
     public async Task Confirmation_ReturnsUnauthorized_UnderTheNewAddress_BeforeTheChangeIsConfirmed()
     {
-        var user = await ActiveUserPastTheCooldownAsync();
-        var newEmail = ApiRequests.UniqueEmail("new");
-        var code = await RequestChangeAsync(user, newEmail);
+        var (user, newEmail, code) = await UserWithAPendingChangeAsync();
 
         using var response = await Client.ConfirmEmailChangeAsync(BasicAuth.Header(newEmail, user.Password), code);
 
@@ -125,9 +121,7 @@ public sealed class EmailChangeTests(ApiFixture factory) : ApiTest(factory)
     [Fact]
     public async Task Confirmation_FollowsTheCodeRules_WrongThenLocked_EvenForTheRightCode_UntilANewPatch()
     {
-        var user = await ActiveUserPastTheCooldownAsync();
-        var newEmail = ApiRequests.UniqueEmail("new");
-        var code = await RequestChangeAsync(user, newEmail);
+        var (user, newEmail, code) = await UserWithAPendingChangeAsync();
 
         var wrong = new List<HttpStatusCode>();
         for (var attempt = 0; attempt < MaxFailedAttempts; attempt++)
@@ -146,7 +140,7 @@ public sealed class EmailChangeTests(ApiFixture factory) : ApiTest(factory)
         wrong.Should().AllBeEquivalentTo(HttpStatusCode.UnprocessableEntity);
         await right.ShouldBeProblemAsync(HttpStatusCode.TooManyRequests, "/problems/activation-code-locked");
         Environment.Clock.Advance(ActivationDefaults.ResendCooldown);
-        var fresh = await RequestChangeAsync(user, newEmail);
+        var fresh = await Client.RequestEmailChangeAsync(user, newEmail, Environment.Database);
         using var confirmed = await Client.ConfirmEmailChangeAsync(user, fresh);
         confirmed.StatusCode.Should().Be(HttpStatusCode.OK, "a new PATCH issues a new code with new tries");
     }
@@ -155,7 +149,7 @@ public sealed class EmailChangeTests(ApiFixture factory) : ApiTest(factory)
     public async Task Confirmation_ReturnsGone_OnceTheCodeExpired_WhateverWasSent()
     {
         var user = await ActiveUserPastTheCooldownAsync();
-        var code = await RequestChangeAsync(user, ApiRequests.UniqueEmail("new"));
+        var code = await Client.RequestEmailChangeAsync(user, ApiRequests.UniqueEmail("new"), Environment.Database);
         Environment.Clock.Advance(ActivationDefaults.CodeLifetime);
 
         using var right = await Client.ConfirmEmailChangeAsync(user, code);
@@ -170,7 +164,7 @@ public sealed class EmailChangeTests(ApiFixture factory) : ApiTest(factory)
     public async Task PatchMe_WithTheCurrentAddress_CancelsThePendingChange()
     {
         var user = await ActiveUserPastTheCooldownAsync();
-        var code = await RequestChangeAsync(user, ApiRequests.UniqueEmail("new"));
+        var code = await Client.RequestEmailChangeAsync(user, ApiRequests.UniqueEmail("new"), Environment.Database);
 
         using var cancel = await Client.PatchMeAsync(user, new { email = user.Email.ToUpperInvariant() });
         using var confirm = await Client.ConfirmEmailChangeAsync(user, code);
@@ -187,9 +181,9 @@ public sealed class EmailChangeTests(ApiFixture factory) : ApiTest(factory)
         var user = await ActiveUserPastTheCooldownAsync();
         var first = ApiRequests.UniqueEmail("first");
         var second = ApiRequests.UniqueEmail("second");
-        var firstCode = await RequestChangeAsync(user, first);
+        var firstCode = await Client.RequestEmailChangeAsync(user, first, Environment.Database);
         Environment.Clock.Advance(ActivationDefaults.ResendCooldown);
-        var secondCode = await RequestChangeAsync(user, second);
+        var secondCode = await Client.RequestEmailChangeAsync(user, second, Environment.Database);
 
         using var withFirstCode = await Client.ConfirmEmailChangeAsync(user, firstCode == secondCode ? ApiRequests.OtherThan(secondCode) : firstCode);
         using var withSecondCode = await Client.ConfirmEmailChangeAsync(user, secondCode);
@@ -215,9 +209,7 @@ public sealed class EmailChangeTests(ApiFixture factory) : ApiTest(factory)
     [Fact]
     public async Task Confirmation_ReturnsEmailTaken_WhenSomeoneRegisteredTheNewAddressMeanwhile_AndKeepsTheChangePending()
     {
-        var user = await ActiveUserPastTheCooldownAsync();
-        var newEmail = ApiRequests.UniqueEmail("new");
-        var code = await RequestChangeAsync(user, newEmail);
+        var (user, newEmail, code) = await UserWithAPendingChangeAsync();
         var owner = await Client.RegisterUserAsync(newEmail, "the mailbox owner's password");
 
         using var response = await Client.ConfirmEmailChangeAsync(user, code);
@@ -234,7 +226,7 @@ public sealed class EmailChangeTests(ApiFixture factory) : ApiTest(factory)
         var squatter = await Client.RegisterUserAsync(password: "the squatter's password");
         var user = await Client.RegisterActiveUserAsync(Environment.Database);
         Environment.Clock.Advance(ActivationDefaults.CodeLifetime);
-        var code = await RequestChangeAsync(user, squatter.Email);
+        var code = await Client.RequestEmailChangeAsync(user, squatter.Email, Environment.Database);
 
         using var response = await Client.ConfirmEmailChangeAsync(user, code);
 
@@ -251,8 +243,8 @@ public sealed class EmailChangeTests(ApiFixture factory) : ApiTest(factory)
         var second = await Client.RegisterActiveUserAsync(Environment.Database);
         Environment.Clock.Advance(ActivationDefaults.ResendCooldown);
         var contested = ApiRequests.UniqueEmail("contested");
-        var firstCode = await RequestChangeAsync(first, contested);
-        var secondCode = await RequestChangeAsync(second, contested);
+        var firstCode = await Client.RequestEmailChangeAsync(first, contested, Environment.Database);
+        var secondCode = await Client.RequestEmailChangeAsync(second, contested, Environment.Database);
 
         using var firstConfirms = await Client.ConfirmEmailChangeAsync(first, firstCode);
         using var secondConfirms = await Client.ConfirmEmailChangeAsync(second, secondCode);
@@ -266,7 +258,7 @@ public sealed class EmailChangeTests(ApiFixture factory) : ApiTest(factory)
     {
         var user = await ActiveUserPastTheCooldownAsync();
         var newEmail = ApiRequests.UniqueEmail("new");
-        await RequestChangeAsync(user, newEmail);
+        await Client.RequestEmailChangeAsync(user, newEmail, Environment.Database);
         var expired = await Environment.Database.GetCurrentCodeAsync(user.Id);
         Environment.Clock.Advance(ActivationDefaults.CodeLifetime);
 
@@ -288,7 +280,7 @@ public sealed class EmailChangeTests(ApiFixture factory) : ApiTest(factory)
     {
         var user = await ActiveUserPastTheCooldownAsync();
         var newEmail = ApiRequests.UniqueEmail("new");
-        await RequestChangeAsync(user, newEmail);
+        await Client.RequestEmailChangeAsync(user, newEmail, Environment.Database);
         var expired = await Environment.Database.GetCurrentCodeAsync(user.Id);
         using var cancel = await Client.PatchMeAsync(user, new { email = user.Email });
         cancel.StatusCode.Should().Be(HttpStatusCode.OK);
@@ -311,11 +303,11 @@ public sealed class EmailChangeTests(ApiFixture factory) : ApiTest(factory)
         return user;
     }
 
-    /// <summary>PATCHes the email and returns the confirmation code emailed to it.</summary>
-    private async Task<string> RequestChangeAsync(TestUser user, string newEmail)
+    /// <summary>An active user past the resend cooldown with a change to a fresh address pending, and the code emailed to it.</summary>
+    private async Task<(TestUser User, string NewEmail, string Code)> UserWithAPendingChangeAsync()
     {
-        using var response = await Client.PatchMeAsync(user, new { email = newEmail });
-        response.StatusCode.Should().Be(HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
-        return (await Environment.Database.GetCurrentCodeAsync(user.Id)).Code;
+        var user = await ActiveUserPastTheCooldownAsync();
+        var newEmail = ApiRequests.UniqueEmail("new");
+        return (user, newEmail, await Client.RequestEmailChangeAsync(user, newEmail, Environment.Database));
     }
 }
