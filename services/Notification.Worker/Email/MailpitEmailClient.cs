@@ -7,29 +7,13 @@ namespace Notification.Worker.Email;
 /// Mailpit's send API (<c>POST {BaseUrl}/api/v1/send</c>), for development: the mailbox shows
 /// in Mailpit's web UI. Tags say what the email is for and carry the message reference. Basic auth only when configured.
 /// </summary>
-/// <remarks>The HttpClient comes with the resilience pipeline (retries, timeouts, circuit breaker) attached.</remarks>
-public sealed class MailpitEmailClient(HttpClient http, IOptions<EmailOptions> options, IOptions<EmailResilienceOptions> resilience) : IEmailSender
+internal sealed class MailpitEmailClient(HttpClient http, IOptions<EmailOptions> options, IOptions<EmailResilienceOptions> resilience)
+    : JsonEmailApiClient<MailpitEmailClient.SendRequest>(http, options, resilience, Provider, SendPath)
 {
     public const string SendPath = "api/v1/send";
     private const string Provider = "Mailpit";
 
-    private readonly ProviderAddress _from = ProviderAddress.From(options.Value);
-
-    public Task<EmailSendResult> SendAsync(OutgoingEmail email, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(email);
-        return ProviderHttp.PostAsync(
-            http,
-            Provider,
-            SendPath,
-            Build(email, _from),
-            email,
-            resilience.Value.RetryAfterCap,
-            (_, _) => Task.FromResult(EmailSendResult.Accepted),
-            cancellationToken);
-    }
-
-    internal static SendRequest Build(OutgoingEmail email, ProviderAddress from) =>
+    protected override SendRequest Build(OutgoingEmail email, ProviderAddress from) =>
         new(
             from,
             [ProviderAddress.To(email.To)],
