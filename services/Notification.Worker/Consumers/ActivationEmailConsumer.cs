@@ -261,7 +261,7 @@ public sealed class ActivationEmailConsumer(
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
         try
         {
-            if (!await claims.CompleteAsync(claim, MessageClaims.Sent, clock.GetUtcNow(), timeout.Token))
+            if (!await claims.CompleteAsync(claim, MessageClaims.Sent, timeout.Token))
             {
                 Log.ClaimLost(logger, userId, claim.MessageId);
             }
@@ -314,7 +314,7 @@ public sealed class ActivationEmailConsumer(
 
         if (claim is not null)
         {
-            await claims.CompleteAsync(claim, MessageClaims.Expired, now, cancellationToken);
+            await claims.CompleteAsync(claim, MessageClaims.Expired, cancellationToken);
         }
     }
 
