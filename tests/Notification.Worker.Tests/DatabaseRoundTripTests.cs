@@ -1,10 +1,7 @@
-using Microsoft.Extensions.Logging.Abstractions;
 using Notification.Worker.Consumers;
 using Notification.Worker.Email;
 using Notification.Worker.Email.Templates;
 using Notification.Worker.Infrastructure;
-using Npgsql;
-using Registration.Hosting;
 
 namespace Notification.Worker.Tests;
 
@@ -56,8 +53,7 @@ public sealed class DatabaseRoundTripTests(TestEnvironment environment) : FreshP
     {
         const int Waiting = 10;
         var now = Environment.Clock.GetUtcNow();
-        await SchemaMigrator.MigrateAsync(Environment.ConnectionString, NotificationWorkerExtensions.Migrations, NullLogger.Instance, CancellationToken.None);
-        await using var dataSource = NpgsqlDataSource.Create(Environment.ConnectionString);
+        await using var dataSource = await Environment.WorkerDataSourceAsync();
         var claims = new MessageClaims(dataSource);
         List<Task<Claim>> queued;
         DatabaseStatements statements;
