@@ -4,9 +4,6 @@ namespace Deployment.Tests;
 /// <summary>The checkers the other tests rely on catch what they are meant to catch.</summary>
 public sealed class CheckerTests
 {
-    private static readonly Lazy<ServiceConfiguration> Api = new(() => ServiceConfiguration.Of("Registration.Api", "services/Registration.Api"));
-    private static readonly Lazy<ServiceConfiguration> Worker = new(() => ServiceConfiguration.Of("Notification.Worker", "services/Notification.Worker"));
-
     [Theory]
     [InlineData("Activation:CodeLifetime")]
     [InlineData("activation:codelifetime")]
@@ -19,7 +16,7 @@ public sealed class CheckerTests
     [InlineData("Logging:LogLevel:Default")]
     public void ServiceConfiguration_KnowsKeysTheApiReads(string key)
     {
-        Api.Value.WhyItReads(key).Should().NotBeNull();
+        ServiceConfiguration.Api.WhyItReads(key).Should().NotBeNull();
     }
 
     [Theory]
@@ -31,7 +28,7 @@ public sealed class CheckerTests
     [InlineData("Admin")]
     public void ServiceConfiguration_RejectsKeysNothingInTheApiReads(string key)
     {
-        Api.Value.WhyItReads(key).Should().BeNull();
+        ServiceConfiguration.Api.WhyItReads(key).Should().BeNull();
     }
 
     [Theory]
@@ -43,20 +40,20 @@ public sealed class CheckerTests
     [InlineData("Admin:ApiKey", false)]
     public void ServiceConfiguration_KnowsWhatTheWorkerReads(string key, bool reads)
     {
-        (Worker.Value.WhyItReads(key) is not null).Should().Be(reads);
+        (ServiceConfiguration.Worker.WhyItReads(key) is not null).Should().Be(reads);
     }
 
     [Fact]
     public void BindAndValidate_ReportsValuesTheServiceWouldRefuse()
     {
-        Api.Value.BindAndValidate(new Dictionary<string, string> { ["Activation__CodeLifetime"] = "soon" }).Should().NotBeEmpty();
-        Api.Value.BindAndValidate(new Dictionary<string, string> { ["Security__BcryptWorkFactor"] = "40" }).Should().NotBeEmpty();
-        Worker.Value.BindAndValidate(new Dictionary<string, string> { ["Email__Provider"] = "Mailjet", ["Email__BaseUrl"] = "https://api.mailjet.com" })
+        ServiceConfiguration.Api.BindAndValidate(new Dictionary<string, string> { ["Activation__CodeLifetime"] = "soon" }).Should().NotBeEmpty();
+        ServiceConfiguration.Api.BindAndValidate(new Dictionary<string, string> { ["Security__BcryptWorkFactor"] = "40" }).Should().NotBeEmpty();
+        ServiceConfiguration.Worker.BindAndValidate(new Dictionary<string, string> { ["Email__Provider"] = "Mailjet", ["Email__BaseUrl"] = "https://api.mailjet.com" })
             .Should().Contain(problem => problem.Contains("ApiKey", StringComparison.Ordinal), "Mailjet needs its key and secret");
         // The broker's host and credentials have no default outside Development.
-        Worker.Value.BindAndValidate(new Dictionary<string, string> { ["Email__Provider"] = "Console" })
+        ServiceConfiguration.Worker.BindAndValidate(new Dictionary<string, string> { ["Email__Provider"] = "Console" })
             .Should().Contain(problem => problem.Contains("RabbitMq", StringComparison.Ordinal));
-        Worker.Value.BindAndValidate(new Dictionary<string, string>
+        ServiceConfiguration.Worker.BindAndValidate(new Dictionary<string, string>
         {
             ["Email__Provider"] = "Console",
             ["RabbitMq__Host"] = "rabbitmq",

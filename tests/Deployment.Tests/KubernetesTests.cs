@@ -25,9 +25,6 @@ public sealed class KubernetesTests
         [Production] = new(() => KubernetesManifests.Render(Production)),
     };
 
-    private static readonly Lazy<ServiceConfiguration> ApiConfiguration = new(() => ServiceConfiguration.Of("Registration.Api", "services/Registration.Api"));
-    private static readonly Lazy<ServiceConfiguration> WorkerConfiguration = new(() => ServiceConfiguration.Of("Notification.Worker", "services/Notification.Worker"));
-
     public static TheoryData<string> Overlays => new() { Dev, Production };
 
     [Theory]
@@ -119,7 +116,7 @@ public sealed class KubernetesTests
         var exposed = Dockerfile.Load(DockerfileTests.ApiDockerfile).FinalStage.Instructions.Single(i => i.Keyword == "EXPOSE").Arguments;
         var telemetryPort = workerEnvironment.TryGetValue("Telemetry__Port", out var port)
             ? int.Parse(port, System.Globalization.CultureInfo.InvariantCulture)
-            : DefaultOf<int>(WorkerConfiguration.Value, "Telemetry", "Port");
+            : DefaultOf<int>(ServiceConfiguration.Worker, "Telemetry", "Port");
 
         api.Ports.Should().Equal(new Dictionary<string, int> { ["http"] = urls.Port }, "Kestrel listens where ASPNETCORE_URLS says");
         exposed.Should().Be(urls.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "the image documents the same port");
@@ -145,7 +142,7 @@ public sealed class KubernetesTests
         var (worker, _) = Container(manifests, ServiceNames.Worker);
         var apiRoutes = ServiceBuild.Api(Expanded(apiEnvironment)).Routes;
 
-        foreach (var (container, served) in new[] { (api, (Func<string, bool>)apiRoutes.Contains), (worker, WorkerConfiguration.Value.CodeNames) })
+        foreach (var (container, served) in new[] { (api, (Func<string, bool>)apiRoutes.Contains), (worker, ServiceConfiguration.Worker.CodeNames) })
         {
             foreach (var probe in new[] { "startupProbe", "readinessProbe", "livenessProbe" })
             {
@@ -353,8 +350,8 @@ public sealed class KubernetesTests
             foreach (var container in pod.Containers)
             {
                 var configuration = ImageReference.Split(container.Image).Repository.EndsWith(ServiceNames.Api, StringComparison.Ordinal)
-                    ? ApiConfiguration.Value
-                    : WorkerConfiguration.Value;
+                    ? ServiceConfiguration.Api
+                    : ServiceConfiguration.Worker;
                 yield return (owner, container, EnvironmentOf(manifests, container), configuration);
             }
         }

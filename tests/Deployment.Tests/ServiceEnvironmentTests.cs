@@ -107,7 +107,7 @@ public sealed class ServiceEnvironmentTests
     {
         // Activation and Security are the product's contract (a code lives one minute, ...): the
         // compose defaults must not quietly change them.
-        var configuration = ServiceConfiguration.Of("Registration.Api", "services/Registration.Api");
+        var configuration = ServiceConfiguration.Api;
         var environment = ComposeFile.LoadWithDefaults().Service(ServiceNames.Api).Environment;
         var settings = new ConfigurationBuilder()
             .AddInMemoryCollection(environment.Select(e => new KeyValuePair<string, string?>(ServiceConfiguration.KeyOf(e.Key), e.Value)))

@@ -23,18 +23,15 @@ public static class ActivateAccount
     public static async Task<Results<Ok<UserResponse>, ProblemHttpResult>> HandleAsync(
         HttpRequest request, ClaimsPrincipal principal, [AsParameters] ActivationServices services, CancellationToken cancellationToken)
     {
-        var (code, problem) = await CodeVerifier.ReadCodeAsync(request, cancellationToken);
+        var userId = principal.GetUserId();
+        var (code, opened, problem) = await CodeVerifier.ReadCodeAndLockUserAsync<UserRow>(request, userId, services.DataSource, UserRow.Columns, cancellationToken);
         if (problem is not null)
         {
             return problem;
         }
 
-        var userId = principal.GetUserId();
-        await using var locked = await UserLock.BeginAsync<UserRow>(services.DataSource, userId, UserRow.Columns, cancellationToken);
-        if (locked.Row is not { } user)
-        {
-            return Problems.AccountGone();
-        }
+        await using var locked = opened!;
+        var user = locked.Row!;
 
         if (user.Status == UserStatus.Active)
         {

@@ -80,6 +80,31 @@ public sealed class CodeVerifier(IOptions<ActivationOptions> options, AddressLim
             : (null, Problems.Validation("code", "The code must be exactly 4 digits, e.g. \"0427\"."));
     }
 
+    /// <summary>
+    /// The opening of both routes that take a code (activation, email confirmation): the code of the body
+    /// (<see cref="ReadCodeAsync"/>: 415/400 before any lock is taken), then a new transaction that has locked the
+    /// signed-in user's row (<see cref="UserLock"/>), reading its <paramref name="columns"/>; 410 account-gone when
+    /// the row is no more. On a problem nothing is left open; otherwise the caller disposes the lock.
+    /// </summary>
+    public static async Task<(string? Code, UserLock<TRow>? Locked, ProblemHttpResult? Problem)> ReadCodeAndLockUserAsync<TRow>(
+        HttpRequest request, Guid userId, NpgsqlDataSource dataSource, string columns, CancellationToken cancellationToken)
+    {
+        var (code, problem) = await ReadCodeAsync(request, cancellationToken);
+        if (problem is not null)
+        {
+            return (null, null, problem);
+        }
+
+        var locked = await UserLock.BeginAsync<TRow>(dataSource, userId, columns, cancellationToken);
+        if (locked.Row is null)
+        {
+            await locked.DisposeAsync();
+            return (null, null, Problems.AccountGone());
+        }
+
+        return (code, locked, null);
+    }
+
     private const string CountFailureSql = """
         UPDATE activation_codes SET failed_attempts = failed_attempts + 1 WHERE id = @Id RETURNING failed_attempts
         """;

@@ -31,18 +31,15 @@ public static class ConfirmEmailChange
     public static async Task<Results<Ok<UserResponse>, ProblemHttpResult>> HandleAsync(
         HttpRequest request, ClaimsPrincipal principal, [AsParameters] UserServices services, CancellationToken cancellationToken)
     {
-        var (code, problem) = await CodeVerifier.ReadCodeAsync(request, cancellationToken);
+        var userId = principal.GetUserId();
+        var (code, opened, problem) = await CodeVerifier.ReadCodeAndLockUserAsync<LockedUser>(request, userId, services.DataSource, LockedColumns, cancellationToken);
         if (problem is not null)
         {
             return problem;
         }
 
-        var userId = principal.GetUserId();
-        await using var locked = await UserLock.BeginAsync<LockedUser>(services.DataSource, userId, LockedColumns, cancellationToken);
-        if (locked.Row is not { } user)
-        {
-            return Problems.AccountGone();
-        }
+        await using var locked = opened!;
+        var user = locked.Row!;
 
         if (user.PendingEmail is not { } newEmail)
         {

@@ -21,6 +21,9 @@ public sealed class ServiceConfiguration
     private const string SectionNameField = "SectionName";
     private const string SharedAssemblyPrefix = "Registration.";
 
+    private static readonly Lazy<ServiceConfiguration> ApiConfiguration = new(() => Of(Hosts.ServiceProcess.Api, "services/Registration.Api"));
+    private static readonly Lazy<ServiceConfiguration> WorkerConfiguration = new(() => Of(Hosts.ServiceProcess.Worker, "services/Notification.Worker"));
+
     private readonly Assembly _assembly;
     private readonly HashSet<string> _literals;
     private readonly HashSet<string> _appSettingsKeys;
@@ -32,6 +35,12 @@ public sealed class ServiceConfiguration
         _literals = literals;
         _appSettingsKeys = appSettingsKeys;
     }
+
+    /// <summary>The keys Registration.Api reads (read once per test process).</summary>
+    public static ServiceConfiguration Api => ApiConfiguration.Value;
+
+    /// <summary>The keys Notification.Worker reads (read once per test process).</summary>
+    public static ServiceConfiguration Worker => WorkerConfiguration.Value;
 
     public IReadOnlyList<OptionsSection> Sections { get; }
 

@@ -64,8 +64,7 @@ public sealed class UpdateCurrentUserTests(ApiFixture factory) : ApiTest(factory
     public async Task PatchMe_ReplacesTheAddressOfAPendingAccountAtOnce()
     {
         var user = await Client.RegisterUserAsync();
-        var newEmail = ApiRequests.UniqueEmail("changed");
-        Environment.Clock.Advance(ActivationDefaults.ResendCooldown);
+        var newEmail = NewAddressPastTheCooldown();
 
         using var response = await Client.PatchMeAsync(user, new { email = newEmail });
 
@@ -99,8 +98,7 @@ public sealed class UpdateCurrentUserTests(ApiFixture factory) : ApiTest(factory
     public async Task PatchMe_OfAPendingAccount_IssuesAnEmailChangedCode_AndQueuesItsEmailInTheOutbox()
     {
         var user = await Client.RegisterUserAsync();
-        var newEmail = ApiRequests.UniqueEmail("changed");
-        Environment.Clock.Advance(ActivationDefaults.ResendCooldown);
+        var newEmail = NewAddressPastTheCooldown();
 
         using var response = await Client.PatchMeAsync(user, new { email = newEmail });
 
@@ -221,8 +219,7 @@ public sealed class UpdateCurrentUserTests(ApiFixture factory) : ApiTest(factory
     public async Task PatchMe_ChangesThePasswordAtOnce_AndTheEmailOfAnActiveAccountOnlyOnceConfirmed()
     {
         var user = await Client.RegisterActiveUserAsync(Environment.Database);
-        var newEmail = ApiRequests.UniqueEmail("changed");
-        Environment.Clock.Advance(ActivationDefaults.ResendCooldown);
+        var newEmail = NewAddressPastTheCooldown();
 
         using var response = await Client.PatchMeAsync(user, new { email = newEmail, password = NewPassword });
 
@@ -347,9 +344,15 @@ public sealed class UpdateCurrentUserTests(ApiFixture factory) : ApiTest(factory
     /// <summary>Moves a pending <paramref name="user"/> to a fresh address, past the resend cooldown; returns that address.</summary>
     private async Task<string> MoveToANewAddressAsync(TestUser user)
     {
-        var newEmail = ApiRequests.UniqueEmail("changed");
-        Environment.Clock.Advance(ActivationDefaults.ResendCooldown);
+        var newEmail = NewAddressPastTheCooldown();
         await Client.RequestEmailChangeAsync(user, newEmail, Environment.Database);
         return newEmail;
+    }
+
+    /// <summary>A fresh address to move to, with the clock past the resend cooldown of the code the user holds.</summary>
+    private string NewAddressPastTheCooldown()
+    {
+        Environment.Clock.Advance(ActivationDefaults.ResendCooldown);
+        return ApiRequests.UniqueEmail("changed");
     }
 }
