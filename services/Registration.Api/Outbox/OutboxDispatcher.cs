@@ -13,7 +13,9 @@ namespace Registration.Api.Outbox;
 /// Publishes outbox rows to RabbitMQ and marks them dispatched only after the broker confirmed.
 /// Rows are claimed with <c>FOR UPDATE SKIP LOCKED</c>, so several API instances share the work without
 /// publishing a row twice. It wakes on the NOTIFY the insert trigger sends, and polls as a fallback.
-/// A failed publish is retried with a growing delay; the registration that wrote it never waits for this.
+/// A failed publish is retried with a growing delay; the registration that wrote it never waits for this, and
+/// neither does an account deletion (it skips the rows a publish holds; a claimed row whose user is gone is
+/// deleted instead of published).
 /// <para>
 /// Poison rows are parked, not retried: a payload that cannot be read as its type fails the same way every
 /// time, so it is parked at once (<c>parked_at</c>, <c>parked_reason</c>, the <c>registration.outbox.parked</c>
@@ -47,14 +49,24 @@ public sealed partial class OutboxDispatcher(
 
     internal static readonly ActivitySource ActivitySource = new("Registration.Api.Outbox");
 
+    // A claimed row whose user is gone is deleted, not published: an account deletion skips the rows a publish
+    // holds (it does not wait for the broker), and a row whose publish then failed is left to this statement.
     private const string ClaimSql = """
+        WITH claimed AS (
+            SELECT o.id, o.message_type, o.payload, o.trace_parent, o.attempts, o.created_at,
+                   o.user_id IS NOT NULL AND NOT EXISTS (SELECT FROM users u WHERE u.id = o.user_id) AS orphaned
+            FROM outbox_messages o
+            WHERE o.dispatched_at IS NULL AND o.parked_at IS NULL AND o.message_type = ANY(@KnownTypes)
+              AND (o.next_attempt_at IS NULL OR o.next_attempt_at <= now())
+            ORDER BY o.created_at
+            LIMIT @BatchSize
+            FOR UPDATE OF o SKIP LOCKED),
+        dropped AS (
+            DELETE FROM outbox_messages o USING claimed c WHERE o.id = c.id AND c.orphaned)
         SELECT id, message_type, payload::text AS payload, trace_parent, attempts
-        FROM outbox_messages
-        WHERE dispatched_at IS NULL AND parked_at IS NULL AND message_type = ANY(@KnownTypes)
-          AND (next_attempt_at IS NULL OR next_attempt_at <= now())
+        FROM claimed
+        WHERE NOT orphaned
         ORDER BY created_at
-        LIMIT @BatchSize
-        FOR UPDATE SKIP LOCKED
         """;
 
     private const string MarkDispatchedSql = """
