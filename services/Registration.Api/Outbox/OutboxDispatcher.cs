@@ -51,6 +51,7 @@ public sealed partial class OutboxDispatcher(
 
     // A claimed row whose user is gone is deleted, not published: an account deletion skips the rows a publish
     // holds (it does not wait for the broker), and a row whose publish then failed is left to this statement.
+    // Dropped rows come back too (orphaned), so that a batch of nothing else still commits their deletion.
     private const string ClaimSql = """
         WITH claimed AS (
             SELECT o.id, o.message_type, o.payload, o.trace_parent, o.attempts, o.created_at,
@@ -63,9 +64,8 @@ public sealed partial class OutboxDispatcher(
             FOR UPDATE OF o SKIP LOCKED),
         dropped AS (
             DELETE FROM outbox_messages o USING claimed c WHERE o.id = c.id AND c.orphaned)
-        SELECT id, message_type, payload::text AS payload, trace_parent, attempts
+        SELECT id, message_type, payload::text AS payload, trace_parent, attempts, orphaned
         FROM claimed
-        WHERE NOT orphaned
         ORDER BY created_at
         """;
 
@@ -151,11 +151,19 @@ public sealed partial class OutboxDispatcher(
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        var rows = (await connection.QueryAsync<OutboxRow>(new CommandDefinition(
+        var claimed = (await connection.QueryAsync<OutboxRow>(new CommandDefinition(
             ClaimSql, new { settings.BatchSize, KnownTypes = OutboxMessageTypes.Names }, transaction, cancellationToken: cancellationToken))).AsList();
+        var rows = claimed.FindAll(row => !row.Orphaned);
         if (rows.Count == 0)
         {
-            return 0;
+            if (claimed.Count > 0)
+            {
+                // Only rows of deleted accounts, which the claim deleted: without this commit the disposal would
+                // roll their deletion back, and they would come back at every claim, never published, never gone.
+                await transaction.CommitAsync(CancellationToken.None);
+            }
+
+            return claimed.Count;
         }
 
         var outcomes = await Task.WhenAll(rows.Select(row => PublishAsync(row, settings.PublishTimeout, cancellationToken)));
@@ -200,10 +208,10 @@ public sealed partial class OutboxDispatcher(
         {
             LogPublishFailures(logger, retried, rows.Count);
             // Every row failed: the broker is likely down. Report "nothing claimed" so the loop waits.
-            return retried == rows.Count ? 0 : rows.Count;
+            return retried == rows.Count ? 0 : claimed.Count;
         }
 
-        return rows.Count;
+        return claimed.Count;
     }
 
     /// <summary>
@@ -367,7 +375,7 @@ public sealed partial class OutboxDispatcher(
     /// <summary>A publish that did not happen: retried later, or parked when <see cref="ParkReason"/> is set.</summary>
     private sealed record Failure(string Error, string? ParkReason = null);
 
-    private sealed record OutboxRow(Guid Id, string MessageType, string Payload, string? TraceParent, int Attempts);
+    private sealed record OutboxRow(Guid Id, string MessageType, string Payload, string? TraceParent, int Attempts, bool Orphaned);
 
     [LoggerMessage(EventId = 1200, EventName = "OutboxDispatchFailed", Level = LogLevel.Warning, Message = "Outbox dispatch pass failed")]
     private static partial void LogDispatchFailed(ILogger logger, Exception exception);
