@@ -166,14 +166,16 @@ public sealed class TestDatabase(string connectionString)
     /// <summary>
     /// Holds the user's unpublished outbox rows locked, as the dispatcher does while it publishes them, until the
     /// returned object is disposed. A row the dispatcher already holds (a publish under way) is left to it: either
-    /// way every row is held until then, or was published.
+    /// way every row is held until then, or was published. With <paramref name="afterAPublishUnderWay"/>, such a
+    /// row is waited for instead (for a dispatcher whose publishes end at once): then this holds every row the
+    /// publish left unpublished.
     /// </summary>
-    public async Task<IAsyncDisposable> HoldUnpublishedAsync(Guid userId)
+    public async Task<IAsyncDisposable> HoldUnpublishedAsync(Guid userId, bool afterAPublishUnderWay = false)
     {
         var connection = await OpenAsync();
         var transaction = await connection.BeginTransactionAsync();
         await connection.ExecuteAsync(
-            "SELECT id FROM outbox_messages WHERE payload->>'userId' = @UserId AND dispatched_at IS NULL FOR UPDATE SKIP LOCKED",
+            $"SELECT id FROM outbox_messages WHERE payload->>'userId' = @UserId AND dispatched_at IS NULL FOR UPDATE{(afterAPublishUnderWay ? string.Empty : " SKIP LOCKED")}",
             new { UserId = userId.ToString() }, transaction);
         return new HeldRows(connection, transaction);
     }
