@@ -5,18 +5,16 @@ namespace EndToEnd.Tests;
 /// renders: which implementation runs (a label), how long a run takes, and how many rows were parked.
 /// </summary>
 [Collection(nameof(OneApiHostInProcess))]
-public sealed class HashingAndParkingMetricsTests(ApiFixture fixture, ITestOutputHelper output) : IClassFixture<ApiFixture>
+public sealed class HashingAndParkingMetricsTests(ApiFixture fixture, ITestOutputHelper output) : ApiTest(fixture)
 {
-    private readonly HttpClient _client = fixture.CreateClient();
-
     [Fact]
     public async Task Metrics_NameTheBcryptImplementation_TimeItsRuns_AndCountParkedOutboxRows()
     {
-        await _client.RegisterUserAsync(ApiRequests.UniqueEmail("metrics"));
-        await fixture.Database.InsertOutboxRowAsync("UserRegistered", """{"userId": "not-a-guid"}""");
+        await Client.RegisterUserAsync(ApiRequests.UniqueEmail("metrics"));
+        await Environment.Database.InsertOutboxRowAsync("UserRegistered", """{"userId": "not-a-guid"}""");
 
         var samples = await Eventually.GetAsync(
-            () => PrometheusSample.ScrapeAsync(_client),
+            () => PrometheusSample.ScrapeAsync(Client),
             found => found.Any(s => s.Is("registration_outbox_parked_total", "reason", "unreadable-payload")),
             "the parked row counted on /metrics");
 

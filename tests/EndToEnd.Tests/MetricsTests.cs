@@ -11,7 +11,7 @@ public sealed class OneApiHostInProcess;
 
 /// <summary>The API's Prometheus endpoint after real traffic: registrations, activations by outcome, the outbox backlog.</summary>
 [Collection(nameof(OneApiHostInProcess))]
-public sealed class MetricsTests(ApiFixture fixture, ITestOutputHelper output) : IClassFixture<ApiFixture>
+public sealed class MetricsTests(ApiFixture fixture, ITestOutputHelper output) : ApiTest(fixture)
 {
     private static readonly string[] Expected =
     [
@@ -21,22 +21,20 @@ public sealed class MetricsTests(ApiFixture fixture, ITestOutputHelper output) :
         "registration_outbox_lag_seconds",
     ];
 
-    private readonly HttpClient _client = fixture.CreateClient();
-
     [Fact]
     public async Task Metrics_AfterARegistrationAndActivations_ShowRegistrationsActivationsByOutcomeAndTheOutboxBacklog()
     {
         // Arrange
-        await using var worker = await fixture.StartWorkerAsync();
-        var user = await _client.RegisterUserAsync(ApiRequests.UniqueEmail("metrics"));
-        var code = (await Eventually.GetAsync(() => fixture.Provider.DeliveredTo(user.Email), e => e.Count > 0, "the activation email"))[0].Code!;
+        await using var worker = await Environment.StartWorkerAsync();
+        var user = await Client.RegisterUserAsync(ApiRequests.UniqueEmail("metrics"));
+        var code = (await Eventually.GetAsync(() => Environment.Provider.DeliveredTo(user.Email), e => e.Count > 0, "the activation email"))[0].Code!;
 
         // Act
-        using var wrong = await _client.ActivateAsync(user, ApiRequests.OtherThan(code));
-        using var right = await _client.ActivateAsync(user, code);
-        using var me = await _client.GetMeAsync(user);
+        using var wrong = await Client.ActivateAsync(user, ApiRequests.OtherThan(code));
+        using var right = await Client.ActivateAsync(user, code);
+        using var me = await Client.GetMeAsync(user);
         var samples = await Eventually.GetAsync(
-            () => PrometheusSample.ScrapeAsync(_client),
+            () => PrometheusSample.ScrapeAsync(Client),
             // The series exist from the start at 0: wait for the counts of this test's traffic, not their names.
             found => Expected.All(name => found.Any(s => s.Name == name))
                 && found.Any(s => s.Is("registration_activations_total", "outcome", "ok") && s.Value >= 1)
@@ -65,14 +63,14 @@ public sealed class MetricsTests(ApiFixture fixture, ITestOutputHelper output) :
         routes.Should().NotContain(route => route.Length > 1 && route.EndsWith('/'));
 
         // scripts/test.sh runs `promtool check metrics` on this scrape when Prometheus' promtool is installed.
-        using var scrape = await _client.GetAsync("/metrics");
+        using var scrape = await Client.GetAsync("/metrics");
         Registration.Testing.Artifacts.Write(Registration.Testing.Artifacts.ApiMetrics, await scrape.Content.ReadAsStringAsync());
     }
 
     [Fact]
     public async Task Metrics_ShowEveryActivationOutcome_FromTheStart_AtZeroUntilItHappens()
     {
-        var samples = await PrometheusSample.ScrapeAsync(_client);
+        var samples = await PrometheusSample.ScrapeAsync(Client);
 
         // This class never has a code expire or lock: those two stay at 0, yet they are there.
         foreach (var outcome in new[] { "ok", "invalid", "expired", "locked" })

@@ -6,21 +6,19 @@ namespace EndToEnd.Tests;
 /// One trace from the sign-up request to the email provider: the API's request, the outbox row's
 /// trace_parent, the dispatcher's publish, MassTransit's send and consume, the worker's HTTP call.
 /// </summary>
-public sealed class TracingTests(ApiFixture fixture, ITestOutputHelper output) : IClassFixture<ApiFixture>
+public sealed class TracingTests(ApiFixture fixture, ITestOutputHelper output) : ApiTest(fixture)
 {
-    private readonly HttpClient _client = fixture.CreateClient();
-
     [Fact]
     public async Task OneTraceId_SpansTheRegistrationRequestAndTheWorkersCallToTheProvider()
     {
         // Arrange
         using var spans = new SpanCollector();
-        await using var worker = await fixture.StartWorkerAsync();
+        await using var worker = await Environment.StartWorkerAsync();
         var email = ApiRequests.UniqueEmail("traced");
 
         // Act
-        var user = await _client.RegisterUserAsync(email);
-        var sent = (await Eventually.GetAsync(() => fixture.Provider.DeliveredTo(email), e => e.Count > 0, "the activation email"))[0];
+        var user = await Client.RegisterUserAsync(email);
+        var sent = (await Eventually.GetAsync(() => Environment.Provider.DeliveredTo(email), e => e.Count > 0, "the activation email"))[0];
 
         // Assert
         sent.TraceId.Should().NotBeNullOrEmpty("the worker's call to the provider carries a W3C traceparent header");
@@ -38,7 +36,7 @@ public sealed class TracingTests(ApiFixture fixture, ITestOutputHelper output) :
 
         var request = trace.Single(IsRegistrationRequest);
         request.ParentSpanId.Should().Be(default(ActivitySpanId), "the trace starts at the API's request");
-        var outbox = (await fixture.Database.GetOutboxMessagesAsync(user.Id)).Single();
+        var outbox = (await Environment.Database.GetOutboxMessagesAsync(user.Id)).Single();
         outbox.TraceId.Should().Be(sent.TraceId, "the outbox row carries the request's trace to the dispatcher");
         trace.Should().Contain(span => span.Source.Name == "Registration.Api.Outbox", "the dispatcher's publish continues the trace");
         trace.Should().Contain(span => span.Source.Name == "System.Net.Http" && span.Kind == ActivityKind.Client, "the provider call is part of it");

@@ -44,8 +44,7 @@ public sealed class DeadLetterRetentionTests(TestEnvironment environment) : Fres
         var (replayed, _, _) = await WorkerCommand.RunDeadLettersAsync(settings, ["replay"]);
         replayed.Should().Be(DeadLetterCommand.Done);
         await using var worker = await Environment.StartWorkerAsync(limitOfTwo);
-        await Environment.Database.WaitForOutcomeAsync(messageId, "sent");
-        Environment.Provider.RequestsFor(messageId).Should().ContainSingle();
+        (await Environment.SentRequestsAsync(messageId)).Should().ContainSingle();
     }
 
     [Fact]

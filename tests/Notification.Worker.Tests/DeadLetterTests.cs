@@ -30,8 +30,7 @@ public sealed class DeadLetterTests(TestEnvironment environment) : FreshProvider
 
         replayed.Should().Be(DeadLetterCommand.Done);
         replayOutput.Should().Contain("activation-email_error -> activation-email: replayed 1 message(s)");
-        await Environment.Database.WaitForOutcomeAsync(messageId, "sent");
-        Environment.Provider.RequestsFor(messageId).Should().ContainSingle();
+        (await Environment.SentRequestsAsync(messageId)).Should().ContainSingle();
         (await Broker.CountAsync(Environment.VirtualHost, Broker.ActivationEmailErrorQueue)).Should().Be(0);
     }
 

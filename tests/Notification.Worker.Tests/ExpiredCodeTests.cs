@@ -56,8 +56,7 @@ public sealed class ExpiredCodeTests(TestEnvironment environment) : FreshProvide
 
         await worker.PublishAsync(message, messageId);
 
-        await Environment.Database.WaitForOutcomeAsync(messageId, "sent");
-        Environment.Provider.RequestsFor(messageId).Should().ContainSingle().Which.To.Should().Be(message.OldEmail);
+        (await Environment.SentRequestsAsync(messageId)).Should().ContainSingle().Which.To.Should().Be(message.OldEmail);
         worker.ExpiredEvents.Received.Should().BeEmpty();
     }
 

@@ -20,8 +20,7 @@ public sealed class MailjetProviderTests(TestEnvironment environment) : FreshPro
 
         await worker.PublishAsync(message, messageId);
 
-        await Environment.Database.WaitForOutcomeAsync(messageId, "sent");
-        var request = Environment.Provider.RequestsFor(messageId).Should().ContainSingle().Subject;
+        var request = (await Environment.SentRequestsAsync(messageId)).Should().ContainSingle().Subject;
         request.Path.Should().Be(FakeEmailProvider.MailjetPath);
         request.Header("Authorization").Should().Be(BasicAuth.Header(TestSettings.EmailCredentials.Key, TestSettings.EmailCredentials.Secret).ToString());
 
@@ -45,8 +44,7 @@ public sealed class MailjetProviderTests(TestEnvironment environment) : FreshPro
 
         await worker.PublishAsync(message, messageId);
 
-        await Environment.Database.WaitForOutcomeAsync(messageId, "sent");
-        var request = Environment.Provider.RequestsFor(messageId).Should().ContainSingle().Subject;
+        var request = (await Environment.SentRequestsAsync(messageId)).Should().ContainSingle().Subject;
         request.Path.Should().Be(FakeEmailProvider.MailjetPath);
         request.To.Should().Be(message.NewEmail);
         request.Code.Should().Be("0815");
@@ -67,8 +65,7 @@ public sealed class MailjetProviderTests(TestEnvironment environment) : FreshPro
 
         await worker.PublishAsync(message, messageId);
 
-        await Environment.Database.WaitForOutcomeAsync(messageId, "sent");
-        var request = Environment.Provider.RequestsFor(messageId).Should().ContainSingle().Subject;
+        var request = (await Environment.SentRequestsAsync(messageId)).Should().ContainSingle().Subject;
         request.To.Should().Be(message.OldEmail);
         request.Code.Should().BeNull();
         var sent = request.Json().GetProperty("Messages").EnumerateArray().Should().ContainSingle().Subject;
@@ -93,8 +90,7 @@ public sealed class MailjetProviderTests(TestEnvironment environment) : FreshPro
 
         foreach (var id in ids)
         {
-            await Environment.Database.WaitForOutcomeAsync(id, "sent");
-            var request = Environment.Provider.RequestsFor(id).Should().ContainSingle().Subject;
+            var request = (await Environment.SentRequestsAsync(id)).Should().ContainSingle().Subject;
             request.Header("Transfer-Encoding").Should().BeNull("the body is not chunked");
             request.Header("Content-Length").Should().Be(Encoding.UTF8.GetByteCount(request.Body).ToString(CultureInfo.InvariantCulture));
             request.Header("Content-Type").Should().StartWith("application/json");
@@ -110,8 +106,7 @@ public sealed class MailjetProviderTests(TestEnvironment environment) : FreshPro
 
         await worker.PublishAsync(TestMessages.UserRegistered(DateTimeOffset.UtcNow.AddMinutes(1)), messageId);
 
-        await Environment.Database.WaitForOutcomeAsync(messageId, "sent");
-        Environment.Provider.RequestsFor(messageId).Select(r => r.Status).Should().Equal(500, 200);
+        (await Environment.SentRequestsAsync(messageId)).Select(r => r.Status).Should().Equal(500, 200);
     }
 
     [Fact]
@@ -123,8 +118,7 @@ public sealed class MailjetProviderTests(TestEnvironment environment) : FreshPro
 
         await worker.PublishAsync(TestMessages.UserRegistered(DateTimeOffset.UtcNow.AddMinutes(1)), messageId);
 
-        await Environment.Database.WaitForOutcomeAsync(messageId, "sent");
-        var requests = Environment.Provider.RequestsFor(messageId);
+        var requests = await Environment.SentRequestsAsync(messageId);
         requests.Select(r => r.Status).Should().Equal(429, 200);
         // The backoff of the tests is 10 ms: a gap of about a second is the provider's Retry-After.
         (requests[1].ReceivedAt - requests[0].ReceivedAt).Should().BeGreaterThan(TimeSpan.FromMilliseconds(900));

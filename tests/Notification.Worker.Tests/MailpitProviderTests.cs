@@ -19,8 +19,7 @@ public sealed class MailpitProviderTests(TestEnvironment environment) : FreshPro
 
         await worker.PublishAsync(message, messageId);
 
-        await Environment.Database.WaitForOutcomeAsync(messageId, "sent");
-        var request = Environment.Provider.RequestsFor(messageId).Should().ContainSingle().Subject;
+        var request = (await Environment.SentRequestsAsync(messageId)).Should().ContainSingle().Subject;
         request.Path.Should().Be(FakeEmailProvider.MailpitPath);
         request.Header("Authorization").Should().BeNull();
         var body = request.Json();
@@ -44,16 +43,14 @@ public sealed class MailpitProviderTests(TestEnvironment environment) : FreshPro
         await worker.PublishAsync(change, changeId);
         await worker.PublishAsync(changed, changedId);
 
-        await Environment.Database.WaitForOutcomeAsync(changeId, "sent");
-        await Environment.Database.WaitForOutcomeAsync(changedId, "sent");
-        var code = Environment.Provider.RequestsFor(changeId).Should().ContainSingle().Subject;
+        var code = (await Environment.SentRequestsAsync(changeId)).Should().ContainSingle().Subject;
         code.Path.Should().Be(FakeEmailProvider.MailpitPath);
         code.To.Should().Be(change.NewEmail);
         code.Json().GetProperty("Subject").GetString().Should().Be(EmailChangeCodeTemplate.Subject);
         code.Json().GetProperty("Text").GetString().Should().Contain("Your confirmation code is 0815").And.Contain("2099-05-06 07:08:09 UTC");
         code.Json().GetProperty("Tags").EnumerateArray().Select(t => t.GetString()).Should().Equal("email-change", changeId.ToString());
 
-        var notice = Environment.Provider.RequestsFor(changedId).Should().ContainSingle().Subject;
+        var notice = (await Environment.SentRequestsAsync(changedId)).Should().ContainSingle().Subject;
         notice.To.Should().Be(changed.OldEmail);
         notice.Code.Should().BeNull();
         notice.Json().GetProperty("Subject").GetString().Should().Be(EmailChangedNoticeTemplate.Subject);
@@ -73,8 +70,7 @@ public sealed class MailpitProviderTests(TestEnvironment environment) : FreshPro
 
         await worker.PublishAsync(TestMessages.UserRegistered(DateTimeOffset.UtcNow.AddMinutes(1)), messageId);
 
-        await Environment.Database.WaitForOutcomeAsync(messageId, "sent");
-        Environment.Provider.RequestsFor(messageId).Should().ContainSingle()
+        (await Environment.SentRequestsAsync(messageId)).Should().ContainSingle()
             .Which.Header("Authorization").Should().Be(BasicAuth.Header("mailpit-user", "mailpit-password").ToString());
     }
 }

@@ -1,11 +1,8 @@
-using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using Notification.Worker.Consumers;
 using Notification.Worker.Email;
 using Notification.Worker.Email.Templates;
 using Notification.Worker.Infrastructure;
-using Npgsql;
-using Registration.Hosting;
 
 namespace Notification.Worker.Tests;
 
@@ -19,8 +16,7 @@ public sealed class MessageClaimTests(TestEnvironment environment) : FreshProvid
     {
         const int Rounds = 100;
         const int Contenders = 8;
-        await SchemaMigrator.MigrateAsync(Environment.ConnectionString, NotificationWorkerExtensions.Migrations, NullLogger.Instance, CancellationToken.None);
-        await using var dataSource = NpgsqlDataSource.Create(Environment.ConnectionString);
+        await using var dataSource = await Environment.WorkerDataSourceAsync();
         // Two workers: copies at one worker share a statement (and are written one after another in it), copies
         // at different workers race in separate statements.
         MessageClaims[] workers = [new(dataSource), new(dataSource)];
@@ -50,8 +46,7 @@ public sealed class MessageClaimTests(TestEnvironment environment) : FreshProvid
         // in opposite orders would deadlock (40P01). Rows are written in MessageId order, whatever the order they came in.
         const int Rounds = 20;
         const int Messages = 64;
-        await SchemaMigrator.MigrateAsync(Environment.ConnectionString, NotificationWorkerExtensions.Migrations, NullLogger.Instance, CancellationToken.None);
-        await using var dataSource = NpgsqlDataSource.Create(Environment.ConnectionString);
+        await using var dataSource = await Environment.WorkerDataSourceAsync();
         var first = new MessageClaims(dataSource);
         var second = new MessageClaims(dataSource);
 
@@ -85,8 +80,7 @@ public sealed class MessageClaimTests(TestEnvironment environment) : FreshProvid
     [Fact]
     public async Task TwoCodesOfOneUserAndAddressInOneStatement_TheOlderIsSuperseded()
     {
-        await SchemaMigrator.MigrateAsync(Environment.ConnectionString, NotificationWorkerExtensions.Migrations, NullLogger.Instance, CancellationToken.None);
-        await using var dataSource = NpgsqlDataSource.Create(Environment.ConnectionString);
+        await using var dataSource = await Environment.WorkerDataSourceAsync();
         var claims = new MessageClaims(dataSource);
         var userId = Guid.NewGuid();
         var (olderId, newerId) = (Guid.NewGuid(), Guid.NewGuid());
@@ -106,8 +100,7 @@ public sealed class MessageClaimTests(TestEnvironment environment) : FreshProvid
     [Fact]
     public async Task AClaimWhoseCallerStoppedWaiting_IsReleased_NotLeftHeldUntilItsLeaseEnds()
     {
-        await SchemaMigrator.MigrateAsync(Environment.ConnectionString, NotificationWorkerExtensions.Migrations, NullLogger.Instance, CancellationToken.None);
-        await using var dataSource = NpgsqlDataSource.Create(Environment.ConnectionString);
+        await using var dataSource = await Environment.WorkerDataSourceAsync();
         var claims = new MessageClaims(dataSource);
         var other = new MessageClaims(dataSource);
         var messageId = Guid.NewGuid();
@@ -133,8 +126,7 @@ public sealed class MessageClaimTests(TestEnvironment environment) : FreshProvid
     {
         // Concurrent records share a statement: each must still be written only while its claim is its holder's.
         const int Messages = 40;
-        await SchemaMigrator.MigrateAsync(Environment.ConnectionString, NotificationWorkerExtensions.Migrations, NullLogger.Instance, CancellationToken.None);
-        await using var dataSource = NpgsqlDataSource.Create(Environment.ConnectionString);
+        await using var dataSource = await Environment.WorkerDataSourceAsync();
         var holder = new MessageClaims(dataSource);
         var other = new MessageClaims(dataSource);
         var email = ActivationCodeTemplate.Render(null, Guid.NewGuid(), "batch@example.test", new EmailCode("0427", Now, Now.AddMinutes(1)));
@@ -154,7 +146,7 @@ public sealed class MessageClaimTests(TestEnvironment environment) : FreshProvid
                 .Outcome.Should().Be(ClaimOutcome.Claimed);
         }
 
-        var recorded = await Task.WhenAll(claims.Select(claim => holder.CompleteAsync(claim, MessageClaims.Sent, Now.AddSeconds(12), CancellationToken.None)));
+        var recorded = await Task.WhenAll(claims.Select(claim => holder.CompleteAsync(claim, MessageClaims.Sent, CancellationToken.None)));
 
         recorded.Should().Equal(claims.Select(claim => !takenOver.Contains(claim)), "a record counts only for a claim still held");
         foreach (var claim in claims)
@@ -181,8 +173,7 @@ public sealed class MessageClaimTests(TestEnvironment environment) : FreshProvid
 
         clock.Advance(TimeSpan.FromSeconds(10));
 
-        await Environment.Database.WaitForOutcomeAsync(messageId, "sent");
-        Environment.Provider.RequestsFor(messageId).Should().ContainSingle();
+        (await Environment.SentRequestsAsync(messageId)).Should().ContainSingle();
     }
 
     [Fact]
@@ -225,8 +216,7 @@ public sealed class MessageClaimTests(TestEnvironment environment) : FreshProvid
 
         await worker.PublishAsync(TestMessages.UserRegistered(Now.AddYears(10)), messageId);
 
-        await Environment.Database.WaitForOutcomeAsync(messageId, "sent");
-        Environment.Provider.RequestsFor(messageId).Select(request => request.Status).Should().Equal(503, 200);
+        (await Environment.SentRequestsAsync(messageId)).Select(request => request.Status).Should().Equal(503, 200);
         worker.Logs.Lines.Should().NotContain(line => line.EventName == "HeldElsewhere", "the failed attempt gave its claim back");
     }
 }

@@ -21,8 +21,7 @@ public sealed class ProviderThrottlingTests(TestEnvironment environment) : Fresh
 
         await worker.PublishAsync(TestMessages.UserRegistered(Environment.Clock.GetUtcNow().AddHours(1)), messageId);
 
-        await Environment.Database.WaitForOutcomeAsync(messageId, "sent");
-        var requests = Environment.Provider.RequestsFor(messageId);
+        var requests = await Environment.SentRequestsAsync(messageId);
         requests.Select(request => request.Status).Should().Equal([status, 200], "no HTTP retry after an answer that asked for more than the cap");
         (requests[1].ReceivedAt - requests[0].ReceivedAt).Should().BeGreaterThanOrEqualTo(AskedToWait, "no sooner than the provider asked");
         worker.Logs.Lines.Should().ContainSingle(line => line.EventName == "Deferred");
@@ -40,8 +39,7 @@ public sealed class ProviderThrottlingTests(TestEnvironment environment) : Fresh
 
         await worker.PublishAsync(TestMessages.UserRegistered(Environment.Clock.GetUtcNow().AddHours(1)), messageId);
 
-        await Environment.Database.WaitForOutcomeAsync(messageId, "sent");
-        var requests = Environment.Provider.RequestsFor(messageId);
+        var requests = await Environment.SentRequestsAsync(messageId);
         requests.Select(request => request.Status).Should().Equal(429, 429, 200);
         (requests[2].ReceivedAt - requests[1].ReceivedAt).Should().BeGreaterThanOrEqualTo(AskedToWait);
     }

@@ -267,9 +267,7 @@ public sealed class ConcurrencyRaceTests(TestEnvironment environment, ITestOutpu
     {
         var user = await RegisterActiveAsync(label);
         var newEmail = ApiRequests.UniqueEmail($"{label}-new");
-        using var patch = await _client.PatchMeAsync(user, new { email = newEmail });
-        patch.StatusCode.Should().Be(HttpStatusCode.OK);
-        return (user, (await environment.Database.GetCurrentCodeAsync(user.Id)).Code, newEmail);
+        return (user, await _client.RequestEmailChangeAsync(user, newEmail, environment.Database), newEmail);
     }
 
     private async Task<(TestUser User, string Code)> RegisterAsync(string label)

@@ -48,16 +48,14 @@ public sealed class ActivationEmailConsumer(
     {
         ArgumentNullException.ThrowIfNull(context);
         var message = context.Message;
-        return HandleAsync(context, ActivationCodeTemplate.Render(
-            context.MessageId, message.UserId, message.Email, new EmailCode(message.ActivationCode, message.OccurredAt, message.CodeExpiresAt)));
+        return SendActivationCodeAsync(context, message.UserId, message.Email, new EmailCode(message.ActivationCode, message.OccurredAt, message.CodeExpiresAt));
     }
 
     public Task Consume(ConsumeContext<ActivationCodeReissued> context)
     {
         ArgumentNullException.ThrowIfNull(context);
         var message = context.Message;
-        return HandleAsync(context, ActivationCodeTemplate.Render(
-            context.MessageId, message.UserId, message.Email, new EmailCode(message.ActivationCode, message.OccurredAt, message.CodeExpiresAt)));
+        return SendActivationCodeAsync(context, message.UserId, message.Email, new EmailCode(message.ActivationCode, message.OccurredAt, message.CodeExpiresAt));
     }
 
     public Task Consume(ConsumeContext<EmailChangeRequested> context)
@@ -75,6 +73,10 @@ public sealed class ActivationEmailConsumer(
         return HandleAsync(context, EmailChangedNoticeTemplate.Render(
             context.MessageId, message.UserId, message.OldEmail, message.NewEmail, message.OccurredAt));
     }
+
+    /// <summary>A code that activates the account, first issued or reissued: the same email either way.</summary>
+    private Task SendActivationCodeAsync(ConsumeContext context, Guid userId, string address, EmailCode code) =>
+        HandleAsync(context, ActivationCodeTemplate.Render(context.MessageId, userId, address, code));
 
     private async Task HandleAsync(ConsumeContext context, OutgoingEmail email)
     {
@@ -261,7 +263,7 @@ public sealed class ActivationEmailConsumer(
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
         try
         {
-            if (!await claims.CompleteAsync(claim, MessageClaims.Sent, clock.GetUtcNow(), timeout.Token))
+            if (!await claims.CompleteAsync(claim, MessageClaims.Sent, timeout.Token))
             {
                 Log.ClaimLost(logger, userId, claim.MessageId);
             }
@@ -314,7 +316,7 @@ public sealed class ActivationEmailConsumer(
 
         if (claim is not null)
         {
-            await claims.CompleteAsync(claim, MessageClaims.Expired, now, cancellationToken);
+            await claims.CompleteAsync(claim, MessageClaims.Expired, cancellationToken);
         }
     }
 

@@ -90,11 +90,12 @@ public sealed class MessageClaims
         """;
 
     // The records waiting when the statement is written, in one: each row only if its claim is still the
-    // holder's (its token); the tokens returned are the claims recorded.
+    // holder's (its token); the tokens returned are the claims recorded. No indexed column changes (processed_at
+    // stays the claim's time), so each is a heap-only update on a page kept with room for it (migration 0004).
     private const string CompleteSql = """
         UPDATE notification.processed_messages AS p
-        SET outcome = r.outcome, processed_at = r.now, lease_token = NULL, lease_until = NULL
-        FROM unnest(@MessageIds, @Tokens, @Outcomes, @Nows) AS r(message_id, token, outcome, now)
+        SET outcome = r.outcome, lease_token = NULL, lease_until = NULL
+        FROM unnest(@MessageIds, @Tokens, @Outcomes) AS r(message_id, token, outcome)
         WHERE p.message_id = r.message_id AND p.lease_token = r.token
         RETURNING r.token
         """;
@@ -213,10 +214,10 @@ public sealed class MessageClaims
     /// Records how the claimed message ended (<see cref="Sent"/>, <see cref="Expired"/>); false when the claim was
     /// lost meanwhile. Records of concurrent sends share a statement.
     /// </summary>
-    public Task<bool> CompleteAsync(Claim claim, string outcome, DateTimeOffset now, CancellationToken cancellationToken)
+    public Task<bool> CompleteAsync(Claim claim, string outcome, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(claim);
-        return _records.SubmitAsync(new PendingRecord(claim.MessageId, claim.Token, outcome, now)).WaitAsync(cancellationToken);
+        return _records.SubmitAsync(new PendingRecord(claim.MessageId, claim.Token, outcome)).WaitAsync(cancellationToken);
     }
 
     private async Task<IReadOnlyList<bool>> WriteRecordsAsync(IReadOnlyList<PendingRecord> batch, CancellationToken cancellationToken)
@@ -229,7 +230,6 @@ public sealed class MessageClaims
                 MessageIds = batch.Select(record => record.MessageId).ToArray(),
                 Tokens = batch.Select(record => record.Token).ToArray(),
                 Outcomes = batch.Select(record => record.Outcome).ToArray(),
-                Nows = batch.Select(record => record.Now).ToArray(),
             },
             cancellationToken: cancellationToken))).ToHashSet();
         return batch.Select(record => recorded.Contains(record.Token)).ToArray();
@@ -284,5 +284,5 @@ public sealed class MessageClaims
         }
     }
 
-    private sealed record PendingRecord(Guid MessageId, Guid Token, string Outcome, DateTimeOffset Now);
+    private sealed record PendingRecord(Guid MessageId, Guid Token, string Outcome);
 }

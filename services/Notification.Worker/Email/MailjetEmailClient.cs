@@ -10,56 +10,42 @@ namespace Notification.Worker.Email;
 /// A 200 can still carry a rejected message (<c>Messages[].Status = "error"</c>): that is a
 /// permanent failure, as is any 4xx other than 408/429.
 /// </summary>
-/// <remarks>The HttpClient comes with the resilience pipeline (retries, timeouts, circuit breaker) attached.</remarks>
-public sealed class MailjetEmailClient(HttpClient http, IOptions<EmailOptions> options, IOptions<EmailResilienceOptions> resilience) : IEmailSender
+internal sealed class MailjetEmailClient(HttpClient http, IOptions<EmailOptions> options, IOptions<EmailResilienceOptions> resilience)
+    : JsonEmailApiClient<MailjetEmailClient.SendRequest>(http, options, resilience, Provider, SendPath)
 {
     public const string SendPath = "v3.1/send";
     private const string Provider = "Mailjet";
 
-    private readonly Address _from = From(options.Value);
-
-    public Task<EmailSendResult> SendAsync(OutgoingEmail email, CancellationToken cancellationToken)
+    protected override async Task<EmailSendResult> ReadAcceptedAsync(HttpResponseMessage response, OutgoingEmail email, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(email);
-        return ProviderHttp.PostAsync(http, Provider, SendPath, Build(email, _from), email, resilience.Value.RetryAfterCap, ReadAcceptedAsync, cancellationToken);
-
-        async Task<EmailSendResult> ReadAcceptedAsync(HttpResponseMessage response, CancellationToken ct)
+        SendResponse? answer;
+        try
         {
-            SendResponse? answer;
-            try
-            {
-                answer = await response.Content.ReadFromJsonAsync<SendResponse>(ProviderHttp.Json, ct);
-            }
-            catch (JsonException)
-            {
-                // A 2xx means Mailjet took the request; an odd body is no reason to send twice.
-                return EmailSendResult.Accepted;
-            }
-
-            var rejected = answer?.Messages?.FirstOrDefault(m => !string.Equals(m.Status, "success", StringComparison.OrdinalIgnoreCase));
-            if (rejected is null)
-            {
-                return EmailSendResult.Accepted;
-            }
-
-            var errors = rejected.Errors is { Count: > 0 }
-                ? string.Join("; ", rejected.Errors.Select(e => $"{e.ErrorCode} {e.ErrorMessage}".Trim()))
-                : "no error detail";
-            return EmailSendResult.Permanent(email.Redact($"{Provider} rejected the message (status {rejected.Status}): {errors}"));
+            answer = await response.Content.ReadFromJsonAsync<SendResponse>(ProviderHttp.Json, cancellationToken);
         }
+        catch (JsonException)
+        {
+            // A 2xx means Mailjet took the request; an odd body is no reason to send twice.
+            return EmailSendResult.Accepted;
+        }
+
+        var rejected = answer?.Messages?.FirstOrDefault(m => !string.Equals(m.Status, "success", StringComparison.OrdinalIgnoreCase));
+        if (rejected is null)
+        {
+            return EmailSendResult.Accepted;
+        }
+
+        var errors = rejected.Errors is { Count: > 0 }
+            ? string.Join("; ", rejected.Errors.Select(e => $"{e.ErrorCode} {e.ErrorMessage}".Trim()))
+            : "no error detail";
+        return EmailSendResult.Permanent(email.Redact($"{Provider} rejected the message (status {rejected.Status}): {errors}"));
     }
 
-    private static Address From(EmailOptions options)
-    {
-        var from = options.FromAddress();
-        return new Address(from.Address, string.IsNullOrEmpty(from.DisplayName) ? null : from.DisplayName);
-    }
-
-    internal static SendRequest Build(OutgoingEmail email, Address from) =>
+    protected override SendRequest Build(OutgoingEmail email, ProviderAddress from) =>
         new([
             new Message(
                 from,
-                [new Address(email.To, null)],
+                [ProviderAddress.To(email.To)],
                 email.Subject,
                 email.TextBody,
                 email.HtmlBody,
@@ -69,14 +55,12 @@ public sealed class MailjetEmailClient(HttpClient http, IOptions<EmailOptions> o
     internal sealed record SendRequest(IReadOnlyList<Message> Messages);
 
     internal sealed record Message(
-        Address From,
-        IReadOnlyList<Address> To,
+        ProviderAddress From,
+        IReadOnlyList<ProviderAddress> To,
         string Subject,
         string TextPart,
         [property: JsonPropertyName("HTMLPart")] string HtmlPart,
         [property: JsonPropertyName("CustomID")] string CustomId);
-
-    internal sealed record Address(string Email, string? Name);
 
     internal sealed record SendResponse(IReadOnlyList<MessageResult>? Messages);
 

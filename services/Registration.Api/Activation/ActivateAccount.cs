@@ -14,8 +14,6 @@ namespace Registration.Api.Activation;
 /// </summary>
 public static class ActivateAccount
 {
-    private const string LockUserSql = $"SELECT {UserRow.Columns} FROM users WHERE id = @Id FOR UPDATE";
-
     private const string ActivateSql = $"""
         UPDATE activation_codes SET used_at = @Now WHERE id = @CodeId;
         UPDATE users SET status = 'active', activated_at = @Now WHERE id = @UserId
@@ -32,12 +30,8 @@ public static class ActivateAccount
         }
 
         var userId = principal.GetUserId();
-        await using var connection = await services.DataSource.OpenConnectionAsync(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-
-        var user = await connection.QuerySingleOrDefaultAsync<UserRow>(
-            new CommandDefinition(LockUserSql, new { Id = userId }, transaction, cancellationToken: cancellationToken));
-        if (user is null)
+        await using var locked = await UserLock.BeginAsync<UserRow>(services.DataSource, userId, UserRow.Columns, cancellationToken);
+        if (locked.Row is not { } user)
         {
             return Problems.AccountGone();
         }
@@ -48,17 +42,17 @@ public static class ActivateAccount
         }
 
         var now = services.Clock.GetDatabaseNow();
-        var check = await services.Verifier.CheckAsync(transaction, userId, CodePurposes.Activation, user.Email, code!, now, cancellationToken);
+        var check = await services.Verifier.CheckAsync(locked.Transaction, userId, CodePurposes.Activation, user.Email, code!, now, cancellationToken);
         services.Metrics.ActivationAttempt(check.Outcome);
-        if (await services.Verifier.RefuseAsync(check, transaction, request.HttpContext, cancellationToken) is { } refusal)
+        if (await services.Verifier.RefuseAsync(check, locked.Transaction, request.HttpContext, cancellationToken) is { } refusal)
         {
             Log.ActivationRejected(services.Logger, userId, check.Outcome);
             return refusal;
         }
 
-        var activated = await connection.QuerySingleAsync<UserRow>(new CommandDefinition(
-            ActivateSql, new { check.CodeId, UserId = userId, Now = now }, transaction, cancellationToken: cancellationToken));
-        await transaction.CommitAsync(cancellationToken);
+        var activated = await locked.Connection.QuerySingleAsync<UserRow>(new CommandDefinition(
+            ActivateSql, new { check.CodeId, UserId = userId, Now = now }, locked.Transaction, cancellationToken: cancellationToken));
+        await locked.Transaction.CommitAsync(cancellationToken);
         Log.UserActivated(services.Logger, userId);
         return TypedResults.Ok(activated.ToResponse());
     }

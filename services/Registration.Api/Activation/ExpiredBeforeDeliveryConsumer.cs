@@ -26,7 +26,7 @@ public sealed class ExpiredBeforeDeliveryConsumer(
 {
     private readonly ILogger _logger = loggerFactory.CreateLogger(Log.Category);
 
-    private const string LockUserSql = "SELECT email, status, pending_email FROM users WHERE id = @Id FOR UPDATE";
+    private const string LockedColumns = "email, status, pending_email";
 
     private const string LatestCodeSql = """
         SELECT expires_at, purpose, used_at IS NOT NULL AS used FROM activation_codes
@@ -42,11 +42,8 @@ public sealed class ExpiredBeforeDeliveryConsumer(
     {
         var message = context.Message;
         var cancellationToken = context.CancellationToken;
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-
-        var user = await connection.QuerySingleOrDefaultAsync<UserState>(
-            new CommandDefinition(LockUserSql, new { Id = message.UserId }, transaction, cancellationToken: cancellationToken));
+        await using var locked = await UserLock.BeginAsync<UserState>(dataSource, message.UserId, LockedColumns, cancellationToken);
+        var user = locked.Row;
         // A pending user waits for an activation code at their address; an active one for a confirmation code at
         // the address of the change they asked for, and only while that change is still pending.
         var wanted = user switch
@@ -62,8 +59,8 @@ public sealed class ExpiredBeforeDeliveryConsumer(
             return;
         }
 
-        var latest = await connection.QuerySingleOrDefaultAsync<LatestCode>(
-            new CommandDefinition(LatestCodeSql, new { UserId = message.UserId }, transaction, cancellationToken: cancellationToken));
+        var latest = await locked.Connection.QuerySingleOrDefaultAsync<LatestCode>(
+            new CommandDefinition(LatestCodeSql, new { UserId = message.UserId }, locked.Transaction, cancellationToken: cancellationToken));
         if (latest is null || latest.Used || latest.Purpose != wanted || latest.ExpiresAt.AsUtc() > message.CodeExpiresAt)
         {
             Log.RedeliveryIgnored(_logger, message.UserId, "a newer code was issued");
@@ -71,8 +68,8 @@ public sealed class ExpiredBeforeDeliveryConsumer(
         }
 
         var now = timeProvider.GetDatabaseNow();
-        var recent = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
-            RecentRedeliveriesSql, new { UserId = message.UserId, Since = now.AddHours(-1) }, transaction, cancellationToken: cancellationToken));
+        var recent = await locked.Connection.ExecuteScalarAsync<long>(new CommandDefinition(
+            RecentRedeliveriesSql, new { UserId = message.UserId, Since = now.AddHours(-1) }, locked.Transaction, cancellationToken: cancellationToken));
         if (recent >= options.Value.MaxRedeliveryReissuesPerHour)
         {
             // Not dropped silently: the event goes to expired-before-delivery_error, where an operator
@@ -82,8 +79,8 @@ public sealed class ExpiredBeforeDeliveryConsumer(
         }
 
         var outcome = wanted == CodePurposes.Activation
-            ? await issuer.ReissueAsync(transaction, message.UserId, user!.Email, ReissueReasons.Redelivery, now, cancellationToken)
-            : await issuer.IssueEmailChangeAsync(transaction, message.UserId, user!.PendingEmail!, ReissueReasons.Redelivery, now, cancellationToken);
+            ? await issuer.ReissueAsync(locked.Transaction, message.UserId, user!.Email, ReissueReasons.Redelivery, now, cancellationToken)
+            : await issuer.IssueEmailChangeAsync(locked.Transaction, message.UserId, user!.PendingEmail!, ReissueReasons.Redelivery, now, cancellationToken);
         if (outcome.RetryAfter is not null)
         {
             // The address had its daily number of codes: nothing is sent, by design (the user can ask again
@@ -93,7 +90,7 @@ public sealed class ExpiredBeforeDeliveryConsumer(
             return;
         }
 
-        await transaction.CommitAsync(cancellationToken);
+        await locked.Transaction.CommitAsync(cancellationToken);
         Log.CodeReissued(_logger, message.UserId, ReissueReasons.Redelivery);
     }
 

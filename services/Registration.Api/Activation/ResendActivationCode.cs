@@ -1,5 +1,4 @@
 using System.Security.Claims;
-using Dapper;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Registration.Api.Infrastructure;
 using Registration.Api.Users;
@@ -16,18 +15,14 @@ public sealed record ActivationCodeResponse(DateTimeOffset ExpiresAt);
 /// </summary>
 public static class ResendActivationCode
 {
-    private const string LockUserSql = "SELECT email, status, last_code_issued_at FROM users WHERE id = @Id FOR UPDATE";
+    private const string LockedColumns = "email, status, last_code_issued_at";
 
     public static async Task<Results<Accepted<ActivationCodeResponse>, ProblemHttpResult>> HandleAsync(
         HttpContext httpContext, ClaimsPrincipal principal, [AsParameters] ActivationServices services, CancellationToken cancellationToken)
     {
         var userId = principal.GetUserId();
-        await using var connection = await services.DataSource.OpenConnectionAsync(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-
-        var user = await connection.QuerySingleOrDefaultAsync<PendingUser>(
-            new CommandDefinition(LockUserSql, new { Id = userId }, transaction, cancellationToken: cancellationToken));
-        if (user is null)
+        await using var locked = await UserLock.BeginAsync<PendingUser>(services.DataSource, userId, LockedColumns, cancellationToken);
+        if (locked.Row is not { } user)
         {
             return Problems.AccountGone();
         }
@@ -43,13 +38,13 @@ public static class ResendActivationCode
             return tooSoon;
         }
 
-        var outcome = await services.Issuer.ReissueAsync(transaction, userId, user.Email, ReissueReasons.Resend, now, cancellationToken);
+        var outcome = await services.Issuer.ReissueAsync(locked.Transaction, userId, user.Email, ReissueReasons.Resend, now, cancellationToken);
         if (outcome.RetryAfter is { } wait)
         {
             return services.Issuer.AddressLimited(httpContext, wait);
         }
 
-        await transaction.CommitAsync(cancellationToken);
+        await locked.Transaction.CommitAsync(cancellationToken);
         Log.CodeReissued(services.Logger, userId, ReissueReasons.Resend);
         return TypedResults.Accepted((string?)null, new ActivationCodeResponse(outcome.Code!.ExpiresAt));
     }

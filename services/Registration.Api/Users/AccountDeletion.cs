@@ -14,7 +14,7 @@ namespace Registration.Api.Users;
 /// </summary>
 public static class AccountDeletion
 {
-    private const string LockUserSql = "SELECT id FROM users WHERE id = @Id FOR UPDATE";
+    private const string LockedColumns = "id";
 
     // Unpublished only, and never waiting for the dispatcher: a row it holds is being published, for as long as
     // the broker takes (up to Outbox:PublishTimeout while the broker is away, and the whole of the bus's first
@@ -31,17 +31,14 @@ public static class AccountDeletion
     /// <summary>False when there was no such user.</summary>
     public static async Task<bool> DeleteAsync(NpgsqlDataSource dataSource, Guid userId, CancellationToken cancellationToken)
     {
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        var locked = await connection.ExecuteScalarAsync<Guid?>(
-            new CommandDefinition(LockUserSql, new { Id = userId }, transaction, cancellationToken: cancellationToken));
-        if (locked is null)
+        await using var locked = await UserLock.BeginAsync<Guid?>(dataSource, userId, LockedColumns, cancellationToken);
+        if (locked.Row is null)
         {
             return false;
         }
 
-        await DeleteLockedAsync(transaction, userId, cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
+        await DeleteLockedAsync(locked.Transaction, userId, cancellationToken);
+        await locked.Transaction.CommitAsync(cancellationToken);
         return true;
     }
 

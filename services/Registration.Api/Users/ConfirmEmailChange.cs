@@ -20,7 +20,7 @@ namespace Registration.Api.Users;
 /// </summary>
 public static class ConfirmEmailChange
 {
-    private const string LockUserSql = "SELECT email, pending_email FROM users WHERE id = @Id FOR UPDATE";
+    private const string LockedColumns = "email, pending_email";
 
     private const string ConfirmSql = $"""
         UPDATE activation_codes SET used_at = @Now WHERE id = @CodeId;
@@ -38,11 +38,8 @@ public static class ConfirmEmailChange
         }
 
         var userId = principal.GetUserId();
-        await using var connection = await services.DataSource.OpenConnectionAsync(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        var user = await connection.QuerySingleOrDefaultAsync<LockedUser>(
-            new CommandDefinition(LockUserSql, new { Id = userId }, transaction, cancellationToken: cancellationToken));
-        if (user is null)
+        await using var locked = await UserLock.BeginAsync<LockedUser>(services.DataSource, userId, LockedColumns, cancellationToken);
+        if (locked.Row is not { } user)
         {
             return Problems.AccountGone();
         }
@@ -57,15 +54,15 @@ public static class ConfirmEmailChange
         // writer of an address keeps (AddressLimits), so a racing registration waits instead of deadlocking.
         var now = services.Clock.GetDatabaseNow();
         var newKey = EmailAddress.KeyOf(newEmail)!;
-        var holder = await EmailHolder.LockAsync(transaction, newKey, cancellationToken);
-        var check = await services.Verifier.CheckAsync(transaction, userId, CodePurposes.EmailChange, newEmail, code!, now, cancellationToken);
-        if (await services.Verifier.RefuseAsync(check, transaction, request.HttpContext, cancellationToken) is { } refusal)
+        var holder = await EmailHolder.LockAsync(locked.Transaction, newKey, cancellationToken);
+        var check = await services.Verifier.CheckAsync(locked.Transaction, userId, CodePurposes.EmailChange, newEmail, code!, now, cancellationToken);
+        if (await services.Verifier.RefuseAsync(check, locked.Transaction, request.HttpContext, cancellationToken) is { } refusal)
         {
             Log.EmailChangeRejected(services.Logger, userId, check.Outcome);
             return refusal;
         }
 
-        var (free, replacedUserId) = await EmailHolder.TakeOverAsync(transaction, holder, claimant: userId, now, cancellationToken);
+        var (free, replacedUserId) = await EmailHolder.TakeOverAsync(locked.Transaction, holder, claimant: userId, now, cancellationToken);
         if (!free)
         {
             Log.EmailChangeRejected(services.Logger, userId, "email taken");
@@ -75,8 +72,8 @@ public static class ConfirmEmailChange
         UserRow changed;
         try
         {
-            changed = await connection.QuerySingleAsync<UserRow>(new CommandDefinition(
-                ConfirmSql, new { check.CodeId, UserId = userId, EmailKey = newKey, Now = now }, transaction, cancellationToken: cancellationToken));
+            changed = await locked.Connection.QuerySingleAsync<UserRow>(new CommandDefinition(
+                ConfirmSql, new { check.CodeId, UserId = userId, EmailKey = newKey, Now = now }, locked.Transaction, cancellationToken: cancellationToken));
         }
         catch (PostgresException exception) when (exception.SqlState == PostgresErrorCodes.UniqueViolation)
         {
@@ -85,8 +82,8 @@ public static class ConfirmEmailChange
             return Problems.EmailTaken();
         }
 
-        await OutboxWriter.AddAsync(transaction, userId, new EmailChanged(userId, user.Email, newEmail, now), now, cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
+        await OutboxWriter.AddAsync(locked.Transaction, userId, new EmailChanged(userId, user.Email, newEmail, now), now, cancellationToken);
+        await locked.Transaction.CommitAsync(cancellationToken);
         Log.EmailChangeConfirmed(services.Logger, userId, replacedUserId);
         return TypedResults.Ok(changed.ToResponse());
     }

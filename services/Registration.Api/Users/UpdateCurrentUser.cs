@@ -26,9 +26,7 @@ public sealed record UpdateUserRequest(string? Email, string? Password);
 /// </summary>
 public static class UpdateCurrentUser
 {
-    private const string LockUserSql = """
-        SELECT id, email, status, pending_email, last_code_issued_at FROM users WHERE id = @Id FOR UPDATE
-        """;
+    private const string LockedColumns = "id, email, status, pending_email, last_code_issued_at";
 
     private const string UpdatePasswordSql = "UPDATE users SET password_hash = @PasswordHash WHERE id = @Id";
 
@@ -72,25 +70,22 @@ public static class UpdateCurrentUser
         var userId = principal.GetUserId();
         var now = services.Clock.GetDatabaseNow();
 
-        await using var connection = await services.DataSource.OpenConnectionAsync(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        var user = await connection.QuerySingleOrDefaultAsync<LockedUser>(
-            new CommandDefinition(LockUserSql, new { Id = userId }, transaction, cancellationToken: cancellationToken));
-        if (user is null)
+        await using var locked = await UserLock.BeginAsync<LockedUser>(services.DataSource, userId, LockedColumns, cancellationToken);
+        if (locked.Row is not { } user)
         {
             return Problems.AccountGone();
         }
 
         if (passwordHash is not null)
         {
-            await connection.ExecuteAsync(new CommandDefinition(
-                UpdatePasswordSql, new { Id = userId, PasswordHash = passwordHash }, transaction, cancellationToken: cancellationToken));
+            await locked.Connection.ExecuteAsync(new CommandDefinition(
+                UpdatePasswordSql, new { Id = userId, PasswordHash = passwordHash }, locked.Transaction, cancellationToken: cancellationToken));
         }
 
         var change = EmailChange.None;
         if (body.Email is not null)
         {
-            (change, problem) = await ChangeEmailAsync(request.HttpContext, transaction, user, email, now, services, cancellationToken);
+            (change, problem) = await ChangeEmailAsync(request.HttpContext, locked.Transaction, user, email, now, services, cancellationToken);
             if (problem is not null)
             {
                 return problem;
@@ -98,8 +93,8 @@ public static class UpdateCurrentUser
         }
 
         // Locked at the start of this transaction: the row is there.
-        var updated = (await UserRow.FindAsync(connection, userId, cancellationToken, transaction))!;
-        await transaction.CommitAsync(cancellationToken);
+        var updated = (await UserRow.FindAsync(locked.Connection, userId, cancellationToken, locked.Transaction))!;
+        await locked.Transaction.CommitAsync(cancellationToken);
         Log.UserUpdated(services.Logger, userId, change, passwordHash is not null);
         return TypedResults.Ok(updated.ToResponse());
     }

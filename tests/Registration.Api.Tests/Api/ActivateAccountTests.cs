@@ -6,27 +6,21 @@ namespace Registration.Api.Tests.Api;
 /// POST /v1/users/me/activation, in the contract's order of checks: credentials (401), body shape (400),
 /// already active (409), code locked (429), code expired (410, whatever value), code wrong (422).
 /// </summary>
-public sealed class ActivateAccountTests(ApiFixture factory) : IClassFixture<ApiFixture>
+public sealed class ActivateAccountTests(ApiFixture factory) : ApiTest(factory)
 {
-    private static readonly TimeSpan CodeLifetime = TimeSpan.FromMinutes(1);
-    private static readonly TimeSpan ResendCooldown = TimeSpan.FromSeconds(30);
-
-    private readonly HttpClient _client = factory.CreateClient();
-
     [Fact]
     public async Task Activate_ReturnsOkWithActiveUser_WhenCodeIsRight()
     {
-        var user = await _client.RegisterUserAsync();
-        var code = await factory.Database.GetCurrentCodeAsync(user.Id);
-        factory.Clock.Advance(TimeSpan.FromSeconds(5));
+        var (user, code) = await Client.RegisterUserWithCodeAsync(Environment.Database);
+        Environment.Clock.Advance(TimeSpan.FromSeconds(5));
 
-        using var response = await _client.ActivateAsync(user, code.Code);
+        using var response = await Client.ActivateAsync(user, code.Code);
 
         response.StatusCode.Should().Be(HttpStatusCode.OK);
         var body = await response.ReadJsonAsync();
         body.GetProperty("id").GetGuid().Should().Be(user.Id);
         body.GetProperty("status").GetString().Should().Be("active");
-        body.GetProperty("activatedAt").GetDateTimeOffset().Should().Be(factory.Clock.GetUtcNow());
+        body.GetProperty("activatedAt").GetDateTimeOffset().Should().Be(Environment.Clock.GetUtcNow());
         body.EnumerateObject().Select(property => property.Name)
             .Should().BeEquivalentTo(ApiRequests.UserBodyProperties);
     }
@@ -34,12 +28,12 @@ public sealed class ActivateAccountTests(ApiFixture factory) : IClassFixture<Api
     [Fact]
     public async Task Activate_KeepsLeadingZeros_WhenTheCodeStartsWithZero()
     {
-        var user = await _client.RegisterUserAsync();
-        await factory.Database.ExecuteAsync(
+        var user = await Client.RegisterUserAsync();
+        await Environment.Database.ExecuteAsync(
             "UPDATE activation_codes SET code = '0042' WHERE user_id = @UserId", new { UserId = user.Id });
 
-        using var withoutZeros = await _client.ActivateAsync(user, "42");
-        using var withZeros = await _client.ActivateAsync(user, "0042");
+        using var withoutZeros = await Client.ActivateAsync(user, "42");
+        using var withZeros = await Client.ActivateAsync(user, "0042");
 
         await withoutZeros.ShouldBeValidationProblemAsync("code");
         withZeros.StatusCode.Should().Be(HttpStatusCode.OK);
@@ -50,9 +44,9 @@ public sealed class ActivateAccountTests(ApiFixture factory) : IClassFixture<Api
     [Fact]
     public async Task Activate_ReturnsUnauthorized_WhenPasswordIsWrong_EvenWithAMalformedBody()
     {
-        var user = await _client.RegisterUserAsync();
+        var user = await Client.RegisterUserAsync();
 
-        using var response = await _client.ActivateAsync(BasicAuth.Header(user.Email, "wrong password"), "not a code");
+        using var response = await Client.ActivateAsync(BasicAuth.Header(user.Email, "wrong password"), "not a code");
 
         await response.ShouldBeUnauthorizedAsync();
     }
@@ -60,7 +54,7 @@ public sealed class ActivateAccountTests(ApiFixture factory) : IClassFixture<Api
     [Fact]
     public async Task Activate_ReturnsUnauthorized_WhenEmailIsUnknown()
     {
-        using var response = await _client.ActivateAsync(BasicAuth.Header(ApiRequests.UniqueEmail(), ApiRequests.DefaultPassword), "1234");
+        using var response = await Client.ActivateAsync(BasicAuth.Header(ApiRequests.UniqueEmail(), ApiRequests.DefaultPassword), "1234");
 
         await response.ShouldBeUnauthorizedAsync();
     }
@@ -73,7 +67,7 @@ public sealed class ActivateAccountTests(ApiFixture factory) : IClassFixture<Api
     [InlineData("Basic //79")] // not UTF-8
     public async Task Activate_ReturnsUnauthorized_WhenTheAuthorizationHeaderIsMalformed(string authorization)
     {
-        using var response = await _client.SendWithRawAuthorizationAsync(
+        using var response = await Client.SendWithRawAuthorizationAsync(
             HttpMethod.Post, "/v1/users/me/activation", authorization, ApiRequests.Json("""{"code":"1234"}"""));
 
         await response.ShouldBeUnauthorizedAsync();
@@ -83,11 +77,10 @@ public sealed class ActivateAccountTests(ApiFixture factory) : IClassFixture<Api
     public async Task Activate_ReturnsUnauthorized_WhenThePasswordIsLongerThan72BytesButStartsWithTheRightOne()
     {
         var password = new string('p', 72);
-        var user = await _client.RegisterUserAsync(password: password);
-        var code = await factory.Database.GetCurrentCodeAsync(user.Id);
+        var (user, code) = await Client.RegisterUserWithCodeAsync(Environment.Database, password: password);
 
         // bcrypt would ignore the 73rd byte: the API must refuse rather than truncate.
-        using var response = await _client.ActivateAsync(BasicAuth.Header(user.Email, password + "x"), code.Code);
+        using var response = await Client.ActivateAsync(BasicAuth.Header(user.Email, password + "x"), code.Code);
 
         await response.ShouldBeUnauthorizedAsync();
     }
@@ -96,10 +89,9 @@ public sealed class ActivateAccountTests(ApiFixture factory) : IClassFixture<Api
     public async Task Activate_ReturnsUnauthorized_WhenOnlyThe72ndByteOfThePasswordDiffers()
     {
         var password = new string('p', 71) + "a";
-        var user = await _client.RegisterUserAsync(password: password);
-        var code = await factory.Database.GetCurrentCodeAsync(user.Id);
+        var (user, code) = await Client.RegisterUserWithCodeAsync(Environment.Database, password: password);
 
-        using var response = await _client.ActivateAsync(BasicAuth.Header(user.Email, new string('p', 71) + "b"), code.Code);
+        using var response = await Client.ActivateAsync(BasicAuth.Header(user.Email, new string('p', 71) + "b"), code.Code);
 
         await response.ShouldBeUnauthorizedAsync();
     }
@@ -118,9 +110,9 @@ public sealed class ActivateAccountTests(ApiFixture factory) : IClassFixture<Api
     [InlineData("""{}""")]
     public async Task Activate_ReturnsValidationFailed_WhenCodeIsNotExactlyFourAsciiDigits(string json)
     {
-        var user = await _client.RegisterUserAsync();
+        var user = await Client.RegisterUserAsync();
 
-        using var response = await _client.SendAsync(HttpMethod.Post, "/v1/users/me/activation", user.Credentials, ApiRequests.Json(json));
+        using var response = await Client.SendAsync(HttpMethod.Post, "/v1/users/me/activation", user.Credentials, ApiRequests.Json(json));
 
         await response.ShouldBeValidationProblemAsync("code");
     }
@@ -132,9 +124,9 @@ public sealed class ActivateAccountTests(ApiFixture factory) : IClassFixture<Api
     [InlineData("", "body")]
     public async Task Activate_ReturnsValidationFailed_WhenBodyIsNotTheExpectedJson(string json, string field)
     {
-        var user = await _client.RegisterUserAsync();
+        var user = await Client.RegisterUserAsync();
 
-        using var response = await _client.SendAsync(HttpMethod.Post, "/v1/users/me/activation", user.Credentials, ApiRequests.Json(json));
+        using var response = await Client.SendAsync(HttpMethod.Post, "/v1/users/me/activation", user.Credentials, ApiRequests.Json(json));
 
         await response.ShouldBeValidationProblemAsync(field);
     }
@@ -142,26 +134,26 @@ public sealed class ActivateAccountTests(ApiFixture factory) : IClassFixture<Api
     [Fact]
     public async Task Activate_DoesNotCountAMalformedCodeAsAWrongTry()
     {
-        var user = await _client.RegisterUserAsync();
+        var user = await Client.RegisterUserAsync();
 
         for (var i = 0; i < 6; i++)
         {
-            using var malformed = await _client.ActivateAsync(user, "abc");
+            using var malformed = await Client.ActivateAsync(user, "abc");
             malformed.StatusCode.Should().Be(HttpStatusCode.BadRequest);
         }
 
-        var code = await factory.Database.GetCurrentCodeAsync(user.Id);
+        var code = await Environment.Database.GetCurrentCodeAsync(user.Id);
         code.FailedAttempts.Should().Be(0);
-        using var response = await _client.ActivateAsync(user, code.Code);
+        using var response = await Client.ActivateAsync(user, code.Code);
         response.StatusCode.Should().Be(HttpStatusCode.OK);
     }
 
     [Fact]
     public async Task Activate_ReturnsValidationFailed_BeforeAlreadyActive()
     {
-        var user = await _client.RegisterActiveUserAsync(factory.Database);
+        var user = await Client.RegisterActiveUserAsync(Environment.Database);
 
-        using var response = await _client.ActivateAsync(user, "12");
+        using var response = await Client.ActivateAsync(user, "12");
 
         await response.ShouldBeValidationProblemAsync("code");
     }
@@ -171,15 +163,10 @@ public sealed class ActivateAccountTests(ApiFixture factory) : IClassFixture<Api
     [Fact]
     public async Task Activate_ReturnsAlreadyActive_WhenTheAccountIsActive()
     {
-        var user = await _client.RegisterUserAsync();
-        var code = await factory.Database.GetCurrentCodeAsync(user.Id);
-        (await _client.ActivateAsync(user, code.Code)).StatusCode.Should().Be(HttpStatusCode.OK);
+        var (user, code) = await Client.RegisterUserWithCodeAsync(Environment.Database);
+        (await Client.ActivateAsync(user, code.Code)).StatusCode.Should().Be(HttpStatusCode.OK);
 
-        using var sameCode = await _client.ActivateAsync(user, code.Code);
-        using var otherCode = await _client.ActivateAsync(user, ApiRequests.OtherThan(code.Code));
-
-        await sameCode.ShouldBeProblemAsync(HttpStatusCode.Conflict, "/problems/already-active");
-        await otherCode.ShouldBeProblemAsync(HttpStatusCode.Conflict, "/problems/already-active");
+        await ShouldAnswerWhateverTheCodeAsync(user, code.Code, HttpStatusCode.Conflict, "/problems/already-active");
     }
 
     // Then 429 for a locked code, 410 for an expired one, 422 for a wrong one.
@@ -187,38 +174,32 @@ public sealed class ActivateAccountTests(ApiFixture factory) : IClassFixture<Api
     [Fact]
     public async Task Activate_ReturnsInvalid_ForTheFirstFiveWrongTries_AndLockedFromTheSixthEvenWithTheRightCode()
     {
-        var user = await _client.RegisterUserAsync();
-        var code = await factory.Database.GetCurrentCodeAsync(user.Id);
+        var (user, code) = await Client.RegisterUserWithCodeAsync(Environment.Database);
         var wrong = ApiRequests.OtherThan(code.Code);
 
         for (var attempt = 1; attempt <= 5; attempt++)
         {
-            using var response = await _client.ActivateAsync(user, wrong);
+            using var response = await Client.ActivateAsync(user, wrong);
             await response.ShouldBeProblemAsync(HttpStatusCode.UnprocessableEntity, "/problems/activation-code-invalid");
         }
 
-        using var rightCode = await _client.ActivateAsync(user, code.Code);
-        using var wrongAgain = await _client.ActivateAsync(user, wrong);
-
-        await rightCode.ShouldBeProblemAsync(HttpStatusCode.TooManyRequests, "/problems/activation-code-locked");
-        await wrongAgain.ShouldBeProblemAsync(HttpStatusCode.TooManyRequests, "/problems/activation-code-locked");
-        using var me = await _client.GetMeAsync(user.Credentials);
+        await ShouldAnswerWhateverTheCodeAsync(user, code.Code, HttpStatusCode.TooManyRequests, "/problems/activation-code-locked");
+        using var me = await Client.GetMeAsync(user.Credentials);
         (await me.ReadJsonAsync()).GetProperty("status").GetString().Should().Be("pending");
     }
 
     [Fact]
     public async Task Activate_StillAcceptsTheRightCode_AfterFourWrongTries()
     {
-        var user = await _client.RegisterUserAsync();
-        var code = await factory.Database.GetCurrentCodeAsync(user.Id);
+        var (user, code) = await Client.RegisterUserWithCodeAsync(Environment.Database);
 
         for (var attempt = 1; attempt <= 4; attempt++)
         {
-            using var wrong = await _client.ActivateAsync(user, ApiRequests.OtherThan(code.Code));
+            using var wrong = await Client.ActivateAsync(user, ApiRequests.OtherThan(code.Code));
             wrong.StatusCode.Should().Be(HttpStatusCode.UnprocessableEntity);
         }
 
-        using var response = await _client.ActivateAsync(user, code.Code);
+        using var response = await Client.ActivateAsync(user, code.Code);
 
         response.StatusCode.Should().Be(HttpStatusCode.OK);
     }
@@ -226,12 +207,11 @@ public sealed class ActivateAccountTests(ApiFixture factory) : IClassFixture<Api
     [Fact]
     public async Task Activate_ReturnsLocked_RatherThanGone_WhenALockedCodeHasAlsoExpired()
     {
-        var user = await _client.RegisterUserAsync();
-        var code = await factory.Database.GetCurrentCodeAsync(user.Id);
+        var (user, code) = await Client.RegisterUserWithCodeAsync(Environment.Database);
         await LockAsync(user, code.Code);
-        factory.Clock.Advance(CodeLifetime + TimeSpan.FromSeconds(1));
+        Environment.Clock.Advance(ActivationDefaults.CodeLifetime + TimeSpan.FromSeconds(1));
 
-        using var response = await _client.ActivateAsync(user, code.Code);
+        using var response = await Client.ActivateAsync(user, code.Code);
 
         await response.ShouldBeProblemAsync(HttpStatusCode.TooManyRequests, "/problems/activation-code-locked");
     }
@@ -239,15 +219,14 @@ public sealed class ActivateAccountTests(ApiFixture factory) : IClassFixture<Api
     [Fact]
     public async Task Activate_UnlocksWithTheNewCode_AfterAResend()
     {
-        var user = await _client.RegisterUserAsync();
-        var locked = await factory.Database.GetCurrentCodeAsync(user.Id);
+        var (user, locked) = await Client.RegisterUserWithCodeAsync(Environment.Database);
         await LockAsync(user, locked.Code);
-        factory.Clock.Advance(ResendCooldown);
+        Environment.Clock.Advance(ActivationDefaults.ResendCooldown);
 
-        using var resend = await _client.RequestNewCodeAsync(user);
+        using var resend = await Client.RequestNewCodeAsync(user);
         resend.StatusCode.Should().Be(HttpStatusCode.Accepted);
-        var fresh = await factory.Database.GetCurrentCodeAsync(user.Id);
-        using var response = await _client.ActivateAsync(user, fresh.Code);
+        var fresh = await Environment.Database.GetCurrentCodeAsync(user.Id);
+        using var response = await Client.ActivateAsync(user, fresh.Code);
 
         fresh.Id.Should().NotBe(locked.Id);
         fresh.FailedAttempts.Should().Be(0);
@@ -257,11 +236,10 @@ public sealed class ActivateAccountTests(ApiFixture factory) : IClassFixture<Api
     [Fact]
     public async Task Activate_Succeeds_WhenCodeIsOneMillisecondShortOfOneMinuteOld()
     {
-        var user = await _client.RegisterUserAsync();
-        var code = await factory.Database.GetCurrentCodeAsync(user.Id);
-        factory.Clock.Advance(CodeLifetime - TimeSpan.FromMilliseconds(1));
+        var (user, code) = await Client.RegisterUserWithCodeAsync(Environment.Database);
+        Environment.Clock.Advance(ActivationDefaults.CodeLifetime - TimeSpan.FromMilliseconds(1));
 
-        using var response = await _client.ActivateAsync(user, code.Code);
+        using var response = await Client.ActivateAsync(user, code.Code);
 
         response.StatusCode.Should().Be(HttpStatusCode.OK);
     }
@@ -269,11 +247,10 @@ public sealed class ActivateAccountTests(ApiFixture factory) : IClassFixture<Api
     [Fact]
     public async Task Activate_ReturnsGone_WhenCodeIsExactlyOneMinuteOld()
     {
-        var user = await _client.RegisterUserAsync();
-        var code = await factory.Database.GetCurrentCodeAsync(user.Id);
-        factory.Clock.Advance(CodeLifetime);
+        var (user, code) = await Client.RegisterUserWithCodeAsync(Environment.Database);
+        Environment.Clock.Advance(ActivationDefaults.CodeLifetime);
 
-        using var response = await _client.ActivateAsync(user, code.Code);
+        using var response = await Client.ActivateAsync(user, code.Code);
 
         await response.ShouldBeProblemAsync(HttpStatusCode.Gone, "/problems/activation-code-expired");
     }
@@ -281,34 +258,28 @@ public sealed class ActivateAccountTests(ApiFixture factory) : IClassFixture<Api
     [Fact]
     public async Task Activate_ReturnsGone_WhenCodeIsOlderThanOneMinute_WhateverValueIsSent()
     {
-        var user = await _client.RegisterUserAsync();
-        var code = await factory.Database.GetCurrentCodeAsync(user.Id);
-        factory.Clock.Advance(TimeSpan.FromMinutes(5));
+        var (user, code) = await Client.RegisterUserWithCodeAsync(Environment.Database);
+        Environment.Clock.Advance(TimeSpan.FromMinutes(5));
 
-        using var rightCode = await _client.ActivateAsync(user, code.Code);
-        using var wrongCode = await _client.ActivateAsync(user, ApiRequests.OtherThan(code.Code));
-
-        await rightCode.ShouldBeProblemAsync(HttpStatusCode.Gone, "/problems/activation-code-expired");
-        await wrongCode.ShouldBeProblemAsync(HttpStatusCode.Gone, "/problems/activation-code-expired");
+        await ShouldAnswerWhateverTheCodeAsync(user, code.Code, HttpStatusCode.Gone, "/problems/activation-code-expired");
     }
 
     [Fact]
     public async Task Activate_ReturnsInvalid_ForASupersededCode_AndOkForTheNewOne()
     {
-        var user = await _client.RegisterUserAsync();
-        var old = await factory.Database.GetCurrentCodeAsync(user.Id);
+        var (user, old) = await Client.RegisterUserWithCodeAsync(Environment.Database);
         var fresh = old;
         // A new code is random: draw again in the 1-in-10,000 case it repeats the old value.
         while (fresh.Code == old.Code)
         {
-            factory.Clock.Advance(ResendCooldown);
-            using var resend = await _client.RequestNewCodeAsync(user);
+            Environment.Clock.Advance(ActivationDefaults.ResendCooldown);
+            using var resend = await Client.RequestNewCodeAsync(user);
             resend.StatusCode.Should().Be(HttpStatusCode.Accepted);
-            fresh = await factory.Database.GetCurrentCodeAsync(user.Id);
+            fresh = await Environment.Database.GetCurrentCodeAsync(user.Id);
         }
 
-        using var withOld = await _client.ActivateAsync(user, old.Code);
-        using var withFresh = await _client.ActivateAsync(user, fresh.Code);
+        using var withOld = await Client.ActivateAsync(user, old.Code);
+        using var withFresh = await Client.ActivateAsync(user, fresh.Code);
 
         await withOld.ShouldBeProblemAsync(HttpStatusCode.UnprocessableEntity, "/problems/activation-code-invalid");
         withFresh.StatusCode.Should().Be(HttpStatusCode.OK);
@@ -317,26 +288,35 @@ public sealed class ActivateAccountTests(ApiFixture factory) : IClassFixture<Api
     [Fact]
     public async Task Activate_CountsConcurrentWrongTriesOneByOne()
     {
-        var user = await _client.RegisterUserAsync();
-        var code = await factory.Database.GetCurrentCodeAsync(user.Id);
+        var (user, code) = await Client.RegisterUserWithCodeAsync(Environment.Database);
         var wrong = ApiRequests.OtherThan(code.Code);
 
-        var responses = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => _client.ActivateAsync(user, wrong)));
+        var responses = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Client.ActivateAsync(user, wrong)));
 
         responses.Count(response => response.StatusCode == HttpStatusCode.UnprocessableEntity).Should().Be(5);
         responses.Count(response => response.StatusCode == HttpStatusCode.TooManyRequests).Should().Be(3);
-        (await factory.Database.GetCurrentCodeAsync(user.Id)).FailedAttempts.Should().Be(5);
+        (await Environment.Database.GetCurrentCodeAsync(user.Id)).FailedAttempts.Should().Be(5);
         foreach (var response in responses)
         {
             response.Dispose();
         }
     }
 
+    /// <summary>The right <paramref name="code"/> and a wrong one both get the problem <paramref name="type"/>: the code does not matter.</summary>
+    private async Task ShouldAnswerWhateverTheCodeAsync(TestUser user, string code, HttpStatusCode status, string type)
+    {
+        using var rightCode = await Client.ActivateAsync(user, code);
+        using var wrongCode = await Client.ActivateAsync(user, ApiRequests.OtherThan(code));
+
+        await rightCode.ShouldBeProblemAsync(status, type);
+        await wrongCode.ShouldBeProblemAsync(status, type);
+    }
+
     private async Task LockAsync(TestUser user, string code)
     {
         for (var attempt = 1; attempt <= 5; attempt++)
         {
-            using var response = await _client.ActivateAsync(user, ApiRequests.OtherThan(code));
+            using var response = await Client.ActivateAsync(user, ApiRequests.OtherThan(code));
             response.StatusCode.Should().Be(HttpStatusCode.UnprocessableEntity);
         }
     }

@@ -3,16 +3,14 @@ using System.Text;
 namespace Registration.Api.Tests.Api;
 
 /// <summary>GET /v1/users/me, and Basic authentication as every /me route sees it.</summary>
-public sealed class CurrentUserTests(ApiFixture factory) : IClassFixture<ApiFixture>
+public sealed class CurrentUserTests(ApiFixture factory) : ApiTest(factory)
 {
-    private readonly HttpClient _client = factory.CreateClient();
-
     [Fact]
     public async Task GetMe_ReturnsTheUser_WhenCredentialsAreRight()
     {
-        var user = await _client.RegisterUserAsync();
+        var user = await Client.RegisterUserAsync();
 
-        using var response = await _client.GetMeAsync(user.Credentials);
+        using var response = await Client.GetMeAsync(user.Credentials);
 
         response.StatusCode.Should().Be(HttpStatusCode.OK);
         var body = await response.ReadJsonAsync();
@@ -26,21 +24,21 @@ public sealed class CurrentUserTests(ApiFixture factory) : IClassFixture<ApiFixt
     [Fact]
     public async Task GetMe_ShowsTheAccountActive_AfterActivation()
     {
-        var user = await _client.RegisterActiveUserAsync(factory.Database);
+        var user = await Client.RegisterActiveUserAsync(Environment.Database);
 
-        using var response = await _client.GetMeAsync(user.Credentials);
+        using var response = await Client.GetMeAsync(user.Credentials);
 
         var body = await response.ReadJsonAsync();
         body.GetProperty("status").GetString().Should().Be("active");
-        body.GetProperty("activatedAt").GetDateTimeOffset().Should().Be(factory.Clock.GetUtcNow());
+        body.GetProperty("activatedAt").GetDateTimeOffset().Should().Be(Environment.Clock.GetUtcNow());
     }
 
     [Fact]
     public async Task GetMe_AcceptsTheEmailInAnyCase()
     {
-        var user = await _client.RegisterUserAsync();
+        var user = await Client.RegisterUserAsync();
 
-        using var response = await _client.GetMeAsync(BasicAuth.Header(user.Email.ToUpperInvariant(), user.Password));
+        using var response = await Client.GetMeAsync(BasicAuth.Header(user.Email.ToUpperInvariant(), user.Password));
 
         response.StatusCode.Should().Be(HttpStatusCode.OK);
     }
@@ -48,9 +46,9 @@ public sealed class CurrentUserTests(ApiFixture factory) : IClassFixture<ApiFixt
     [Fact]
     public async Task GetMe_AcceptsAPasswordContainingColonsAndNonAsciiCharacters()
     {
-        var user = await _client.RegisterUserAsync(password: "pass:wörd:€uro");
+        var user = await Client.RegisterUserAsync(password: "pass:wörd:€uro");
 
-        using var response = await _client.GetMeAsync(user.Credentials);
+        using var response = await Client.GetMeAsync(user.Credentials);
 
         response.StatusCode.Should().Be(HttpStatusCode.OK);
     }
@@ -58,9 +56,9 @@ public sealed class CurrentUserTests(ApiFixture factory) : IClassFixture<ApiFixt
     [Fact]
     public async Task GetMe_ReturnsUnauthorized_WhenPasswordIsWrong()
     {
-        var user = await _client.RegisterUserAsync();
+        var user = await Client.RegisterUserAsync();
 
-        using var response = await _client.GetMeAsync(BasicAuth.Header(user.Email, user.Password + "!"));
+        using var response = await Client.GetMeAsync(BasicAuth.Header(user.Email, user.Password + "!"));
 
         await response.ShouldBeUnauthorizedAsync();
     }
@@ -68,10 +66,10 @@ public sealed class CurrentUserTests(ApiFixture factory) : IClassFixture<ApiFixt
     [Fact]
     public async Task GetMe_ReturnsTheSameUnauthorized_ForAnUnknownEmailAsForAWrongPassword()
     {
-        var user = await _client.RegisterUserAsync();
+        var user = await Client.RegisterUserAsync();
 
-        using var unknown = await _client.GetMeAsync(BasicAuth.Header(ApiRequests.UniqueEmail(), user.Password));
-        using var wrong = await _client.GetMeAsync(BasicAuth.Header(user.Email, "wrong password"));
+        using var unknown = await Client.GetMeAsync(BasicAuth.Header(ApiRequests.UniqueEmail(), user.Password));
+        using var wrong = await Client.GetMeAsync(BasicAuth.Header(user.Email, "wrong password"));
 
         await unknown.ShouldBeUnauthorizedAsync();
         await wrong.ShouldBeUnauthorizedAsync();
@@ -89,7 +87,7 @@ public sealed class CurrentUserTests(ApiFixture factory) : IClassFixture<ApiFixt
     [InlineData("Basic gICAgA==")] // bytes 0x80..: not UTF-8
     public async Task GetMe_ReturnsUnauthorized_NeverAServerError_WhenTheHeaderIsMalformed(string authorization)
     {
-        using var response = await _client.SendWithRawAuthorizationAsync(HttpMethod.Get, "/v1/users/me", authorization);
+        using var response = await Client.SendWithRawAuthorizationAsync(HttpMethod.Get, "/v1/users/me", authorization);
 
         await response.ShouldBeUnauthorizedAsync();
     }
@@ -97,10 +95,10 @@ public sealed class CurrentUserTests(ApiFixture factory) : IClassFixture<ApiFixt
     [Fact]
     public async Task GetMe_ReturnsUnauthorized_WhenTheHeaderIsHuge()
     {
-        var user = await _client.RegisterUserAsync();
+        var user = await Client.RegisterUserAsync();
         var huge = "Basic " + Convert.ToBase64String(Encoding.UTF8.GetBytes($"{user.Email}:{user.Password}{new string('x', 16_000)}"));
 
-        using var response = await _client.SendWithRawAuthorizationAsync(HttpMethod.Get, "/v1/users/me", huge);
+        using var response = await Client.SendWithRawAuthorizationAsync(HttpMethod.Get, "/v1/users/me", huge);
 
         await response.ShouldBeUnauthorizedAsync();
     }
@@ -108,11 +106,11 @@ public sealed class CurrentUserTests(ApiFixture factory) : IClassFixture<ApiFixt
     [Fact]
     public async Task GetMe_ReturnsUnauthorized_WhenTwoAuthorizationHeadersAreSent()
     {
-        var user = await _client.RegisterUserAsync();
+        var user = await Client.RegisterUserAsync();
         using var request = new HttpRequestMessage(HttpMethod.Get, "/v1/users/me");
         request.Headers.TryAddWithoutValidation("Authorization", [user.Credentials.ToString(), user.Credentials.ToString()]);
 
-        using var response = await _client.SendAsync(request);
+        using var response = await Client.SendAsync(request);
 
         await response.ShouldBeUnauthorizedAsync();
     }

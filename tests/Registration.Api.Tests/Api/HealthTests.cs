@@ -3,14 +3,12 @@ using System.Text.Json;
 namespace Registration.Api.Tests.Api;
 
 /// <summary>/health/live and /health/ready with PostgreSQL and RabbitMQ up (the broker outage: BrokerOutageTests).</summary>
-public sealed class HealthTests(ApiFixture factory) : IClassFixture<ApiFixture>
+public sealed class HealthTests(ApiFixture factory) : ApiTest(factory)
 {
-    private readonly HttpClient _client = factory.CreateClient();
-
     [Fact]
     public async Task Live_ReturnsOk()
     {
-        using var response = await _client.GetAsync("/health/live");
+        using var response = await Client.GetAsync("/health/live");
 
         response.StatusCode.Should().Be(HttpStatusCode.OK);
     }
@@ -20,7 +18,7 @@ public sealed class HealthTests(ApiFixture factory) : IClassFixture<ApiFixture>
     {
         // The bus connects in the background after start-up: readiness may take a moment to turn healthy.
         var ready = await Eventually.GetAsync(
-            () => _client.GetHealthAsync("/health/ready"),
+            () => Client.GetHealthAsync("/health/ready"),
             answer => answer.IsHealthy,
             "/health/ready answers 200 Healthy",
             TimeSpan.FromSeconds(20));

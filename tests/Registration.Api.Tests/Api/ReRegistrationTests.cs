@@ -4,19 +4,15 @@ namespace Registration.Api.Tests.Api;
 /// No squatting: a pending account whose latest code has expired is replaced by a new registration of its
 /// email; while the code lives, or once the account is active, the email is taken.
 /// </summary>
-public sealed class ReRegistrationTests(ApiFixture factory) : IClassFixture<ApiFixture>
+public sealed class ReRegistrationTests(ApiFixture factory) : ApiTest(factory)
 {
-    private static readonly TimeSpan CodeLifetime = TimeSpan.FromMinutes(1);
-
-    private readonly HttpClient _client = factory.CreateClient();
-
     [Fact]
     public async Task Register_ReturnsEmailTaken_WhileThePendingAccountsCodeIsLive()
     {
-        var squatter = await _client.RegisterUserAsync(password: "squatter password");
-        factory.Clock.Advance(CodeLifetime - TimeSpan.FromMilliseconds(1));
+        var squatter = await Client.RegisterUserAsync(password: "squatter password");
+        Environment.Clock.Advance(ActivationDefaults.CodeLifetime - TimeSpan.FromMilliseconds(1));
 
-        using var response = await _client.RegisterAsync(squatter.Email, "owner password");
+        using var response = await Client.RegisterAsync(squatter.Email, "owner password");
 
         await response.ShouldBeProblemAsync(HttpStatusCode.Conflict, "/problems/email-taken");
     }
@@ -24,50 +20,48 @@ public sealed class ReRegistrationTests(ApiFixture factory) : IClassFixture<ApiF
     [Fact]
     public async Task Register_ReplacesThePendingAccount_OnceItsCodeHasExpired()
     {
-        var squatter = await _client.RegisterUserAsync(password: "squatter password");
-        factory.Clock.Advance(CodeLifetime);
+        var squatter = await Client.RegisterUserAsync(password: "squatter password");
+        Environment.Clock.Advance(ActivationDefaults.CodeLifetime);
 
-        using var response = await _client.RegisterAsync(squatter.Email.ToUpperInvariant(), "owner password");
+        using var response = await Client.RegisterAsync(squatter.Email.ToUpperInvariant(), "owner password");
 
         response.StatusCode.Should().Be(HttpStatusCode.Created);
         var ownerId = (await response.ReadJsonAsync()).GetProperty("id").GetGuid();
         ownerId.Should().NotBe(squatter.Id);
         response.Headers.Location.Should().Be(new Uri($"/v1/users/{ownerId}", UriKind.Relative));
 
-        using var oldPassword = await _client.GetMeAsync(BasicAuth.Header(squatter.Email, squatter.Password));
-        using var newPassword = await _client.GetMeAsync(BasicAuth.Header(squatter.Email, "owner password"));
+        using var oldPassword = await Client.GetMeAsync(BasicAuth.Header(squatter.Email, squatter.Password));
+        using var newPassword = await Client.GetMeAsync(BasicAuth.Header(squatter.Email, "owner password"));
         await oldPassword.ShouldBeUnauthorizedAsync();
         newPassword.StatusCode.Should().Be(HttpStatusCode.OK);
         (await newPassword.ReadJsonAsync()).GetProperty("id").GetGuid().Should().Be(ownerId);
-        (await factory.Database.GetUsersAsync(squatter.Email)).Should().ContainSingle().Which.Id.Should().Be(ownerId);
+        (await Environment.Database.GetUsersAsync(squatter.Email)).Should().ContainSingle().Which.Id.Should().Be(ownerId);
     }
 
     [Fact]
     public async Task Register_GivesTheReplacingAccountItsOwnWorkingCode()
     {
-        var squatter = await _client.RegisterUserAsync(password: "squatter password");
-        var squatterCode = await factory.Database.GetCurrentCodeAsync(squatter.Id);
-        factory.Clock.Advance(CodeLifetime);
+        var (squatter, squatterCode) = await Client.RegisterUserWithCodeAsync(Environment.Database, password: "squatter password");
+        Environment.Clock.Advance(ActivationDefaults.CodeLifetime);
 
-        var owner = await _client.RegisterUserAsync(squatter.Email, "owner password");
-        var ownerCode = await factory.Database.GetCurrentCodeAsync(owner.Id);
-        using var activation = await _client.ActivateAsync(owner, ownerCode.Code);
+        var (owner, ownerCode) = await Client.RegisterUserWithCodeAsync(Environment.Database, squatter.Email, "owner password");
+        using var activation = await Client.ActivateAsync(owner, ownerCode.Code);
 
         ownerCode.Id.Should().NotBe(squatterCode.Id);
-        (await factory.Database.GetCodesAsync(squatter.Id)).Should().BeEmpty("the replaced account's codes go with it");
+        (await Environment.Database.GetCodesAsync(squatter.Id)).Should().BeEmpty("the replaced account's codes go with it");
         activation.StatusCode.Should().Be(HttpStatusCode.OK);
-        (await factory.Database.GetOutboxMessagesAsync(owner.Id)).Should().ContainSingle()
+        (await Environment.Database.GetOutboxMessagesAsync(owner.Id)).Should().ContainSingle()
             .Which.MessageType.Should().Be("UserRegistered");
     }
 
     [Fact]
     public async Task Register_ReturnsEmailTaken_WhenAPendingAccountGotAFreshCodeByResend()
     {
-        var user = await _client.RegisterUserAsync();
-        factory.Clock.Advance(CodeLifetime + TimeSpan.FromSeconds(10));
-        (await _client.RequestNewCodeAsync(user)).StatusCode.Should().Be(HttpStatusCode.Accepted);
+        var user = await Client.RegisterUserAsync();
+        Environment.Clock.Advance(ActivationDefaults.CodeLifetime + TimeSpan.FromSeconds(10));
+        (await Client.RequestNewCodeAsync(user)).StatusCode.Should().Be(HttpStatusCode.Accepted);
 
-        using var response = await _client.RegisterAsync(user.Email, "someone else's password");
+        using var response = await Client.RegisterAsync(user.Email, "someone else's password");
 
         await response.ShouldBeProblemAsync(HttpStatusCode.Conflict, "/problems/email-taken");
     }
@@ -75,13 +69,13 @@ public sealed class ReRegistrationTests(ApiFixture factory) : IClassFixture<ApiF
     [Fact]
     public async Task Register_NeverReplacesAnActivatedAccount()
     {
-        var user = await _client.RegisterActiveUserAsync(factory.Database);
-        factory.Clock.Advance(TimeSpan.FromHours(2));
+        var user = await Client.RegisterActiveUserAsync(Environment.Database);
+        Environment.Clock.Advance(TimeSpan.FromHours(2));
 
-        using var response = await _client.RegisterAsync(user.Email, "someone else's password");
+        using var response = await Client.RegisterAsync(user.Email, "someone else's password");
 
         await response.ShouldBeProblemAsync(HttpStatusCode.Conflict, "/problems/email-taken");
-        using var me = await _client.GetMeAsync(user.Credentials);
+        using var me = await Client.GetMeAsync(user.Credentials);
         me.StatusCode.Should().Be(HttpStatusCode.OK);
         (await me.ReadJsonAsync()).GetProperty("id").GetGuid().Should().Be(user.Id);
     }

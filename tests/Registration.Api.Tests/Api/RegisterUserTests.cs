@@ -4,16 +4,14 @@ using System.Text;
 namespace Registration.Api.Tests.Api;
 
 /// <summary>POST /v1/users: 201, 400 for each rule, 409 email-taken, 415.</summary>
-public sealed class RegisterUserTests(ApiFixture factory) : IClassFixture<ApiFixture>
+public sealed class RegisterUserTests(ApiFixture factory) : ApiTest(factory)
 {
-    private readonly HttpClient _client = factory.CreateClient();
-
     [Fact]
     public async Task Register_ReturnsCreated_WithLocationAndPendingUserBody()
     {
         var email = ApiRequests.UniqueEmail();
 
-        using var response = await _client.RegisterAsync(email, ApiRequests.DefaultPassword);
+        using var response = await Client.RegisterAsync(email, ApiRequests.DefaultPassword);
 
         response.StatusCode.Should().Be(HttpStatusCode.Created);
         var body = await response.ReadJsonAsync();
@@ -22,7 +20,7 @@ public sealed class RegisterUserTests(ApiFixture factory) : IClassFixture<ApiFix
         response.Headers.Location.Should().Be(new Uri($"/v1/users/{id}", UriKind.Relative));
         body.GetProperty("email").GetString().Should().Be(email);
         body.GetProperty("status").GetString().Should().Be("pending");
-        body.GetProperty("createdAt").GetDateTimeOffset().Should().Be(factory.Clock.GetUtcNow());
+        body.GetProperty("createdAt").GetDateTimeOffset().Should().Be(Environment.Clock.GetUtcNow());
         body.GetProperty("activatedAt").ValueKind.Should().Be(System.Text.Json.JsonValueKind.Null);
     }
 
@@ -31,7 +29,7 @@ public sealed class RegisterUserTests(ApiFixture factory) : IClassFixture<ApiFix
     {
         var password = "a password nobody guesses";
 
-        using var response = await _client.RegisterAsync(ApiRequests.UniqueEmail(), password);
+        using var response = await Client.RegisterAsync(ApiRequests.UniqueEmail(), password);
 
         response.StatusCode.Should().Be(HttpStatusCode.Created);
         var body = await response.ReadJsonAsync();
@@ -46,11 +44,11 @@ public sealed class RegisterUserTests(ApiFixture factory) : IClassFixture<ApiFix
     {
         var email = ApiRequests.UniqueEmail();
 
-        using var response = await _client.RegisterAsync($"  {email}\t", ApiRequests.DefaultPassword);
+        using var response = await Client.RegisterAsync($"  {email}\t", ApiRequests.DefaultPassword);
 
         response.StatusCode.Should().Be(HttpStatusCode.Created);
         (await response.ReadJsonAsync()).GetProperty("email").GetString().Should().Be(email);
-        var stored = (await factory.Database.GetUsersAsync(email)).Should().ContainSingle().Subject;
+        var stored = (await Environment.Database.GetUsersAsync(email)).Should().ContainSingle().Subject;
         stored.Email.Should().Be(email);
         stored.PasswordHash.Should().StartWith("$2").And.NotContain(ApiRequests.DefaultPassword);
         BCrypt.Net.BCrypt.Verify(ApiRequests.DefaultPassword, stored.PasswordHash).Should().BeTrue();
@@ -71,7 +69,7 @@ public sealed class RegisterUserTests(ApiFixture factory) : IClassFixture<ApiFix
     [InlineData("user@exa\tmple.com")]
     public async Task Register_ReturnsValidationFailed_WhenEmailBreaksARule(string email)
     {
-        using var response = await _client.RegisterAsync(email, ApiRequests.DefaultPassword);
+        using var response = await Client.RegisterAsync(email, ApiRequests.DefaultPassword);
 
         await response.ShouldBeValidationProblemAsync("email");
     }
@@ -85,7 +83,7 @@ public sealed class RegisterUserTests(ApiFixture factory) : IClassFixture<ApiFix
     public async Task Register_ReturnsValidationFailed_ForAColonOrAnInvisibleCharacter(string email)
     {
         // Issue 11: each of these was registered (201).
-        using var response = await _client.RegisterAsync(email, ApiRequests.DefaultPassword);
+        using var response = await Client.RegisterAsync(email, ApiRequests.DefaultPassword);
 
         await response.ShouldBeValidationProblemAsync("email");
     }
@@ -99,13 +97,13 @@ public sealed class RegisterUserTests(ApiFixture factory) : IClassFixture<ApiFix
         var decomposed = composed.Normalize(NormalizationForm.FormD);
         decomposed.Should().NotBe(composed);
 
-        using var first = await _client.RegisterAsync(decomposed, ApiRequests.DefaultPassword);
-        using var second = await _client.RegisterAsync(composed.ToUpperInvariant(), "another password");
+        using var first = await Client.RegisterAsync(decomposed, ApiRequests.DefaultPassword);
+        using var second = await Client.RegisterAsync(composed.ToUpperInvariant(), "another password");
 
         first.StatusCode.Should().Be(HttpStatusCode.Created);
         await second.ShouldBeProblemAsync(HttpStatusCode.Conflict, "/problems/email-taken");
         (await first.ReadJsonAsync()).GetProperty("email").GetString().Should().Be(composed, "the address is stored in NFC");
-        using var signIn = await _client.GetMeAsync(BasicAuth.Header(composed.ToUpperInvariant(), ApiRequests.DefaultPassword));
+        using var signIn = await Client.GetMeAsync(BasicAuth.Header(composed.ToUpperInvariant(), ApiRequests.DefaultPassword));
         signIn.StatusCode.Should().Be(HttpStatusCode.OK, "any form and case of the address signs in");
     }
 
@@ -115,7 +113,7 @@ public sealed class RegisterUserTests(ApiFixture factory) : IClassFixture<ApiFix
         var email = new string('a', 255 - "@example.com".Length) + "@example.com";
         email.Length.Should().Be(255);
 
-        using var response = await _client.RegisterAsync(email, ApiRequests.DefaultPassword);
+        using var response = await Client.RegisterAsync(email, ApiRequests.DefaultPassword);
 
         await response.ShouldBeValidationProblemAsync("email");
     }
@@ -126,7 +124,7 @@ public sealed class RegisterUserTests(ApiFixture factory) : IClassFixture<ApiFix
         var suffix = $"{Guid.NewGuid():N}@example.com";
         var email = new string('a', 254 - suffix.Length) + suffix;
 
-        using var response = await _client.RegisterAsync(email, ApiRequests.DefaultPassword);
+        using var response = await Client.RegisterAsync(email, ApiRequests.DefaultPassword);
 
         response.StatusCode.Should().Be(HttpStatusCode.Created);
     }
@@ -137,7 +135,7 @@ public sealed class RegisterUserTests(ApiFixture factory) : IClassFixture<ApiFix
     [InlineData("7 chars")]
     public async Task Register_ReturnsValidationFailed_WhenPasswordIsShorterThan8Characters(string password)
     {
-        using var response = await _client.RegisterAsync(ApiRequests.UniqueEmail(), password);
+        using var response = await Client.RegisterAsync(ApiRequests.UniqueEmail(), password);
 
         await response.ShouldBeValidationProblemAsync("password");
     }
@@ -147,7 +145,7 @@ public sealed class RegisterUserTests(ApiFixture factory) : IClassFixture<ApiFix
     {
         var password = new string('€', 25); // 25 characters, 75 bytes
 
-        using var response = await _client.RegisterAsync(ApiRequests.UniqueEmail(), password);
+        using var response = await Client.RegisterAsync(ApiRequests.UniqueEmail(), password);
 
         await response.ShouldBeValidationProblemAsync("password");
     }
@@ -158,7 +156,7 @@ public sealed class RegisterUserTests(ApiFixture factory) : IClassFixture<ApiFix
         var password = new string('€', 24);
         Encoding.UTF8.GetByteCount(password).Should().Be(72);
 
-        using var response = await _client.RegisterAsync(ApiRequests.UniqueEmail(), password);
+        using var response = await Client.RegisterAsync(ApiRequests.UniqueEmail(), password);
 
         response.StatusCode.Should().Be(HttpStatusCode.Created);
     }
@@ -166,7 +164,7 @@ public sealed class RegisterUserTests(ApiFixture factory) : IClassFixture<ApiFix
     [Fact]
     public async Task Register_ReportsEveryBrokenRuleAtOnce()
     {
-        using var response = await _client.RegisterAsync("not-an-email", "short");
+        using var response = await Client.RegisterAsync("not-an-email", "short");
 
         var problem = await response.ShouldBeValidationProblemAsync("email");
         problem.GetProperty("errors").TryGetProperty("password", out _).Should().BeTrue();
@@ -175,7 +173,7 @@ public sealed class RegisterUserTests(ApiFixture factory) : IClassFixture<ApiFix
     [Fact]
     public async Task Register_ReturnsValidationFailed_WhenFieldsAreMissing()
     {
-        using var response = await _client.PostAsync("/v1/users", ApiRequests.Json("{}"));
+        using var response = await Client.PostAsync("/v1/users", ApiRequests.Json("{}"));
 
         var problem = await response.ShouldBeValidationProblemAsync("email");
         problem.GetProperty("errors").TryGetProperty("password", out _).Should().BeTrue();
@@ -191,7 +189,7 @@ public sealed class RegisterUserTests(ApiFixture factory) : IClassFixture<ApiFix
     [InlineData("""{"email": ["a@example.com"], "password": "long enough password"}""", "email")]
     public async Task Register_ReturnsValidationFailed_WhenBodyIsNotTheExpectedJson(string json, string field)
     {
-        using var response = await _client.PostAsync("/v1/users", ApiRequests.Json(json));
+        using var response = await Client.PostAsync("/v1/users", ApiRequests.Json(json));
 
         await response.ShouldBeValidationProblemAsync(field);
     }
@@ -202,7 +200,7 @@ public sealed class RegisterUserTests(ApiFixture factory) : IClassFixture<ApiFix
     [InlineData("{\n  \"email\": \"a@example.com\",\n  \"password\": long enough\n}", 3, 15)]
     public async Task Register_SaysWhereTheJsonIsMalformed_NotThatAFieldIsInvalid(string json, int line, int position)
     {
-        using var response = await _client.PostAsync("/v1/users", ApiRequests.Json(json));
+        using var response = await Client.PostAsync("/v1/users", ApiRequests.Json(json));
 
         var problem = await response.ShouldBeValidationProblemAsync("body");
         problem.GetProperty("errors").EnumerateObject().Select(error => error.Name).Should().Equal(["body"], "a syntax error is not a field's fault");
@@ -212,7 +210,7 @@ public sealed class RegisterUserTests(ApiFixture factory) : IClassFixture<ApiFix
     [Fact]
     public async Task Register_ReturnsValidationFailed_WhenJsonBodyIsEmpty()
     {
-        using var response = await _client.PostAsync("/v1/users", ApiRequests.Json(string.Empty));
+        using var response = await Client.PostAsync("/v1/users", ApiRequests.Json(string.Empty));
 
         await response.ShouldBeValidationProblemAsync("body");
     }
@@ -220,7 +218,7 @@ public sealed class RegisterUserTests(ApiFixture factory) : IClassFixture<ApiFix
     [Fact]
     public async Task Register_ReturnsUnsupportedMediaType_WhenThereIsNoBodyAtAll()
     {
-        using var response = await _client.PostAsync("/v1/users", content: null);
+        using var response = await Client.PostAsync("/v1/users", content: null);
 
         await response.ShouldBeProblemAsync(HttpStatusCode.UnsupportedMediaType, "/problems/unsupported-media-type");
     }
@@ -228,9 +226,9 @@ public sealed class RegisterUserTests(ApiFixture factory) : IClassFixture<ApiFix
     [Fact]
     public async Task Register_ReturnsEmailTaken_WhenTheSameEmailIsRegisteredAgain()
     {
-        var user = await _client.RegisterUserAsync();
+        var user = await Client.RegisterUserAsync();
 
-        using var response = await _client.RegisterAsync(user.Email, "another password");
+        using var response = await Client.RegisterAsync(user.Email, "another password");
 
         await response.ShouldBeProblemAsync(HttpStatusCode.Conflict, "/problems/email-taken");
     }
@@ -239,12 +237,12 @@ public sealed class RegisterUserTests(ApiFixture factory) : IClassFixture<ApiFix
     public async Task Register_ReturnsEmailTaken_WhenTheEmailDiffersOnlyInCaseAndSurroundingSpaces()
     {
         var local = $"Alice-{Guid.NewGuid():N}";
-        await _client.RegisterUserAsync($"{local}@Example.com");
+        await Client.RegisterUserAsync($"{local}@Example.com");
 
-        using var response = await _client.RegisterAsync($"  {local.ToUpperInvariant()}@EXAMPLE.COM ", "another password");
+        using var response = await Client.RegisterAsync($"  {local.ToUpperInvariant()}@EXAMPLE.COM ", "another password");
 
         await response.ShouldBeProblemAsync(HttpStatusCode.Conflict, "/problems/email-taken");
-        (await factory.Database.GetUsersAsync($"{local}@example.com")).Should().ContainSingle();
+        (await Environment.Database.GetUsersAsync($"{local}@example.com")).Should().ContainSingle();
     }
 
     [Fact]
@@ -256,7 +254,7 @@ public sealed class RegisterUserTests(ApiFixture factory) : IClassFixture<ApiFix
         var requests = Enumerable.Range(0, 6).Select(index => Task.Run(async () =>
         {
             start.Wait();
-            return await _client.RegisterAsync(index % 2 == 0 ? email : email.ToUpperInvariant(), $"password number {index}");
+            return await Client.RegisterAsync(index % 2 == 0 ? email : email.ToUpperInvariant(), $"password number {index}");
         })).ToArray();
         start.Set();
         var responses = await Task.WhenAll(requests);
@@ -271,9 +269,9 @@ public sealed class RegisterUserTests(ApiFixture factory) : IClassFixture<ApiFix
         }
 
         // The losers left nothing behind: one user, one code, one outbox message.
-        (await factory.Database.GetUsersAsync(email)).Should().ContainSingle();
-        (await factory.Database.CountCodesOfUsersWithEmailAsync(email)).Should().Be(1);
-        (await factory.Database.GetOutboxMessagesAsync(email)).Should().ContainSingle();
+        (await Environment.Database.GetUsersAsync(email)).Should().ContainSingle();
+        (await Environment.Database.CountCodesOfUsersWithEmailAsync(email)).Should().Be(1);
+        (await Environment.Database.GetOutboxMessagesAsync(email)).Should().ContainSingle();
         foreach (var response in responses)
         {
             response.Dispose();

@@ -7,25 +7,23 @@ namespace Registration.Api.Tests.Api;
 /// The transactional outbox as the database sees it: a registration's user, code and UserRegistered row
 /// commit together or not at all.
 /// </summary>
-public sealed class RegistrationOutboxTests(ApiFixture factory) : IClassFixture<ApiFixture>
+public sealed class RegistrationOutboxTests(ApiFixture factory) : ApiTest(factory)
 {
-    private readonly HttpClient _client = factory.CreateClient();
-
     [Fact]
     public async Task Register_WritesOneUserRegisteredOutboxMessage_CarryingTheUsersCode()
     {
-        var user = await _client.RegisterUserAsync();
+        var user = await Client.RegisterUserAsync();
 
-        var code = await factory.Database.GetCurrentCodeAsync(user.Id);
-        var message = (await factory.Database.GetOutboxMessagesAsync(user.Id)).Should().ContainSingle().Subject;
+        var code = await Environment.Database.GetCurrentCodeAsync(user.Id);
+        var message = (await Environment.Database.GetOutboxMessagesAsync(user.Id)).Should().ContainSingle().Subject;
         message.MessageType.Should().Be("UserRegistered");
-        message.CreatedAt.Should().Be(factory.Clock.GetUtcNow().UtcDateTime);
+        message.CreatedAt.Should().Be(Environment.Clock.GetUtcNow().UtcDateTime);
         var payload = JsonDocument.Parse(message.Payload).RootElement;
         payload.GetProperty("userId").GetGuid().Should().Be(user.Id);
         payload.GetProperty("email").GetString().Should().Be(user.Email);
         payload.GetProperty("activationCode").GetString().Should().Be(code.Code);
-        payload.GetProperty("codeExpiresAt").GetDateTimeOffset().Should().Be(factory.Clock.GetUtcNow() + TimeSpan.FromMinutes(1));
-        payload.GetProperty("occurredAt").GetDateTimeOffset().Should().Be(factory.Clock.GetUtcNow());
+        payload.GetProperty("codeExpiresAt").GetDateTimeOffset().Should().Be(Environment.Clock.GetUtcNow() + TimeSpan.FromMinutes(1));
+        payload.GetProperty("occurredAt").GetDateTimeOffset().Should().Be(Environment.Clock.GetUtcNow());
     }
 
     [Fact]
@@ -33,13 +31,13 @@ public sealed class RegistrationOutboxTests(ApiFixture factory) : IClassFixture<
     {
         var email = ApiRequests.UniqueEmail("concurrent");
         var rivalId = Guid.NewGuid();
-        await using var rival = await factory.Database.OpenAsync();
+        await using var rival = await Environment.Database.OpenAsync();
         await using var rivalTransaction = await rival.BeginTransactionAsync();
         // An uncommitted row: the API's checks do not see it, but its insert must wait on the unique index.
         await rival.ExecuteAsync(
-            TestDatabase.InsertPendingUserSql, TestDatabase.PendingUser(rivalId, email.ToUpperInvariant(), factory.Clock.GetUtcNow()), rivalTransaction);
+            TestDatabase.InsertPendingUserSql, TestDatabase.PendingUser(rivalId, email.ToUpperInvariant(), Environment.Clock.GetUtcNow()), rivalTransaction);
 
-        var registration = _client.RegisterAsync(email, ApiRequests.DefaultPassword);
+        var registration = Client.RegisterAsync(email, ApiRequests.DefaultPassword);
         await Eventually.HoldsAsync(
             () => IsWaitingOnALockAsync("INSERT INTO users"),
             "the API's user insert waits for the rival transaction",
@@ -48,10 +46,10 @@ public sealed class RegistrationOutboxTests(ApiFixture factory) : IClassFixture<
         using var response = await registration;
 
         await response.ShouldBeProblemAsync(HttpStatusCode.Conflict, "/problems/email-taken");
-        (await factory.Database.GetUsersAsync(email)).Should().ContainSingle().Which.Id.Should().Be(rivalId);
-        (await factory.Database.CountCodesOfUsersWithEmailAsync(email)).Should().Be(0);
-        (await factory.Database.CountOrphanCodesAsync()).Should().Be(0);
-        (await factory.Database.GetOutboxMessagesAsync(email)).Should().BeEmpty();
+        (await Environment.Database.GetUsersAsync(email)).Should().ContainSingle().Which.Id.Should().Be(rivalId);
+        (await Environment.Database.CountCodesOfUsersWithEmailAsync(email)).Should().Be(0);
+        (await Environment.Database.CountOrphanCodesAsync()).Should().Be(0);
+        (await Environment.Database.GetOutboxMessagesAsync(email)).Should().BeEmpty();
     }
 
     [Fact]
@@ -60,7 +58,7 @@ public sealed class RegistrationOutboxTests(ApiFixture factory) : IClassFixture<
         const string prefix = "outbox-fails";
         var email = ApiRequests.UniqueEmail(prefix);
         // The outbox insert is the last write of the transaction: if it fails, the user and code must go too.
-        await factory.Database.ExecuteAsync($$"""
+        await Environment.Database.ExecuteAsync($$"""
             CREATE OR REPLACE FUNCTION test_fail_outbox_insert() RETURNS trigger LANGUAGE plpgsql AS $$
             BEGIN
                 IF NEW.payload->>'email' LIKE '{{prefix}}-%' THEN
@@ -74,28 +72,28 @@ public sealed class RegistrationOutboxTests(ApiFixture factory) : IClassFixture<
             """);
         try
         {
-            using var response = await _client.RegisterAsync(email, ApiRequests.DefaultPassword);
+            using var response = await Client.RegisterAsync(email, ApiRequests.DefaultPassword);
 
             // An error the database raises for good (not a transient one) is a defect: 500, cause not told.
             var problem = await response.ShouldBeProblemAsync(HttpStatusCode.InternalServerError, "/problems/internal");
             problem.GetRawText().Should().NotContain("simulated outbox failure");
-            (await factory.Database.GetUsersAsync(email)).Should().BeEmpty();
-            (await factory.Database.CountOrphanCodesAsync()).Should().Be(0);
-            (await factory.Database.GetOutboxMessagesAsync(email)).Should().BeEmpty();
+            (await Environment.Database.GetUsersAsync(email)).Should().BeEmpty();
+            (await Environment.Database.CountOrphanCodesAsync()).Should().Be(0);
+            (await Environment.Database.GetOutboxMessagesAsync(email)).Should().BeEmpty();
         }
         finally
         {
-            await factory.Database.ExecuteAsync(
+            await Environment.Database.ExecuteAsync(
                 "DROP TRIGGER test_fail_outbox_insert ON outbox_messages; DROP FUNCTION test_fail_outbox_insert();");
         }
 
         // The email was never taken: registering it again works.
-        (await _client.RegisterUserAsync(email)).Email.Should().Be(email);
+        (await Client.RegisterUserAsync(email)).Email.Should().Be(email);
     }
 
     private async Task<bool> IsWaitingOnALockAsync(string queryStart)
     {
-        await using var connection = await factory.Database.OpenAsync();
+        await using var connection = await Environment.Database.OpenAsync();
         return await connection.ExecuteScalarAsync<bool>(
             """
             SELECT EXISTS (

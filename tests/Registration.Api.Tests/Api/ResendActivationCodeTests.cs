@@ -1,41 +1,35 @@
 namespace Registration.Api.Tests.Api;
 
 /// <summary>POST /v1/users/me/activation-code: 202 with expiresAt, 401, 409 already-active, 429 resend-too-soon.</summary>
-public sealed class ResendActivationCodeTests(ApiFixture factory) : IClassFixture<ApiFixture>
+public sealed class ResendActivationCodeTests(ApiFixture factory) : ApiTest(factory)
 {
-    private static readonly TimeSpan CodeLifetime = TimeSpan.FromMinutes(1);
-    private static readonly TimeSpan ResendCooldown = TimeSpan.FromSeconds(30);
-
-    private readonly HttpClient _client = factory.CreateClient();
-
     [Fact]
     public async Task Resend_ReturnsAcceptedWithExpiresAt_AndIssuesANewCode()
     {
-        var user = await _client.RegisterUserAsync();
-        var first = await factory.Database.GetCurrentCodeAsync(user.Id);
-        factory.Clock.Advance(ResendCooldown);
+        var (user, first) = await Client.RegisterUserWithCodeAsync(Environment.Database);
+        Environment.Clock.Advance(ActivationDefaults.ResendCooldown);
 
-        using var response = await _client.RequestNewCodeAsync(user);
+        using var response = await Client.RequestNewCodeAsync(user);
 
         response.StatusCode.Should().Be(HttpStatusCode.Accepted);
         var body = await response.ReadJsonAsync();
         body.EnumerateObject().Select(property => property.Name).Should().Equal("expiresAt");
-        body.GetProperty("expiresAt").GetDateTimeOffset().Should().Be(factory.Clock.GetUtcNow() + CodeLifetime);
-        var current = await factory.Database.GetCurrentCodeAsync(user.Id);
+        body.GetProperty("expiresAt").GetDateTimeOffset().Should().Be(Environment.Clock.GetUtcNow() + ActivationDefaults.CodeLifetime);
+        var current = await Environment.Database.GetCurrentCodeAsync(user.Id);
         current.Id.Should().NotBe(first.Id);
-        (await factory.Database.GetCodesAsync(user.Id)).Should().HaveCount(2);
+        (await Environment.Database.GetCodesAsync(user.Id)).Should().HaveCount(2);
     }
 
     [Fact]
     public async Task Resend_ReturnsTooSoonWithRetryAfter_WhenRightAfterRegistration()
     {
-        var user = await _client.RegisterUserAsync();
+        var user = await Client.RegisterUserAsync();
 
-        using var response = await _client.RequestNewCodeAsync(user);
+        using var response = await Client.RequestNewCodeAsync(user);
 
         await response.ShouldBeProblemAsync(HttpStatusCode.TooManyRequests, "/problems/resend-too-soon");
         RetryAfterSeconds(response).Should().Be(30);
-        (await factory.Database.GetCodesAsync(user.Id)).Should().ContainSingle("a refused resend issues nothing");
+        (await Environment.Database.GetCodesAsync(user.Id)).Should().ContainSingle("a refused resend issues nothing");
     }
 
     [Theory]
@@ -45,10 +39,10 @@ public sealed class ResendActivationCodeTests(ApiFixture factory) : IClassFixtur
     [InlineData(29_999, 1)] // never "0"
     public async Task Resend_ReturnsRetryAfterInWholeSecondsLeft_MatchingTheClock(int elapsedMilliseconds, int expectedSeconds)
     {
-        var user = await _client.RegisterUserAsync();
-        factory.Clock.Advance(TimeSpan.FromMilliseconds(elapsedMilliseconds));
+        var user = await Client.RegisterUserAsync();
+        Environment.Clock.Advance(TimeSpan.FromMilliseconds(elapsedMilliseconds));
 
-        using var response = await _client.RequestNewCodeAsync(user);
+        using var response = await Client.RequestNewCodeAsync(user);
 
         await response.ShouldBeProblemAsync(HttpStatusCode.TooManyRequests, "/problems/resend-too-soon");
         RetryAfterSeconds(response).Should().Be(expectedSeconds);
@@ -57,12 +51,12 @@ public sealed class ResendActivationCodeTests(ApiFixture factory) : IClassFixtur
     [Fact]
     public async Task Resend_IsAccepted_ExactlyWhenTheCooldownSinceRegistrationHasPassed()
     {
-        var user = await _client.RegisterUserAsync();
-        factory.Clock.Advance(ResendCooldown - TimeSpan.FromMilliseconds(1));
-        using var tooSoon = await _client.RequestNewCodeAsync(user);
-        factory.Clock.Advance(TimeSpan.FromMilliseconds(1));
+        var user = await Client.RegisterUserAsync();
+        Environment.Clock.Advance(ActivationDefaults.ResendCooldown - TimeSpan.FromMilliseconds(1));
+        using var tooSoon = await Client.RequestNewCodeAsync(user);
+        Environment.Clock.Advance(TimeSpan.FromMilliseconds(1));
 
-        using var response = await _client.RequestNewCodeAsync(user);
+        using var response = await Client.RequestNewCodeAsync(user);
 
         tooSoon.StatusCode.Should().Be(HttpStatusCode.TooManyRequests);
         response.StatusCode.Should().Be(HttpStatusCode.Accepted);
@@ -71,12 +65,12 @@ public sealed class ResendActivationCodeTests(ApiFixture factory) : IClassFixtur
     [Fact]
     public async Task Resend_CountsTheCooldownFromTheLastCodeIssued()
     {
-        var user = await _client.RegisterUserAsync();
-        factory.Clock.Advance(ResendCooldown);
-        (await _client.RequestNewCodeAsync(user)).StatusCode.Should().Be(HttpStatusCode.Accepted);
-        factory.Clock.Advance(TimeSpan.FromSeconds(1));
+        var user = await Client.RegisterUserAsync();
+        Environment.Clock.Advance(ActivationDefaults.ResendCooldown);
+        (await Client.RequestNewCodeAsync(user)).StatusCode.Should().Be(HttpStatusCode.Accepted);
+        Environment.Clock.Advance(TimeSpan.FromSeconds(1));
 
-        using var response = await _client.RequestNewCodeAsync(user);
+        using var response = await Client.RequestNewCodeAsync(user);
 
         await response.ShouldBeProblemAsync(HttpStatusCode.TooManyRequests, "/problems/resend-too-soon");
         RetryAfterSeconds(response).Should().Be(29);
@@ -85,13 +79,13 @@ public sealed class ResendActivationCodeTests(ApiFixture factory) : IClassFixtur
     [Fact]
     public async Task Resend_ReplacesAnExpiredCode_WithOneThatActivates()
     {
-        var user = await _client.RegisterUserAsync();
-        factory.Clock.Advance(TimeSpan.FromMinutes(10));
-        (await _client.ActivateAsync(user, (await factory.Database.GetCurrentCodeAsync(user.Id)).Code))
+        var user = await Client.RegisterUserAsync();
+        Environment.Clock.Advance(TimeSpan.FromMinutes(10));
+        (await Client.ActivateAsync(user, (await Environment.Database.GetCurrentCodeAsync(user.Id)).Code))
             .StatusCode.Should().Be(HttpStatusCode.Gone);
 
-        using var resend = await _client.RequestNewCodeAsync(user);
-        using var activation = await _client.ActivateAsync(user, (await factory.Database.GetCurrentCodeAsync(user.Id)).Code);
+        using var resend = await Client.RequestNewCodeAsync(user);
+        using var activation = await Client.ActivateAsync(user, (await Environment.Database.GetCurrentCodeAsync(user.Id)).Code);
 
         resend.StatusCode.Should().Be(HttpStatusCode.Accepted);
         activation.StatusCode.Should().Be(HttpStatusCode.OK);
@@ -100,10 +94,10 @@ public sealed class ResendActivationCodeTests(ApiFixture factory) : IClassFixtur
     [Fact]
     public async Task Resend_ReturnsAlreadyActive_WhenTheAccountIsActive()
     {
-        var user = await _client.RegisterActiveUserAsync(factory.Database);
-        factory.Clock.Advance(ResendCooldown);
+        var user = await Client.RegisterActiveUserAsync(Environment.Database);
+        Environment.Clock.Advance(ActivationDefaults.ResendCooldown);
 
-        using var response = await _client.RequestNewCodeAsync(user);
+        using var response = await Client.RequestNewCodeAsync(user);
 
         await response.ShouldBeProblemAsync(HttpStatusCode.Conflict, "/problems/already-active");
     }
@@ -111,27 +105,27 @@ public sealed class ResendActivationCodeTests(ApiFixture factory) : IClassFixtur
     [Fact]
     public async Task Resend_ReturnsUnauthorized_WithoutValidCredentials()
     {
-        var user = await _client.RegisterUserAsync();
-        factory.Clock.Advance(ResendCooldown);
+        var user = await Client.RegisterUserAsync();
+        Environment.Clock.Advance(ActivationDefaults.ResendCooldown);
 
-        using var none = await _client.RequestNewCodeAsync(credentials: null);
-        using var wrongPassword = await _client.RequestNewCodeAsync(BasicAuth.Header(user.Email, "not the password"));
+        using var none = await Client.RequestNewCodeAsync(credentials: null);
+        using var wrongPassword = await Client.RequestNewCodeAsync(BasicAuth.Header(user.Email, "not the password"));
 
         await none.ShouldBeUnauthorizedAsync();
         await wrongPassword.ShouldBeUnauthorizedAsync();
-        (await factory.Database.GetCodesAsync(user.Id)).Should().ContainSingle();
+        (await Environment.Database.GetCodesAsync(user.Id)).Should().ContainSingle();
     }
 
     [Fact]
     public async Task Resend_WritesAnActivationCodeReissuedOutboxMessage_WithTheNewCode()
     {
-        var user = await _client.RegisterUserAsync();
-        factory.Clock.Advance(ResendCooldown);
+        var user = await Client.RegisterUserAsync();
+        Environment.Clock.Advance(ActivationDefaults.ResendCooldown);
 
-        (await _client.RequestNewCodeAsync(user)).StatusCode.Should().Be(HttpStatusCode.Accepted);
+        (await Client.RequestNewCodeAsync(user)).StatusCode.Should().Be(HttpStatusCode.Accepted);
 
-        var code = await factory.Database.GetCurrentCodeAsync(user.Id);
-        var messages = await factory.Database.GetOutboxMessagesAsync(user.Id);
+        var code = await Environment.Database.GetCurrentCodeAsync(user.Id);
+        var messages = await Environment.Database.GetOutboxMessagesAsync(user.Id);
         messages.Select(message => message.MessageType).Should().Equal("UserRegistered", "ActivationCodeReissued");
         var payload = System.Text.Json.JsonDocument.Parse(messages[1].Payload).RootElement;
         payload.GetProperty("activationCode").GetString().Should().Be(code.Code);

@@ -8,18 +8,16 @@ namespace Registration.Api.Tests.Outbox;
 /// marked dispatched only after the broker confirmed it, so once it is, every copy ever published is in
 /// the tap's queue: counting them then needs no waiting.
 /// </summary>
-public sealed class OutboxPublishingTests(ApiFixture factory) : IClassFixture<ApiFixture>
+public sealed class OutboxPublishingTests(ApiFixture factory) : ApiTest(factory)
 {
-    private readonly HttpClient _client = factory.CreateClient();
-
     [Fact]
     public async Task Register_PublishesUserRegisteredExactlyOnce_WithTheOutboxIdAsMessageId()
     {
-        await using var tap = await ExchangeTap.BindAsync(factory.VirtualHost, Broker.ExchangeOf<UserRegistered>());
+        await using var tap = await ExchangeTap.BindAsync(Environment.VirtualHost, Broker.ExchangeOf<UserRegistered>());
 
-        var user = await _client.RegisterUserAsync();
+        var user = await Client.RegisterUserAsync();
 
-        var row = (await factory.Database.GetOutboxMessagesAsync(user.Id)).Should().ContainSingle().Subject;
+        var row = (await Environment.Database.GetOutboxMessagesAsync(user.Id)).Should().ContainSingle().Subject;
         var dispatched = await WaitUntilDispatchedAsync(row.Id);
         var tapped = await tap.ReadAsync();
 
@@ -30,7 +28,7 @@ public sealed class OutboxPublishingTests(ApiFixture factory) : IClassFixture<Ap
         envelope.GetProperty("messageId").GetGuid().Should().Be(row.Id);
         envelope.GetProperty("messageType").EnumerateArray().Select(type => type.GetString())
             .Should().Contain("urn:message:Registration.Contracts.V1:UserRegistered");
-        var code = await factory.Database.GetCurrentCodeAsync(user.Id);
+        var code = await Environment.Database.GetCurrentCodeAsync(user.Id);
         var payload = envelope.GetProperty("message");
         payload.GetProperty("userId").GetGuid().Should().Be(user.Id);
         payload.GetProperty("email").GetString().Should().Be(user.Email);
@@ -40,17 +38,17 @@ public sealed class OutboxPublishingTests(ApiFixture factory) : IClassFixture<Ap
     [Fact]
     public async Task Resend_PublishesActivationCodeReissued_WithTheOutboxIdAsMessageId()
     {
-        await using var registered = await ExchangeTap.BindAsync(factory.VirtualHost, Broker.ExchangeOf<UserRegistered>());
-        await using var reissued = await ExchangeTap.BindAsync(factory.VirtualHost, Broker.ExchangeOf<ActivationCodeReissued>());
-        var user = await _client.RegisterUserAsync();
-        factory.Clock.Advance(TimeSpan.FromSeconds(30));
+        await using var registered = await ExchangeTap.BindAsync(Environment.VirtualHost, Broker.ExchangeOf<UserRegistered>());
+        await using var reissued = await ExchangeTap.BindAsync(Environment.VirtualHost, Broker.ExchangeOf<ActivationCodeReissued>());
+        var user = await Client.RegisterUserAsync();
+        Environment.Clock.Advance(TimeSpan.FromSeconds(30));
 
-        (await _client.RequestNewCodeAsync(user)).StatusCode.Should().Be(HttpStatusCode.Accepted);
+        (await Client.RequestNewCodeAsync(user)).StatusCode.Should().Be(HttpStatusCode.Accepted);
 
-        var row = (await factory.Database.GetOutboxMessagesAsync(user.Id)).Should().Contain(message => message.MessageType == "ActivationCodeReissued").Subject;
+        var row = (await Environment.Database.GetOutboxMessagesAsync(user.Id)).Should().Contain(message => message.MessageType == "ActivationCodeReissued").Subject;
         await WaitUntilDispatchedAsync(row.Id);
         var payload = JsonDocument.Parse((await reissued.WithMessageIdAsync(row.Id)).Should().ContainSingle().Subject.Body).RootElement.GetProperty("message");
-        payload.GetProperty("activationCode").GetString().Should().Be((await factory.Database.GetCurrentCodeAsync(user.Id)).Code);
+        payload.GetProperty("activationCode").GetString().Should().Be((await Environment.Database.GetCurrentCodeAsync(user.Id)).Code);
         payload.GetProperty("reason").GetString().Should().Be("resend");
     }
 
@@ -58,15 +56,15 @@ public sealed class OutboxPublishingTests(ApiFixture factory) : IClassFixture<Ap
     public async Task Dispatcher_KeepsAMessageUndispatched_WhileNoQueueIsBound_AndDeliversItOnceOneIs()
     {
         // No tap: the other tests' queues are exclusive and auto-delete, so none is bound now.
-        var user = await _client.RegisterUserAsync();
-        var row = (await factory.Database.GetOutboxMessagesAsync(user.Id)).Should().ContainSingle().Subject;
+        var user = await Client.RegisterUserAsync();
+        var row = (await Environment.Database.GetOutboxMessagesAsync(user.Id)).Should().ContainSingle().Subject;
 
         var refused = await Eventually.GetAsync(
             () => GetRowAsync(row.Id), stored => stored.Attempts >= 1 || stored.DispatchedAt is not null, "the dispatcher tries the row");
         refused.DispatchedAt.Should().BeNull("an unroutable message must not count as sent");
         refused.LastError.Should().NotBeNullOrEmpty();
 
-        await using var tap = await ExchangeTap.BindAsync(factory.VirtualHost, Broker.ExchangeOf<UserRegistered>());
+        await using var tap = await ExchangeTap.BindAsync(Environment.VirtualHost, Broker.ExchangeOf<UserRegistered>());
         await WaitUntilDispatchedAsync(row.Id);
         (await tap.WithMessageIdAsync(row.Id)).Should().ContainSingle();
     }
@@ -103,7 +101,7 @@ public sealed class OutboxPublishingTests(ApiFixture factory) : IClassFixture<Ap
     private async Task<StoredOutboxMessage> WaitUntilDispatchedAsync(Guid rowId) =>
         await Eventually.GetAsync(() => GetRowAsync(rowId), row => row.DispatchedAt is not null, "the row is marked dispatched");
 
-    private async Task<StoredOutboxMessage> GetRowAsync(Guid rowId) => (await factory.Database.GetOutboxMessagesByIdAsync([rowId])).Single();
+    private async Task<StoredOutboxMessage> GetRowAsync(Guid rowId) => (await Environment.Database.GetOutboxMessagesByIdAsync([rowId])).Single();
 
     private static Guid? MessageUserId(TappedMessage message)
     {

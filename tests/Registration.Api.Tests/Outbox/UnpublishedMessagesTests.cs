@@ -11,7 +11,6 @@ namespace Registration.Api.Tests.Outbox;
 public sealed class UnpublishedMessagesTests(UnpublishedMessagesTests.BrokerCutApi factory, ITestOutputHelper output)
     : IClassFixture<UnpublishedMessagesTests.BrokerCutApi>
 {
-    private static readonly TimeSpan CodeLifetime = TimeSpan.FromMinutes(1);
 
     /// <summary>The API with RabbitMQ out of reach (a cut proxy): the outbox keeps every row unpublished.</summary>
     public sealed class BrokerCutApi : TestEnvironment
@@ -45,7 +44,7 @@ public sealed class UnpublishedMessagesTests(UnpublishedMessagesTests.BrokerCutA
     {
         var squatter = await _client.RegisterUserAsync(password: "the squatter's password");
         (await UnpublishedOfAsync(squatter.Id)).Should().Be(1);
-        factory.Clock.Advance(CodeLifetime);
+        factory.Clock.Advance(ActivationDefaults.CodeLifetime);
 
         var owner = await _client.RegisterUserAsync(squatter.Email, "the owner's password");
 

@@ -1,5 +1,6 @@
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
+using FluentAssertions;
 
 namespace Registration.Testing.Client;
 
@@ -11,6 +12,16 @@ public static class AccountRequests
 
     public static Task<HttpResponseMessage> PatchMeAsync(this HttpClient client, TestUser user, object body) =>
         client.PatchMeAsync(user.Credentials, body);
+
+    /// <summary>PATCHes <paramref name="user"/>'s email to <paramref name="newEmail"/>, insists on 200, and returns the code issued for it.</summary>
+    public static async Task<string> RequestEmailChangeAsync(this HttpClient client, TestUser user, string newEmail, TestDatabase database)
+    {
+        ArgumentNullException.ThrowIfNull(user);
+        ArgumentNullException.ThrowIfNull(database);
+        using var response = await client.PatchMeAsync(user, new { email = newEmail });
+        response.StatusCode.Should().Be(HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
+        return (await database.GetCurrentCodeAsync(user.Id)).Code;
+    }
 
     /// <summary>PATCH with a body sent exactly as given.</summary>
     public static Task<HttpResponseMessage> PatchMeRawAsync(

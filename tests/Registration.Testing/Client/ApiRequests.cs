@@ -76,12 +76,19 @@ public static class ApiRequests
         return new TestUser(email.Trim(), password) { Id = JsonDocument.Parse(body).RootElement.GetProperty("id").GetGuid() };
     }
 
+    /// <summary>Registers and insists on 201; returns the pending user and the code it was issued, read from the database.</summary>
+    public static async Task<(TestUser User, StoredCode Code)> RegisterUserWithCodeAsync(
+        this HttpClient client, TestDatabase database, string? email = null, string password = DefaultPassword)
+    {
+        ArgumentNullException.ThrowIfNull(database);
+        var user = await client.RegisterUserAsync(email, password);
+        return (user, await database.GetCurrentCodeAsync(user.Id));
+    }
+
     /// <summary>Registers, then activates with the code read from the database.</summary>
     public static async Task<TestUser> RegisterActiveUserAsync(this HttpClient client, TestDatabase database, string? email = null)
     {
-        ArgumentNullException.ThrowIfNull(database);
-        var user = await client.RegisterUserAsync(email);
-        var code = await database.GetCurrentCodeAsync(user.Id);
+        var (user, code) = await client.RegisterUserWithCodeAsync(database, email);
         using var response = await client.ActivateAsync(user, code.Code);
         response.StatusCode.Should().Be(HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
         return user;

@@ -37,6 +37,15 @@ public sealed class ApiHost : WebApplicationFactory<Api::Program>
     /// <summary>The API's own log lines, at the levels its settings name.</summary>
     public CapturedLogs Logs { get; } = new("api");
 
+    /// <summary>Publishes <paramref name="message"/> on the API's bus, as a worker does, and waits until the API has consumed it.</summary>
+    public async Task PublishAndWaitUntilConsumedAsync<T>(T message)
+        where T : class
+    {
+        var consumedBefore = Events.Completed<T>();
+        await Services.GetRequiredService<IBus>().Publish(message);
+        await Eventually.HoldsAsync(() => Events.Completed<T>() > consumedBefore, $"the API consumed {typeof(T).Name}");
+    }
+
     /// <summary>A client whose hang shows as a timeout, not as a stuck test.</summary>
     public HttpClient CreateApiClient()
     {

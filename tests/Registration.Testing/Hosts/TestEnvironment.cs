@@ -1,6 +1,9 @@
 using MassTransit;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
+using Notification.Worker.Infrastructure;
 using Npgsql;
+using Registration.Hosting;
 using Xunit;
 
 namespace Registration.Testing.Hosts;
@@ -141,6 +144,26 @@ public class TestEnvironment : IAsyncLifetime
     /// fire unless the test is about them; the tests that are set short timeouts of their own.
     /// </summary>
     public static readonly TimeSpan NeverWithinATest = TimeSpan.FromMinutes(5);
+
+    /// <summary>
+    /// This class's database with the worker's schema applied, as a data source (the caller disposes it): for a
+    /// test that drives the worker's own database classes (<c>MessageClaims</c>, ...) without starting a worker.
+    /// </summary>
+    public async Task<NpgsqlDataSource> WorkerDataSourceAsync()
+    {
+        await SchemaMigrator.MigrateAsync(ConnectionString, NotificationWorkerExtensions.Migrations, NullLogger.Instance, CancellationToken.None);
+        return NpgsqlDataSource.Create(ConnectionString);
+    }
+
+    /// <summary>
+    /// Waits until a worker records message <paramref name="messageId"/> as sent, then returns the requests
+    /// the provider received for it (a retried send leaves more than one).
+    /// </summary>
+    public async Task<IReadOnlyList<ProviderRequest>> SentRequestsAsync(Guid messageId)
+    {
+        await Database.WaitForOutcomeAsync(messageId, "sent");
+        return Provider.RequestsFor(messageId);
+    }
 
     /// <summary>
     /// Another virtual host on the shared broker, deleted with this environment: for a test that needs queues

@@ -330,6 +330,17 @@ public sealed class TestDatabase(string connectionString)
             new { messageId, userId, leaseUntil, token = Guid.NewGuid() });
     }
 
+    /// <summary>The updates of <c>notification.processed_messages</c> PostgreSQL has counted so far, and how many were heap-only.</summary>
+    public async Task<TableUpdates> GetProcessedMessagesUpdatesAsync()
+    {
+        await using var connection = await OpenAsync();
+        return await connection.QuerySingleAsync<TableUpdates>(
+            """
+            SELECT n_tup_upd AS updated, n_tup_hot_upd AS heaponly FROM pg_stat_user_tables
+            WHERE schemaname = 'notification' AND relname = 'processed_messages'
+            """);
+    }
+
     /// <summary>
     /// Holds the MessageId's row locked, as a transaction in the middle of writing it would, until the handle is
     /// disposed: a claim statement that reaches the row waits there (see <see cref="WaitForALockWaitAsync"/>), so
@@ -423,6 +434,9 @@ public sealed record StoredOutboxParking(Guid Id, string MessageType, int Attemp
 {
     public const string Select = "SELECT id, message_type, attempts, last_error, dispatched_at, parked_at, parked_reason FROM outbox_messages";
 }
+
+/// <summary>Row updates of one table as PostgreSQL's statistics count them: all, and those that added no index entry.</summary>
+public sealed record TableUpdates(long Updated, long HeapOnly);
 
 public sealed record OutboxState(long Rows, long Dispatched, long FailedAndWaiting, long FailedAttempts);
 

@@ -1,22 +1,20 @@
 namespace Registration.Api.Tests.Api.Accounts;
 
 /// <summary>DELETE /v1/users/me: 204; the account, its codes and its unsent emails go; the address is free again.</summary>
-public sealed class DeleteCurrentUserTests(ApiFixture factory) : IClassFixture<ApiFixture>
+public sealed class DeleteCurrentUserTests(ApiFixture factory) : ApiTest(factory)
 {
-    private readonly HttpClient _client = factory.CreateClient();
-
     [Fact]
     public async Task DeleteMe_ReturnsNoContent_AndTheCredentialsStopWorking()
     {
-        var user = await _client.RegisterActiveUserAsync(factory.Database);
+        var user = await Client.RegisterActiveUserAsync(Environment.Database);
 
-        using var response = await _client.DeleteMeAsync(user.Credentials);
+        using var response = await Client.DeleteMeAsync(user.Credentials);
 
         response.StatusCode.Should().Be(HttpStatusCode.NoContent);
         (await response.Content.ReadAsStringAsync()).Should().BeEmpty();
-        using var afterwards = await _client.GetMeAsync(user.Credentials);
+        using var afterwards = await Client.GetMeAsync(user.Credentials);
         await afterwards.ShouldBeUnauthorizedAsync();
-        (await factory.Database.GetUsersAsync(user.Email)).Should().BeEmpty();
+        (await Environment.Database.GetUsersAsync(user.Email)).Should().BeEmpty();
     }
 
     [Fact]
@@ -24,13 +22,13 @@ public sealed class DeleteCurrentUserTests(ApiFixture factory) : IClassFixture<A
     {
         var user = await UserWithAResentCodeAsync();
 
-        (await factory.Database.GetCodesAsync(user.Id)).Should().HaveCount(2);
+        (await Environment.Database.GetCodesAsync(user.Id)).Should().HaveCount(2);
 
-        using var response = await _client.DeleteMeAsync(user.Credentials);
+        using var response = await Client.DeleteMeAsync(user.Credentials);
 
         response.StatusCode.Should().Be(HttpStatusCode.NoContent);
-        (await factory.Database.GetCodesAsync(user.Id)).Should().BeEmpty();
-        (await factory.Database.CountOrphanCodesAsync()).Should().Be(0);
+        (await Environment.Database.GetCodesAsync(user.Id)).Should().BeEmpty();
+        (await Environment.Database.CountOrphanCodesAsync()).Should().Be(0);
     }
 
     [Fact]
@@ -39,66 +37,66 @@ public sealed class DeleteCurrentUserTests(ApiFixture factory) : IClassFixture<A
         var user = await UserWithAResentCodeAsync();
 
         // As if the broker were down: both messages wait for a retry an hour away, so the dispatcher leaves them.
-        await factory.Database.ExecuteAsync(
+        await Environment.Database.ExecuteAsync(
             "UPDATE outbox_messages SET dispatched_at = NULL, next_attempt_at = now() + interval '1 hour' WHERE payload->>'userId' = @UserId",
             new { UserId = user.Id.ToString() });
-        (await factory.Database.GetOutboxMessagesAsync(user.Id)).Should().HaveCount(2);
+        (await Environment.Database.GetOutboxMessagesAsync(user.Id)).Should().HaveCount(2);
 
-        using var response = await _client.DeleteMeAsync(user.Credentials);
+        using var response = await Client.DeleteMeAsync(user.Credentials);
 
         response.StatusCode.Should().Be(HttpStatusCode.NoContent);
-        (await factory.Database.GetOutboxMessagesAsync(user.Id)).Where(message => message.DispatchedAt is null).Should().BeEmpty();
+        (await Environment.Database.GetOutboxMessagesAsync(user.Id)).Where(message => message.DispatchedAt is null).Should().BeEmpty();
     }
 
     [Fact]
     public async Task DeleteMe_FreesTheEmail_ForANewRegistration()
     {
-        var user = await _client.RegisterActiveUserAsync(factory.Database);
-        using var delete = await _client.DeleteMeAsync(user.Credentials);
+        var user = await Client.RegisterActiveUserAsync(Environment.Database);
+        using var delete = await Client.DeleteMeAsync(user.Credentials);
         delete.StatusCode.Should().Be(HttpStatusCode.NoContent);
 
-        using var response = await _client.RegisterAsync(user.Email, "someone else's password");
+        using var response = await Client.RegisterAsync(user.Email, "someone else's password");
 
         response.StatusCode.Should().Be(HttpStatusCode.Created);
         (await response.ReadJsonAsync()).GetProperty("id").GetGuid().Should().NotBe(user.Id);
-        using var oldCredentials = await _client.GetMeAsync(user.Credentials);
+        using var oldCredentials = await Client.GetMeAsync(user.Credentials);
         await oldCredentials.ShouldBeUnauthorizedAsync();
     }
 
     [Fact]
     public async Task DeleteMe_LeavesOtherAccountsAlone()
     {
-        var user = await _client.RegisterUserAsync();
-        var other = await _client.RegisterUserAsync();
+        var user = await Client.RegisterUserAsync();
+        var other = await Client.RegisterUserAsync();
 
-        using var response = await _client.DeleteMeAsync(user.Credentials);
+        using var response = await Client.DeleteMeAsync(user.Credentials);
 
         response.StatusCode.Should().Be(HttpStatusCode.NoContent);
-        using var otherStillThere = await _client.GetMeAsync(other.Credentials);
+        using var otherStillThere = await Client.GetMeAsync(other.Credentials);
         otherStillThere.StatusCode.Should().Be(HttpStatusCode.OK);
-        (await factory.Database.GetCodesAsync(other.Id)).Should().ContainSingle();
-        (await factory.Database.GetOutboxMessagesAsync(other.Id)).Should().ContainSingle();
+        (await Environment.Database.GetCodesAsync(other.Id)).Should().ContainSingle();
+        (await Environment.Database.GetOutboxMessagesAsync(other.Id)).Should().ContainSingle();
     }
 
     [Fact]
     public async Task DeleteMe_ReturnsUnauthorized_AndKeepsTheAccount_WhenThePasswordIsWrong()
     {
-        var user = await _client.RegisterUserAsync();
+        var user = await Client.RegisterUserAsync();
 
-        using var response = await _client.DeleteMeAsync(BasicAuth.Header(user.Email, "not the password"));
+        using var response = await Client.DeleteMeAsync(BasicAuth.Header(user.Email, "not the password"));
 
         await response.ShouldBeUnauthorizedAsync();
-        (await factory.Database.GetUsersAsync(user.Email)).Should().ContainSingle();
+        (await Environment.Database.GetUsersAsync(user.Email)).Should().ContainSingle();
     }
 
     [Fact]
     public async Task DeleteMe_ReturnsUnauthorized_WhenTheAccountIsAlreadyGone()
     {
-        var user = await _client.RegisterUserAsync();
-        using var first = await _client.DeleteMeAsync(user.Credentials);
+        var user = await Client.RegisterUserAsync();
+        using var first = await Client.DeleteMeAsync(user.Credentials);
         first.StatusCode.Should().Be(HttpStatusCode.NoContent);
 
-        using var second = await _client.DeleteMeAsync(user.Credentials);
+        using var second = await Client.DeleteMeAsync(user.Credentials);
 
         await second.ShouldBeUnauthorizedAsync();
     }
@@ -106,9 +104,9 @@ public sealed class DeleteCurrentUserTests(ApiFixture factory) : IClassFixture<A
     /// <summary>A pending user with two codes, and two code emails in the outbox: the registration's, then a resend's.</summary>
     private async Task<TestUser> UserWithAResentCodeAsync()
     {
-        var user = await _client.RegisterUserAsync();
-        factory.Clock.Advance(TimeSpan.FromSeconds(30));
-        using var resend = await _client.RequestNewCodeAsync(user);
+        var user = await Client.RegisterUserAsync();
+        Environment.Clock.Advance(TimeSpan.FromSeconds(30));
+        using var resend = await Client.RequestNewCodeAsync(user);
         resend.StatusCode.Should().Be(HttpStatusCode.Accepted);
         return user;
     }

@@ -6,31 +6,27 @@ namespace Registration.Api.Tests.Api.Accounts;
 /// on every call. Now an active account keeps its verified address until the change is confirmed, a pending
 /// change reserves nothing, and every PATCH that emails a code obeys the cooldown and the per-address cap.
 /// </summary>
-public sealed class EmailChangeAbuseTests(ApiFixture factory, ITestOutputHelper output) : IClassFixture<ApiFixture>
+public sealed class EmailChangeAbuseTests(ApiFixture factory, ITestOutputHelper output) : ApiTest(factory)
 {
-    private static readonly TimeSpan CodeLifetime = TimeSpan.FromMinutes(1);
-    private static readonly TimeSpan ResendCooldown = TimeSpan.FromSeconds(30);
     private const int MaxCodesPerAddressPerDay = 10;
-
-    private readonly HttpClient _client = factory.CreateClient();
 
     [Fact]
     public async Task AnActiveAccount_CannotSquatAnAddress_ByChangingItsEmailToIt()
     {
-        var squatter = await _client.RegisterActiveUserAsync(factory.Database);
+        var squatter = await Client.RegisterActiveUserAsync(Environment.Database);
         var victim = ApiRequests.UniqueEmail("victim");
-        factory.Clock.Advance(ResendCooldown);
+        Environment.Clock.Advance(ActivationDefaults.ResendCooldown);
 
-        using var patch = await _client.PatchMeAsync(squatter, new { email = victim });
+        using var patch = await Client.PatchMeAsync(squatter, new { email = victim });
         var patched = await patch.Content.ReadAsStringAsync();
-        factory.Clock.Advance(CodeLifetime);
-        using var victimSignUp = await _client.RegisterAsync(victim, "the victim's own password");
+        Environment.Clock.Advance(ActivationDefaults.CodeLifetime);
+        using var victimSignUp = await Client.RegisterAsync(victim, "the victim's own password");
 
         output.WriteLine($"PATCH to the victim's address: {(int)patch.StatusCode} {patched}");
         output.WriteLine($"The victim's own sign-up once the change code had expired: {(int)victimSignUp.StatusCode}");
         victimSignUp.StatusCode.Should().Be(HttpStatusCode.Created, "a pending change reserves nothing");
         patch.StatusCode.Should().Be(HttpStatusCode.OK);
-        using var me = await _client.GetMeAsync(squatter);
+        using var me = await Client.GetMeAsync(squatter);
         var body = await me.ReadJsonAsync();
         body.GetProperty("status").GetString().Should().Be("active", "an account is never back to pending after activation");
         body.GetProperty("email").GetString().Should().Be(squatter.Email, "the sign-in address changes only at confirmation");
@@ -40,27 +36,27 @@ public sealed class EmailChangeAbuseTests(ApiFixture factory, ITestOutputHelper 
     [Fact]
     public async Task PatchMe_BackAndForthWithinSeconds_EmailsOneCode_ThenAnswersResendTooSoon()
     {
-        var user = await _client.RegisterActiveUserAsync(factory.Database);
+        var user = await Client.RegisterActiveUserAsync(Environment.Database);
         var victim = ApiRequests.UniqueEmail("victim");
         var other = ApiRequests.UniqueEmail("other");
-        factory.Clock.Advance(ResendCooldown);
+        Environment.Clock.Advance(ActivationDefaults.ResendCooldown);
 
         var answers = new List<HttpResponseMessage>();
         for (var change = 0; change < 10; change++)
         {
-            var answer = await _client.PatchMeAsync(user, new { email = change % 2 == 0 ? victim : other });
+            var answer = await Client.PatchMeAsync(user, new { email = change % 2 == 0 ? victim : other });
             user = await SignInAddressAfterAsync(user, answer);
             answers.Add(answer);
-            factory.Clock.Advance(TimeSpan.FromSeconds(1));
+            Environment.Clock.Advance(TimeSpan.FromSeconds(1));
         }
 
-        var codesToVictim = (await factory.Database.GetOutboxMessagesAsync(victim)).Count(row => row.Code is not null);
+        var codesToVictim = (await Environment.Database.GetOutboxMessagesAsync(victim)).Count(row => row.Code is not null);
         output.WriteLine($"10 email changes back and forth, one second apart: {Tally.Of(answers.Select(a => a.StatusCode))}; codes emailed to the victim: {codesToVictim}");
         answers[0].StatusCode.Should().Be(HttpStatusCode.OK);
         foreach (var refused in answers.Skip(1))
         {
             await refused.ShouldBeProblemAsync(HttpStatusCode.TooManyRequests, "/problems/resend-too-soon");
-            refused.Headers.RetryAfter!.Delta.Should().BePositive().And.BeLessThanOrEqualTo(ResendCooldown);
+            refused.Headers.RetryAfter!.Delta.Should().BePositive().And.BeLessThanOrEqualTo(ActivationDefaults.ResendCooldown);
         }
 
         codesToVictim.Should().Be(1);
@@ -70,7 +66,7 @@ public sealed class EmailChangeAbuseTests(ApiFixture factory, ITestOutputHelper 
     [Fact]
     public async Task PatchMe_EmailsAtMostTheDailyCapOfCodesToOneAddress_ThenAnswersTooManyRequests()
     {
-        var user = await _client.RegisterActiveUserAsync(factory.Database);
+        var user = await Client.RegisterActiveUserAsync(Environment.Database);
         var victim = ApiRequests.UniqueEmail("victim");
         var firstCodeToVictim = default(DateTimeOffset?);
         var toVictim = new List<HttpStatusCode>();
@@ -78,9 +74,9 @@ public sealed class EmailChangeAbuseTests(ApiFixture factory, ITestOutputHelper 
         for (var change = 0; change < MaxCodesPerAddressPerDay + 1; change++)
         {
             // Each change respects the cooldown, and goes elsewhere in between, as the attack did.
-            factory.Clock.Advance(ResendCooldown);
-            firstCodeToVictim ??= factory.Clock.GetUtcNow();
-            var response = await _client.PatchMeAsync(user, new { email = victim });
+            Environment.Clock.Advance(ActivationDefaults.ResendCooldown);
+            firstCodeToVictim ??= Environment.Clock.GetUtcNow();
+            var response = await Client.PatchMeAsync(user, new { email = victim });
             user = await SignInAddressAfterAsync(user, response);
             toVictim.Add(response.StatusCode);
             if (response.StatusCode == HttpStatusCode.TooManyRequests)
@@ -90,19 +86,19 @@ public sealed class EmailChangeAbuseTests(ApiFixture factory, ITestOutputHelper 
             }
 
             response.Dispose();
-            factory.Clock.Advance(ResendCooldown);
-            using var away = await _client.PatchMeAsync(user, new { email = ApiRequests.UniqueEmail("elsewhere") });
+            Environment.Clock.Advance(ActivationDefaults.ResendCooldown);
+            using var away = await Client.PatchMeAsync(user, new { email = ApiRequests.UniqueEmail("elsewhere") });
             user = await SignInAddressAfterAsync(user, away);
         }
 
-        var codesToVictim = (await factory.Database.GetOutboxMessagesAsync(victim)).Count(row => row.Code is not null);
+        var codesToVictim = (await Environment.Database.GetOutboxMessagesAsync(victim)).Count(row => row.Code is not null);
         output.WriteLine($"Changes to the victim's address, cooldown respected: {Tally.Of(toVictim)}; codes emailed to the victim: {codesToVictim}");
         codesToVictim.Should().Be(MaxCodesPerAddressPerDay);
         toVictim.Should().HaveCount(MaxCodesPerAddressPerDay + 1);
         refused.Should().NotBeNull("the change past the cap is refused");
         await refused!.ShouldBeProblemAsync(HttpStatusCode.TooManyRequests, "/problems/too-many-requests");
         refused.Headers.RetryAfter!.Delta.Should().Be(
-            TimeSpan.FromSeconds(Math.Ceiling((firstCodeToVictim!.Value + TimeSpan.FromDays(1) - factory.Clock.GetUtcNow()).TotalSeconds)),
+            TimeSpan.FromSeconds(Math.Ceiling((firstCodeToVictim!.Value + TimeSpan.FromDays(1) - Environment.Clock.GetUtcNow()).TotalSeconds)),
             "the cap frees up when the oldest counted code leaves the 24 h window");
         refused.Dispose();
     }

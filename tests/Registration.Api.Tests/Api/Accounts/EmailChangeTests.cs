@@ -1,6 +1,4 @@
 using System.Text.Json;
-using MassTransit;
-using Microsoft.Extensions.DependencyInjection;
 using Registration.Contracts.V1;
 
 namespace Registration.Api.Tests.Api.Accounts;
@@ -11,13 +9,9 @@ namespace Registration.Api.Tests.Api.Accounts;
 /// <c>POST /v1/users/me/email-confirmation</c> brings that code back, and the old address then gets a notice
 /// (<c>EmailChanged</c>). A pending change reserves nothing; a new PATCH replaces it, the current address cancels it.
 /// </summary>
-public sealed class EmailChangeTests(ApiFixture factory) : IClassFixture<ApiFixture>
+public sealed class EmailChangeTests(ApiFixture factory) : ApiTest(factory)
 {
-    private static readonly TimeSpan CodeLifetime = TimeSpan.FromMinutes(1);
-    private static readonly TimeSpan ResendCooldown = TimeSpan.FromSeconds(30);
     private const int MaxFailedAttempts = 5;
-
-    private readonly HttpClient _client = factory.CreateClient();
 
     [Fact]
     public async Task PatchMe_OfAnActiveAccount_KeepsItsAddress_AndEmailsAConfirmationCodeToTheNewOne()
@@ -25,7 +19,7 @@ public sealed class EmailChangeTests(ApiFixture factory) : IClassFixture<ApiFixt
         var user = await ActiveUserPastTheCooldownAsync();
         var newEmail = ApiRequests.UniqueEmail("new");
 
-        using var response = await _client.PatchMeAsync(user, new { email = newEmail });
+        using var response = await Client.PatchMeAsync(user, new { email = newEmail });
 
         response.StatusCode.Should().Be(HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
         var body = await response.ReadJsonAsync();
@@ -34,69 +28,67 @@ public sealed class EmailChangeTests(ApiFixture factory) : IClassFixture<ApiFixt
         body.GetProperty("activatedAt").ValueKind.Should().NotBe(JsonValueKind.Null);
         body.GetProperty("pendingEmail").GetString().Should().Be(newEmail);
 
-        var code = await factory.Database.GetCurrentCodeAsync(user.Id);
+        var code = await Environment.Database.GetCurrentCodeAsync(user.Id);
         code.Reason.Should().Be("email-change");
-        var requested = (await factory.Database.GetOutboxMessagesAsync(user.Id))[^1];
+        var requested = (await Environment.Database.GetOutboxMessagesAsync(user.Id))[^1];
         requested.MessageType.Should().Be(nameof(EmailChangeRequested));
         var payload = JsonDocument.Parse(requested.Payload).RootElement;
         payload.GetProperty("userId").GetGuid().Should().Be(user.Id);
         payload.GetProperty("newEmail").GetString().Should().Be(newEmail);
         payload.GetProperty("confirmationCode").GetString().Should().Be(code.Code);
-        payload.GetProperty("codeExpiresAt").GetDateTimeOffset().Should().Be(factory.Clock.GetUtcNow() + CodeLifetime);
-        payload.GetProperty("occurredAt").GetDateTimeOffset().Should().Be(factory.Clock.GetUtcNow());
-        (await factory.Database.GetOutboxMessagesAsync(newEmail)).Should().ContainSingle("the code goes to the new address only");
+        payload.GetProperty("codeExpiresAt").GetDateTimeOffset().Should().Be(Environment.Clock.GetUtcNow() + ActivationDefaults.CodeLifetime);
+        payload.GetProperty("occurredAt").GetDateTimeOffset().Should().Be(Environment.Clock.GetUtcNow());
+        (await Environment.Database.GetOutboxMessagesAsync(newEmail)).Should().ContainSingle("the code goes to the new address only");
 
-        using var withOldAddress = await _client.GetMeAsync(user);
+        using var withOldAddress = await Client.GetMeAsync(user);
         withOldAddress.StatusCode.Should().Be(HttpStatusCode.OK, "the sign-in address changes only at confirmation");
-        using var withNewAddress = await _client.GetMeAsync(BasicAuth.Header(newEmail, user.Password));
+        using var withNewAddress = await Client.GetMeAsync(BasicAuth.Header(newEmail, user.Password));
         await withNewAddress.ShouldBeUnauthorizedAsync();
     }
 
     [Fact]
     public async Task Confirmation_SwapsTheAddress_NotifiesTheOldOne_AndFreesIt()
     {
-        var user = await ActiveUserPastTheCooldownAsync();
-        var newEmail = ApiRequests.UniqueEmail("new");
-        var code = await RequestChangeAsync(user, newEmail);
+        var (user, newEmail, code) = await UserWithAPendingChangeAsync();
 
-        using var response = await _client.ConfirmEmailChangeAsync(user, code);
+        using var response = await Client.ConfirmEmailChangeAsync(user, code);
 
         response.StatusCode.Should().Be(HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
         var body = await response.ReadJsonAsync();
         body.GetProperty("email").GetString().Should().Be(newEmail);
         body.GetProperty("pendingEmail").ValueKind.Should().Be(JsonValueKind.Null);
         body.GetProperty("status").GetString().Should().Be("active");
-        var notice = (await factory.Database.GetOutboxMessagesAsync(user.Id)).Should()
+        var notice = (await Environment.Database.GetOutboxMessagesAsync(user.Id)).Should()
             .ContainSingle(row => row.MessageType == nameof(EmailChanged)).Subject;
         notice.Code.Should().BeNull("the notice carries no code");
         var payload = JsonDocument.Parse(notice.Payload).RootElement;
         payload.GetProperty("oldEmail").GetString().Should().Be(user.Email);
         payload.GetProperty("newEmail").GetString().Should().Be(newEmail);
-        (await factory.Database.GetOutboxMessagesAsync(user.Email)).Should().Contain(row => row.Id == notice.Id, "the notice goes to the old address");
+        (await Environment.Database.GetOutboxMessagesAsync(user.Email)).Should().Contain(row => row.Id == notice.Id, "the notice goes to the old address");
 
-        using var withNewAddress = await _client.GetMeAsync(BasicAuth.Header(newEmail.ToUpperInvariant(), user.Password));
+        using var withNewAddress = await Client.GetMeAsync(BasicAuth.Header(newEmail.ToUpperInvariant(), user.Password));
         withNewAddress.StatusCode.Should().Be(HttpStatusCode.OK);
-        using var withOldAddress = await _client.GetMeAsync(user);
+        using var withOldAddress = await Client.GetMeAsync(user);
         await withOldAddress.ShouldBeUnauthorizedAsync();
-        using var oldAddressFree = await _client.RegisterAsync(user.Email, ApiRequests.DefaultPassword);
+        using var oldAddressFree = await Client.RegisterAsync(user.Email, ApiRequests.DefaultPassword);
         oldAddressFree.StatusCode.Should().Be(HttpStatusCode.Created);
-        using var newAddressTaken = await _client.RegisterAsync(newEmail, ApiRequests.DefaultPassword);
+        using var newAddressTaken = await Client.RegisterAsync(newEmail, ApiRequests.DefaultPassword);
         await newAddressTaken.ShouldBeProblemAsync(HttpStatusCode.Conflict, "/problems/email-taken");
     }
 
     [Fact]
     public async Task Confirmation_ReturnsNoPendingChange_WhenNothingAwaitsConfirmation()
     {
-        var active = await _client.RegisterActiveUserAsync(factory.Database);
-        var pending = await _client.RegisterUserAsync();
-        var pendingCode = (await factory.Database.GetCurrentCodeAsync(pending.Id)).Code;
+        var active = await Client.RegisterActiveUserAsync(Environment.Database);
+        var pending = await Client.RegisterUserAsync();
+        var pendingCode = (await Environment.Database.GetCurrentCodeAsync(pending.Id)).Code;
 
-        using var forActive = await _client.ConfirmEmailChangeAsync(active, "1234");
-        using var forPending = await _client.ConfirmEmailChangeAsync(pending, pendingCode);
+        using var forActive = await Client.ConfirmEmailChangeAsync(active, "1234");
+        using var forPending = await Client.ConfirmEmailChangeAsync(pending, pendingCode);
 
         await forActive.ShouldBeProblemAsync(HttpStatusCode.Conflict, "/problems/no-pending-change");
         await forPending.ShouldBeProblemAsync(HttpStatusCode.Conflict, "/problems/no-pending-change");
-        (await factory.Database.GetStatusAsync(pending.Id)).Should().Be("pending", "an activation code confirms no change");
+        (await Environment.Database.GetStatusAsync(pending.Id)).Should().Be("pending", "an activation code confirms no change");
     }
 
     [Theory]
@@ -107,9 +99,9 @@ public sealed class EmailChangeTests(ApiFixture factory) : IClassFixture<ApiFixt
     [InlineData("{}")]
     public async Task Confirmation_ReturnsValidationFailed_ForACodeThatIsNotFourDigits_BeforeLookingForAChange(string body)
     {
-        var user = await _client.RegisterActiveUserAsync(factory.Database);
+        var user = await Client.RegisterActiveUserAsync(Environment.Database);
 
-        using var response = await _client.SendAsync(HttpMethod.Post, "/v1/users/me/email-confirmation", user.Credentials, ApiRequests.Json(body));
+        using var response = await Client.SendAsync(HttpMethod.Post, "/v1/users/me/email-confirmation", user.Credentials, ApiRequests.Json(body));
 
         await response.ShouldBeProblemAsync(HttpStatusCode.BadRequest, "/problems/validation-failed");
     }
@@ -117,11 +109,9 @@ public sealed class EmailChangeTests(ApiFixture factory) : IClassFixture<ApiFixt
     [Fact]
     public async Task Confirmation_ReturnsUnauthorized_UnderTheNewAddress_BeforeTheChangeIsConfirmed()
     {
-        var user = await ActiveUserPastTheCooldownAsync();
-        var newEmail = ApiRequests.UniqueEmail("new");
-        var code = await RequestChangeAsync(user, newEmail);
+        var (user, newEmail, code) = await UserWithAPendingChangeAsync();
 
-        using var response = await _client.ConfirmEmailChangeAsync(BasicAuth.Header(newEmail, user.Password), code);
+        using var response = await Client.ConfirmEmailChangeAsync(BasicAuth.Header(newEmail, user.Password), code);
 
         await response.ShouldBeUnauthorizedAsync();
     }
@@ -129,14 +119,12 @@ public sealed class EmailChangeTests(ApiFixture factory) : IClassFixture<ApiFixt
     [Fact]
     public async Task Confirmation_FollowsTheCodeRules_WrongThenLocked_EvenForTheRightCode_UntilANewPatch()
     {
-        var user = await ActiveUserPastTheCooldownAsync();
-        var newEmail = ApiRequests.UniqueEmail("new");
-        var code = await RequestChangeAsync(user, newEmail);
+        var (user, newEmail, code) = await UserWithAPendingChangeAsync();
 
         var wrong = new List<HttpStatusCode>();
         for (var attempt = 0; attempt < MaxFailedAttempts; attempt++)
         {
-            using var response = await _client.ConfirmEmailChangeAsync(user, ApiRequests.OtherThan(code));
+            using var response = await Client.ConfirmEmailChangeAsync(user, ApiRequests.OtherThan(code));
             wrong.Add(response.StatusCode);
             if (attempt == 0)
             {
@@ -145,13 +133,13 @@ public sealed class EmailChangeTests(ApiFixture factory) : IClassFixture<ApiFixt
             }
         }
 
-        using var right = await _client.ConfirmEmailChangeAsync(user, code);
+        using var right = await Client.ConfirmEmailChangeAsync(user, code);
 
         wrong.Should().AllBeEquivalentTo(HttpStatusCode.UnprocessableEntity);
         await right.ShouldBeProblemAsync(HttpStatusCode.TooManyRequests, "/problems/activation-code-locked");
-        factory.Clock.Advance(ResendCooldown);
-        var fresh = await RequestChangeAsync(user, newEmail);
-        using var confirmed = await _client.ConfirmEmailChangeAsync(user, fresh);
+        Environment.Clock.Advance(ActivationDefaults.ResendCooldown);
+        var fresh = await Client.RequestEmailChangeAsync(user, newEmail, Environment.Database);
+        using var confirmed = await Client.ConfirmEmailChangeAsync(user, fresh);
         confirmed.StatusCode.Should().Be(HttpStatusCode.OK, "a new PATCH issues a new code with new tries");
     }
 
@@ -159,30 +147,30 @@ public sealed class EmailChangeTests(ApiFixture factory) : IClassFixture<ApiFixt
     public async Task Confirmation_ReturnsGone_OnceTheCodeExpired_WhateverWasSent()
     {
         var user = await ActiveUserPastTheCooldownAsync();
-        var code = await RequestChangeAsync(user, ApiRequests.UniqueEmail("new"));
-        factory.Clock.Advance(CodeLifetime);
+        var code = await Client.RequestEmailChangeAsync(user, ApiRequests.UniqueEmail("new"), Environment.Database);
+        Environment.Clock.Advance(ActivationDefaults.CodeLifetime);
 
-        using var right = await _client.ConfirmEmailChangeAsync(user, code);
-        using var wrong = await _client.ConfirmEmailChangeAsync(user, ApiRequests.OtherThan(code));
+        using var right = await Client.ConfirmEmailChangeAsync(user, code);
+        using var wrong = await Client.ConfirmEmailChangeAsync(user, ApiRequests.OtherThan(code));
 
         await right.ShouldBeProblemAsync(HttpStatusCode.Gone, "/problems/activation-code-expired");
         await wrong.ShouldBeProblemAsync(HttpStatusCode.Gone, "/problems/activation-code-expired");
-        (await factory.Database.GetCurrentCodeAsync(user.Id)).FailedAttempts.Should().Be(0, "an expired code counts no wrong tries");
+        (await Environment.Database.GetCurrentCodeAsync(user.Id)).FailedAttempts.Should().Be(0, "an expired code counts no wrong tries");
     }
 
     [Fact]
     public async Task PatchMe_WithTheCurrentAddress_CancelsThePendingChange()
     {
         var user = await ActiveUserPastTheCooldownAsync();
-        var code = await RequestChangeAsync(user, ApiRequests.UniqueEmail("new"));
+        var code = await Client.RequestEmailChangeAsync(user, ApiRequests.UniqueEmail("new"), Environment.Database);
 
-        using var cancel = await _client.PatchMeAsync(user, new { email = user.Email.ToUpperInvariant() });
-        using var confirm = await _client.ConfirmEmailChangeAsync(user, code);
+        using var cancel = await Client.PatchMeAsync(user, new { email = user.Email.ToUpperInvariant() });
+        using var confirm = await Client.ConfirmEmailChangeAsync(user, code);
 
         cancel.StatusCode.Should().Be(HttpStatusCode.OK, "cancelling emails nothing, so no cooldown applies");
         (await cancel.ReadJsonAsync()).GetProperty("pendingEmail").ValueKind.Should().Be(JsonValueKind.Null);
         await confirm.ShouldBeProblemAsync(HttpStatusCode.Conflict, "/problems/no-pending-change");
-        (await factory.Database.GetCodesAsync(user.Id)).Should().NotContain(stored => stored.Live, "the change code is superseded");
+        (await Environment.Database.GetCodesAsync(user.Id)).Should().NotContain(stored => stored.Live, "the change code is superseded");
     }
 
     [Fact]
@@ -191,12 +179,12 @@ public sealed class EmailChangeTests(ApiFixture factory) : IClassFixture<ApiFixt
         var user = await ActiveUserPastTheCooldownAsync();
         var first = ApiRequests.UniqueEmail("first");
         var second = ApiRequests.UniqueEmail("second");
-        var firstCode = await RequestChangeAsync(user, first);
-        factory.Clock.Advance(ResendCooldown);
-        var secondCode = await RequestChangeAsync(user, second);
+        var firstCode = await Client.RequestEmailChangeAsync(user, first, Environment.Database);
+        Environment.Clock.Advance(ActivationDefaults.ResendCooldown);
+        var secondCode = await Client.RequestEmailChangeAsync(user, second, Environment.Database);
 
-        using var withFirstCode = await _client.ConfirmEmailChangeAsync(user, firstCode == secondCode ? ApiRequests.OtherThan(secondCode) : firstCode);
-        using var withSecondCode = await _client.ConfirmEmailChangeAsync(user, secondCode);
+        using var withFirstCode = await Client.ConfirmEmailChangeAsync(user, firstCode == secondCode ? ApiRequests.OtherThan(secondCode) : firstCode);
+        using var withSecondCode = await Client.ConfirmEmailChangeAsync(user, secondCode);
 
         await withFirstCode.ShouldBeProblemAsync(HttpStatusCode.UnprocessableEntity, "/problems/activation-code-invalid");
         withSecondCode.StatusCode.Should().Be(HttpStatusCode.OK);
@@ -206,60 +194,58 @@ public sealed class EmailChangeTests(ApiFixture factory) : IClassFixture<ApiFixt
     [Fact]
     public async Task PatchMe_ReturnsResendTooSoon_WithinTheCooldownOfTheLastCode()
     {
-        var user = await _client.RegisterActiveUserAsync(factory.Database);
-        factory.Clock.Advance(ResendCooldown - TimeSpan.FromSeconds(3));
+        var user = await Client.RegisterActiveUserAsync(Environment.Database);
+        Environment.Clock.Advance(ActivationDefaults.ResendCooldown - TimeSpan.FromSeconds(3));
 
-        using var response = await _client.PatchMeAsync(user, new { email = ApiRequests.UniqueEmail("new") });
+        using var response = await Client.PatchMeAsync(user, new { email = ApiRequests.UniqueEmail("new") });
 
         await response.ShouldBeProblemAsync(HttpStatusCode.TooManyRequests, "/problems/resend-too-soon");
         response.Headers.RetryAfter!.Delta.Should().Be(TimeSpan.FromSeconds(3));
-        (await factory.Database.GetCodesAsync(user.Id)).Should().ContainSingle("the registration code, used");
+        (await Environment.Database.GetCodesAsync(user.Id)).Should().ContainSingle("the registration code, used");
     }
 
     [Fact]
     public async Task Confirmation_ReturnsEmailTaken_WhenSomeoneRegisteredTheNewAddressMeanwhile_AndKeepsTheChangePending()
     {
-        var user = await ActiveUserPastTheCooldownAsync();
-        var newEmail = ApiRequests.UniqueEmail("new");
-        var code = await RequestChangeAsync(user, newEmail);
-        var owner = await _client.RegisterUserAsync(newEmail, "the mailbox owner's password");
+        var (user, newEmail, code) = await UserWithAPendingChangeAsync();
+        var owner = await Client.RegisterUserAsync(newEmail, "the mailbox owner's password");
 
-        using var response = await _client.ConfirmEmailChangeAsync(user, code);
+        using var response = await Client.ConfirmEmailChangeAsync(user, code);
 
         await response.ShouldBeProblemAsync(HttpStatusCode.Conflict, "/problems/email-taken");
-        using var me = await _client.GetMeAsync(user);
+        using var me = await Client.GetMeAsync(user);
         (await me.ReadJsonAsync()).GetProperty("pendingEmail").GetString().Should().Be(newEmail);
-        (await factory.Database.GetUsersAsync(newEmail)).Should().ContainSingle().Which.Id.Should().Be(owner.Id);
+        (await Environment.Database.GetUsersAsync(newEmail)).Should().ContainSingle().Which.Id.Should().Be(owner.Id);
     }
 
     [Fact]
     public async Task Confirmation_TakesTheAddressOverFromAPendingAccountWhoseCodeDied()
     {
-        var squatter = await _client.RegisterUserAsync(password: "the squatter's password");
-        var user = await _client.RegisterActiveUserAsync(factory.Database);
-        factory.Clock.Advance(CodeLifetime);
-        var code = await RequestChangeAsync(user, squatter.Email);
+        var squatter = await Client.RegisterUserAsync(password: "the squatter's password");
+        var user = await Client.RegisterActiveUserAsync(Environment.Database);
+        Environment.Clock.Advance(ActivationDefaults.CodeLifetime);
+        var code = await Client.RequestEmailChangeAsync(user, squatter.Email, Environment.Database);
 
-        using var response = await _client.ConfirmEmailChangeAsync(user, code);
+        using var response = await Client.ConfirmEmailChangeAsync(user, code);
 
         response.StatusCode.Should().Be(HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
-        (await factory.Database.GetUsersAsync(squatter.Email)).Should().ContainSingle().Which.Id.Should().Be(user.Id);
-        (await factory.Database.GetStatusAsync(squatter.Id)).Should().BeNull("the replaced pending account is gone");
-        (await factory.Database.GetOutboxMessagesAsync(squatter.Id)).Should().BeEmpty("its unsent messages went with it");
+        (await Environment.Database.GetUsersAsync(squatter.Email)).Should().ContainSingle().Which.Id.Should().Be(user.Id);
+        (await Environment.Database.GetStatusAsync(squatter.Id)).Should().BeNull("the replaced pending account is gone");
+        (await Environment.Database.GetOutboxMessagesAsync(squatter.Id)).Should().BeEmpty("its unsent messages went with it");
     }
 
     [Fact]
     public async Task APendingChange_ReservesNothing_TwoAccountsMayAwaitTheSameAddress_TheFirstToConfirmGetsIt()
     {
         var first = await ActiveUserPastTheCooldownAsync();
-        var second = await _client.RegisterActiveUserAsync(factory.Database);
-        factory.Clock.Advance(ResendCooldown);
+        var second = await Client.RegisterActiveUserAsync(Environment.Database);
+        Environment.Clock.Advance(ActivationDefaults.ResendCooldown);
         var contested = ApiRequests.UniqueEmail("contested");
-        var firstCode = await RequestChangeAsync(first, contested);
-        var secondCode = await RequestChangeAsync(second, contested);
+        var firstCode = await Client.RequestEmailChangeAsync(first, contested, Environment.Database);
+        var secondCode = await Client.RequestEmailChangeAsync(second, contested, Environment.Database);
 
-        using var firstConfirms = await _client.ConfirmEmailChangeAsync(first, firstCode);
-        using var secondConfirms = await _client.ConfirmEmailChangeAsync(second, secondCode);
+        using var firstConfirms = await Client.ConfirmEmailChangeAsync(first, firstCode);
+        using var secondConfirms = await Client.ConfirmEmailChangeAsync(second, secondCode);
 
         firstConfirms.StatusCode.Should().Be(HttpStatusCode.OK);
         await secondConfirms.ShouldBeProblemAsync(HttpStatusCode.Conflict, "/problems/email-taken");
@@ -268,58 +254,51 @@ public sealed class EmailChangeTests(ApiFixture factory) : IClassFixture<ApiFixt
     [Fact]
     public async Task ExpiredBeforeDelivery_OfAChangeCode_IssuesAFreshOne_WhileTheChangeIsPending()
     {
-        var user = await ActiveUserPastTheCooldownAsync();
-        var newEmail = ApiRequests.UniqueEmail("new");
-        await RequestChangeAsync(user, newEmail);
-        var expired = await factory.Database.GetCurrentCodeAsync(user.Id);
-        factory.Clock.Advance(CodeLifetime);
+        var (user, newEmail, _) = await UserWithAPendingChangeAsync();
+        var expired = await Environment.Database.GetCurrentCodeAsync(user.Id);
+        Environment.Clock.Advance(ActivationDefaults.CodeLifetime);
 
-        await factory.Api.Services.GetRequiredService<IBus>().Publish(new ActivationCodeExpiredBeforeDelivery(
-            user.Id, newEmail, new DateTimeOffset(expired.ExpiresAt, TimeSpan.Zero), factory.Clock.GetUtcNow()));
+        await Environment.Api.PublishAndWaitUntilConsumedAsync(new ActivationCodeExpiredBeforeDelivery(
+            user.Id, newEmail, new DateTimeOffset(expired.ExpiresAt, TimeSpan.Zero), Environment.Clock.GetUtcNow()));
 
         var fresh = await Eventually.GetAsync(
-            () => factory.Database.GetCurrentCodeAsync(user.Id), code => code.Id != expired.Id, "a fresh change code");
+            () => Environment.Database.GetCurrentCodeAsync(user.Id), code => code.Id != expired.Id, "a fresh change code");
         fresh.Reason.Should().Be("redelivery");
-        var requested = (await factory.Database.GetOutboxMessagesAsync(user.Id))[^1];
+        var requested = (await Environment.Database.GetOutboxMessagesAsync(user.Id))[^1];
         requested.MessageType.Should().Be(nameof(EmailChangeRequested));
         requested.Code.Should().Be(fresh.Code);
-        using var confirmed = await _client.ConfirmEmailChangeAsync(user, fresh.Code);
+        using var confirmed = await Client.ConfirmEmailChangeAsync(user, fresh.Code);
         confirmed.StatusCode.Should().Be(HttpStatusCode.OK);
     }
 
     [Fact]
     public async Task ExpiredBeforeDelivery_OfAChangeCode_IssuesNothing_OnceTheChangeWasCancelled()
     {
-        var user = await ActiveUserPastTheCooldownAsync();
-        var newEmail = ApiRequests.UniqueEmail("new");
-        await RequestChangeAsync(user, newEmail);
-        var expired = await factory.Database.GetCurrentCodeAsync(user.Id);
-        using var cancel = await _client.PatchMeAsync(user, new { email = user.Email });
+        var (user, newEmail, _) = await UserWithAPendingChangeAsync();
+        var expired = await Environment.Database.GetCurrentCodeAsync(user.Id);
+        using var cancel = await Client.PatchMeAsync(user, new { email = user.Email });
         cancel.StatusCode.Should().Be(HttpStatusCode.OK);
-        var consumedBefore = factory.Api.Events.Completed<ActivationCodeExpiredBeforeDelivery>();
-        factory.Clock.Advance(CodeLifetime);
+        Environment.Clock.Advance(ActivationDefaults.CodeLifetime);
 
-        await factory.Api.Services.GetRequiredService<IBus>().Publish(new ActivationCodeExpiredBeforeDelivery(
-            user.Id, newEmail, new DateTimeOffset(expired.ExpiresAt, TimeSpan.Zero), factory.Clock.GetUtcNow()));
+        await Environment.Api.PublishAndWaitUntilConsumedAsync(new ActivationCodeExpiredBeforeDelivery(
+            user.Id, newEmail, new DateTimeOffset(expired.ExpiresAt, TimeSpan.Zero), Environment.Clock.GetUtcNow()));
 
-        await Eventually.HoldsAsync(
-            () => factory.Api.Events.Completed<ActivationCodeExpiredBeforeDelivery>() > consumedBefore, "the API consumed the event");
-        (await factory.Database.GetCodesAsync(user.Id)).Should().HaveCount(2, "the registration code and the cancelled change code, no new one");
+        (await Environment.Database.GetCodesAsync(user.Id)).Should().HaveCount(2, "the registration code and the cancelled change code, no new one");
     }
 
     /// <summary>An active user whose registration code is older than the resend cooldown, so a PATCH may email a code.</summary>
     private async Task<TestUser> ActiveUserPastTheCooldownAsync()
     {
-        var user = await _client.RegisterActiveUserAsync(factory.Database);
-        factory.Clock.Advance(ResendCooldown);
+        var user = await Client.RegisterActiveUserAsync(Environment.Database);
+        Environment.Clock.Advance(ActivationDefaults.ResendCooldown);
         return user;
     }
 
-    /// <summary>PATCHes the email and returns the confirmation code emailed to it.</summary>
-    private async Task<string> RequestChangeAsync(TestUser user, string newEmail)
+    /// <summary>An active user past the resend cooldown with a change to a fresh address pending, and the code emailed to it.</summary>
+    private async Task<(TestUser User, string NewEmail, string Code)> UserWithAPendingChangeAsync()
     {
-        using var response = await _client.PatchMeAsync(user, new { email = newEmail });
-        response.StatusCode.Should().Be(HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
-        return (await factory.Database.GetCurrentCodeAsync(user.Id)).Code;
+        var user = await ActiveUserPastTheCooldownAsync();
+        var newEmail = ApiRequests.UniqueEmail("new");
+        return (user, newEmail, await Client.RequestEmailChangeAsync(user, newEmail, Environment.Database));
     }
 }

@@ -6,20 +6,16 @@ namespace Registration.Api.Tests.Api.Accounts;
 /// PATCH /v1/users/me: a new password; a new email of a pending account (replaced at once, with a new code); 400,
 /// 401, 409, 415. The email change of an active account (confirmed by code) is in <see cref="EmailChangeTests"/>.
 /// </summary>
-public sealed class UpdateCurrentUserTests(ApiFixture factory) : IClassFixture<ApiFixture>
+public sealed class UpdateCurrentUserTests(ApiFixture factory) : ApiTest(factory)
 {
     private const string NewPassword = "a brand new passphrase";
-    private static readonly TimeSpan CodeLifetime = TimeSpan.FromMinutes(1);
-    private static readonly TimeSpan ResendCooldown = TimeSpan.FromSeconds(30);
-
-    private readonly HttpClient _client = factory.CreateClient();
 
     [Fact]
     public async Task PatchMe_ChangesThePassword_SoOnlyTheNewOneAuthenticates()
     {
-        var user = await _client.RegisterActiveUserAsync(factory.Database);
+        var user = await Client.RegisterActiveUserAsync(Environment.Database);
 
-        using var response = await _client.PatchMeAsync(user, new { password = NewPassword });
+        using var response = await Client.PatchMeAsync(user, new { password = NewPassword });
 
         response.StatusCode.Should().Be(HttpStatusCode.OK);
         var body = await response.ReadJsonAsync();
@@ -27,11 +23,11 @@ public sealed class UpdateCurrentUserTests(ApiFixture factory) : IClassFixture<A
         body.GetProperty("status").GetString().Should().Be("active", "a password change does not touch the activation");
         body.EnumerateObject().Select(property => property.Name)
             .Should().BeEquivalentTo(ApiRequests.UserBodyProperties);
-        using var withOld = await _client.GetMeAsync(user.Credentials);
+        using var withOld = await Client.GetMeAsync(user.Credentials);
         await withOld.ShouldBeUnauthorizedAsync();
-        using var withNew = await _client.GetMeAsync(BasicAuth.Header(user.Email, NewPassword));
+        using var withNew = await Client.GetMeAsync(BasicAuth.Header(user.Email, NewPassword));
         withNew.StatusCode.Should().Be(HttpStatusCode.OK);
-        BCrypt.Net.BCrypt.Verify(NewPassword, (await factory.Database.GetUsersAsync(user.Email)).Single().PasswordHash).Should().BeTrue();
+        BCrypt.Net.BCrypt.Verify(NewPassword, (await Environment.Database.GetUsersAsync(user.Email)).Single().PasswordHash).Should().BeTrue();
     }
 
     [Theory]
@@ -41,12 +37,12 @@ public sealed class UpdateCurrentUserTests(ApiFixture factory) : IClassFixture<A
     [InlineData("ééééééééééééééééééééééééééééééééééééa")] // 36 × 2 + 1 = 73 bytes
     public async Task PatchMe_ReturnsValidationFailed_AndKeepsThePassword_WhenTheNewPasswordBreaksARule(string password)
     {
-        var user = await _client.RegisterUserAsync();
+        var user = await Client.RegisterUserAsync();
 
-        using var response = await _client.PatchMeAsync(user, new { password });
+        using var response = await Client.PatchMeAsync(user, new { password });
 
         await response.ShouldBeValidationProblemAsync("password");
-        using var withOld = await _client.GetMeAsync(user.Credentials);
+        using var withOld = await Client.GetMeAsync(user.Credentials);
         withOld.StatusCode.Should().Be(HttpStatusCode.OK);
     }
 
@@ -55,23 +51,23 @@ public sealed class UpdateCurrentUserTests(ApiFixture factory) : IClassFixture<A
     [InlineData("éééééééééééééééééééééééééééééééééééé")] // 36 × 2 = exactly 72 bytes
     public async Task PatchMe_AcceptsANewPassword_AtTheBoundsOfTheRules(string password)
     {
-        var user = await _client.RegisterUserAsync();
+        var user = await Client.RegisterUserAsync();
 
-        using var response = await _client.PatchMeAsync(user, new { password });
+        using var response = await Client.PatchMeAsync(user, new { password });
 
         response.StatusCode.Should().Be(HttpStatusCode.OK);
-        using var withNew = await _client.GetMeAsync(BasicAuth.Header(user.Email, password));
+        using var withNew = await Client.GetMeAsync(BasicAuth.Header(user.Email, password));
         withNew.StatusCode.Should().Be(HttpStatusCode.OK);
     }
 
     [Fact]
     public async Task PatchMe_ReplacesTheAddressOfAPendingAccountAtOnce()
     {
-        var user = await _client.RegisterUserAsync();
+        var user = await Client.RegisterUserAsync();
         var newEmail = ApiRequests.UniqueEmail("changed");
-        factory.Clock.Advance(ResendCooldown);
+        Environment.Clock.Advance(ActivationDefaults.ResendCooldown);
 
-        using var response = await _client.PatchMeAsync(user, new { email = newEmail });
+        using var response = await Client.PatchMeAsync(user, new { email = newEmail });
 
         response.StatusCode.Should().Be(HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
         var body = await response.ReadJsonAsync();
@@ -79,20 +75,20 @@ public sealed class UpdateCurrentUserTests(ApiFixture factory) : IClassFixture<A
         body.GetProperty("email").GetString().Should().Be(newEmail);
         body.GetProperty("status").GetString().Should().Be("pending");
         body.GetProperty("pendingEmail").ValueKind.Should().Be(JsonValueKind.Null, "nothing verified is lost, so nothing waits");
-        using var withNewEmail = await _client.GetMeAsync(BasicAuth.Header(newEmail, user.Password));
+        using var withNewEmail = await Client.GetMeAsync(BasicAuth.Header(newEmail, user.Password));
         withNewEmail.StatusCode.Should().Be(HttpStatusCode.OK);
-        using var withOldEmail = await _client.GetMeAsync(user.Credentials);
+        using var withOldEmail = await Client.GetMeAsync(user.Credentials);
         await withOldEmail.ShouldBeUnauthorizedAsync();
     }
 
     [Fact]
     public async Task PatchMe_OfAPendingAccount_FreesTheOldAddress_AndTakesTheNewOne()
     {
-        var user = await _client.RegisterUserAsync();
+        var user = await Client.RegisterUserAsync();
         var newEmail = await MoveToANewAddressAsync(user);
 
-        using var oldAddress = await _client.RegisterAsync(user.Email, ApiRequests.DefaultPassword);
-        using var newAddress = await _client.RegisterAsync(newEmail.ToUpperInvariant(), ApiRequests.DefaultPassword);
+        using var oldAddress = await Client.RegisterAsync(user.Email, ApiRequests.DefaultPassword);
+        using var newAddress = await Client.RegisterAsync(newEmail.ToUpperInvariant(), ApiRequests.DefaultPassword);
 
         oldAddress.StatusCode.Should().Be(HttpStatusCode.Created);
         (await oldAddress.ReadJsonAsync()).GetProperty("id").GetGuid().Should().NotBe(user.Id);
@@ -102,17 +98,17 @@ public sealed class UpdateCurrentUserTests(ApiFixture factory) : IClassFixture<A
     [Fact]
     public async Task PatchMe_OfAPendingAccount_IssuesAnEmailChangedCode_AndQueuesItsEmailInTheOutbox()
     {
-        var user = await _client.RegisterUserAsync();
+        var user = await Client.RegisterUserAsync();
         var newEmail = ApiRequests.UniqueEmail("changed");
-        factory.Clock.Advance(ResendCooldown);
+        Environment.Clock.Advance(ActivationDefaults.ResendCooldown);
 
-        using var response = await _client.PatchMeAsync(user, new { email = newEmail });
+        using var response = await Client.PatchMeAsync(user, new { email = newEmail });
 
         response.StatusCode.Should().Be(HttpStatusCode.OK);
-        var code = await factory.Database.GetCurrentCodeAsync(user.Id);
+        var code = await Environment.Database.GetCurrentCodeAsync(user.Id);
         code.Reason.Should().Be("email-changed");
-        code.ExpiresAt.Should().Be((factory.Clock.GetUtcNow() + CodeLifetime).UtcDateTime);
-        var reissued = (await factory.Database.GetOutboxMessagesAsync(user.Id))
+        code.ExpiresAt.Should().Be((Environment.Clock.GetUtcNow() + ActivationDefaults.CodeLifetime).UtcDateTime);
+        var reissued = (await Environment.Database.GetOutboxMessagesAsync(user.Id))
             .Where(message => message.MessageType == "ActivationCodeReissued")
             .Should().ContainSingle().Subject;
         var payload = JsonDocument.Parse(reissued.Payload).RootElement;
@@ -120,17 +116,17 @@ public sealed class UpdateCurrentUserTests(ApiFixture factory) : IClassFixture<A
         payload.GetProperty("email").GetString().Should().Be(newEmail, "the code goes to the new address");
         payload.GetProperty("activationCode").GetString().Should().Be(code.Code);
         payload.GetProperty("reason").GetString().Should().Be("email-changed");
-        payload.GetProperty("codeExpiresAt").GetDateTimeOffset().Should().Be(factory.Clock.GetUtcNow() + CodeLifetime);
+        payload.GetProperty("codeExpiresAt").GetDateTimeOffset().Should().Be(Environment.Clock.GetUtcNow() + ActivationDefaults.CodeLifetime);
     }
 
     [Fact]
     public async Task PatchMe_OfAPendingAccount_SendsACodeThatActivatesIt()
     {
-        var user = await _client.RegisterUserAsync();
+        var user = await Client.RegisterUserAsync();
         var newEmail = await MoveToANewAddressAsync(user);
-        var code = await factory.Database.GetCurrentCodeAsync(user.Id);
+        var code = await Environment.Database.GetCurrentCodeAsync(user.Id);
 
-        using var response = await _client.ActivateAsync(BasicAuth.Header(newEmail, user.Password), code.Code);
+        using var response = await Client.ActivateAsync(BasicAuth.Header(newEmail, user.Password), code.Code);
 
         response.StatusCode.Should().Be(HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
         var body = await response.ReadJsonAsync();
@@ -141,27 +137,26 @@ public sealed class UpdateCurrentUserTests(ApiFixture factory) : IClassFixture<A
     [Fact]
     public async Task PatchMe_ChangingTheEmailOfAPendingAccount_SupersedesItsRegistrationCode()
     {
-        var user = await _client.RegisterUserAsync();
-        var registrationCode = await factory.Database.GetCurrentCodeAsync(user.Id);
+        var (user, registrationCode) = await Client.RegisterUserWithCodeAsync(Environment.Database);
         var newEmail = await MoveToANewAddressAsync(user);
-        var newCode = await factory.Database.GetCurrentCodeAsync(user.Id);
+        var newCode = await Environment.Database.GetCurrentCodeAsync(user.Id);
         newCode.Id.Should().NotBe(registrationCode.Id);
 
-        using var response = await _client.ActivateAsync(BasicAuth.Header(newEmail, user.Password), registrationCode.Code == newCode.Code
+        using var response = await Client.ActivateAsync(BasicAuth.Header(newEmail, user.Password), registrationCode.Code == newCode.Code
             ? ApiRequests.OtherThan(newCode.Code)
             : registrationCode.Code);
 
         await response.ShouldBeProblemAsync(HttpStatusCode.UnprocessableEntity, "/problems/activation-code-invalid");
-        (await factory.Database.GetCodesAsync(user.Id)).Should().HaveCount(2);
+        (await Environment.Database.GetCodesAsync(user.Id)).Should().HaveCount(2);
     }
 
     [Fact]
     public async Task PatchMe_OfAPendingAccount_ReturnsResendTooSoon_WithinTheCooldownOfItsLastCode()
     {
-        var user = await _client.RegisterUserAsync();
-        factory.Clock.Advance(ResendCooldown - TimeSpan.FromSeconds(1));
+        var user = await Client.RegisterUserAsync();
+        Environment.Clock.Advance(ActivationDefaults.ResendCooldown - TimeSpan.FromSeconds(1));
 
-        using var response = await _client.PatchMeAsync(user, new { email = ApiRequests.UniqueEmail("changed"), password = NewPassword });
+        using var response = await Client.PatchMeAsync(user, new { email = ApiRequests.UniqueEmail("changed"), password = NewPassword });
 
         await response.ShouldBeProblemAsync(HttpStatusCode.TooManyRequests, "/problems/resend-too-soon");
         response.Headers.RetryAfter!.Delta.Should().Be(TimeSpan.FromSeconds(1));
@@ -171,10 +166,10 @@ public sealed class UpdateCurrentUserTests(ApiFixture factory) : IClassFixture<A
     [Fact]
     public async Task PatchMe_ReturnsEmailTaken_WhenTheNewEmailBelongsToAnActiveUser()
     {
-        var holder = await _client.RegisterActiveUserAsync(factory.Database);
-        var user = await _client.RegisterActiveUserAsync(factory.Database);
+        var holder = await Client.RegisterActiveUserAsync(Environment.Database);
+        var user = await Client.RegisterActiveUserAsync(Environment.Database);
 
-        using var response = await _client.PatchMeAsync(user, new { email = holder.Email.ToUpperInvariant() });
+        using var response = await Client.PatchMeAsync(user, new { email = holder.Email.ToUpperInvariant() });
 
         await response.ShouldBeProblemAsync(HttpStatusCode.Conflict, "/problems/email-taken");
         await ShouldBeUnchangedAsync(user, "active");
@@ -183,40 +178,40 @@ public sealed class UpdateCurrentUserTests(ApiFixture factory) : IClassFixture<A
     [Fact]
     public async Task PatchMe_ReturnsEmailTaken_WhenTheNewEmailBelongsToAPendingUserWithALiveCode()
     {
-        var holder = await _client.RegisterUserAsync();
-        var user = await _client.RegisterActiveUserAsync(factory.Database);
-        factory.Clock.Advance(CodeLifetime - TimeSpan.FromSeconds(1));
+        var holder = await Client.RegisterUserAsync();
+        var user = await Client.RegisterActiveUserAsync(Environment.Database);
+        Environment.Clock.Advance(ActivationDefaults.CodeLifetime - TimeSpan.FromSeconds(1));
 
-        using var response = await _client.PatchMeAsync(user, new { email = holder.Email });
+        using var response = await Client.PatchMeAsync(user, new { email = holder.Email });
 
         await response.ShouldBeProblemAsync(HttpStatusCode.Conflict, "/problems/email-taken");
         await ShouldBeUnchangedAsync(user, "active");
-        using var holderStillThere = await _client.GetMeAsync(holder.Credentials);
+        using var holderStillThere = await Client.GetMeAsync(holder.Credentials);
         holderStillThere.StatusCode.Should().Be(HttpStatusCode.OK);
     }
 
     [Fact]
     public async Task PatchMe_OfAPendingAccount_TakesOverTheNewEmail_WhenItsPendingHolderNeverActivatedAndTheCodeExpired()
     {
-        var holder = await _client.RegisterUserAsync(password: "the squatter's own password");
-        var user = await _client.RegisterUserAsync();
-        factory.Clock.Advance(CodeLifetime);
+        var holder = await Client.RegisterUserAsync(password: "the squatter's own password");
+        var user = await Client.RegisterUserAsync();
+        Environment.Clock.Advance(ActivationDefaults.CodeLifetime);
 
-        using var response = await _client.PatchMeAsync(user, new { email = holder.Email });
+        using var response = await Client.PatchMeAsync(user, new { email = holder.Email });
 
         response.StatusCode.Should().Be(HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
-        (await factory.Database.GetUsersAsync(holder.Email)).Should().ContainSingle().Which.Id.Should().Be(user.Id);
-        using var holderGone = await _client.GetMeAsync(holder.Credentials);
+        (await Environment.Database.GetUsersAsync(holder.Email)).Should().ContainSingle().Which.Id.Should().Be(user.Id);
+        using var holderGone = await Client.GetMeAsync(holder.Credentials);
         await holderGone.ShouldBeUnauthorizedAsync();
     }
 
     [Fact]
     public async Task PatchMe_ChangesNothing_WhenTheNewEmailIsTakenAndANewPasswordCameWithIt()
     {
-        var holder = await _client.RegisterActiveUserAsync(factory.Database);
-        var user = await _client.RegisterActiveUserAsync(factory.Database);
+        var holder = await Client.RegisterActiveUserAsync(Environment.Database);
+        var user = await Client.RegisterActiveUserAsync(Environment.Database);
 
-        using var response = await _client.PatchMeAsync(user, new { email = holder.Email, password = NewPassword });
+        using var response = await Client.PatchMeAsync(user, new { email = holder.Email, password = NewPassword });
 
         await response.ShouldBeProblemAsync(HttpStatusCode.Conflict, "/problems/email-taken");
         await ShouldBeUnchangedAsync(user, "active");
@@ -225,16 +220,16 @@ public sealed class UpdateCurrentUserTests(ApiFixture factory) : IClassFixture<A
     [Fact]
     public async Task PatchMe_ChangesThePasswordAtOnce_AndTheEmailOfAnActiveAccountOnlyOnceConfirmed()
     {
-        var user = await _client.RegisterActiveUserAsync(factory.Database);
+        var user = await Client.RegisterActiveUserAsync(Environment.Database);
         var newEmail = ApiRequests.UniqueEmail("changed");
-        factory.Clock.Advance(ResendCooldown);
+        Environment.Clock.Advance(ActivationDefaults.ResendCooldown);
 
-        using var response = await _client.PatchMeAsync(user, new { email = newEmail, password = NewPassword });
+        using var response = await Client.PatchMeAsync(user, new { email = newEmail, password = NewPassword });
 
         response.StatusCode.Should().Be(HttpStatusCode.OK);
-        using var withOldEmailNewPassword = await _client.GetMeAsync(BasicAuth.Header(user.Email, NewPassword));
+        using var withOldEmailNewPassword = await Client.GetMeAsync(BasicAuth.Header(user.Email, NewPassword));
         withOldEmailNewPassword.StatusCode.Should().Be(HttpStatusCode.OK);
-        using var withNewEmail = await _client.GetMeAsync(BasicAuth.Header(newEmail, NewPassword));
+        using var withNewEmail = await Client.GetMeAsync(BasicAuth.Header(newEmail, NewPassword));
         await withNewEmail.ShouldBeUnauthorizedAsync();
         (await withOldEmailNewPassword.ReadJsonAsync()).GetProperty("pendingEmail").GetString().Should().Be(newEmail);
     }
@@ -242,16 +237,16 @@ public sealed class UpdateCurrentUserTests(ApiFixture factory) : IClassFixture<A
     [Fact]
     public async Task PatchMe_TreatsTheSameEmailInAnotherCase_AsNoChange()
     {
-        var user = await _client.RegisterActiveUserAsync(factory.Database);
-        var codesBefore = await factory.Database.GetCodesAsync(user.Id);
-        var outboxBefore = await factory.Database.GetOutboxMessagesAsync(user.Id);
+        var user = await Client.RegisterActiveUserAsync(Environment.Database);
+        var codesBefore = await Environment.Database.GetCodesAsync(user.Id);
+        var outboxBefore = await Environment.Database.GetOutboxMessagesAsync(user.Id);
 
-        using var response = await _client.PatchMeAsync(user, new { email = $"  {user.Email.ToUpperInvariant()} " });
+        using var response = await Client.PatchMeAsync(user, new { email = $"  {user.Email.ToUpperInvariant()} " });
 
         response.StatusCode.Should().Be(HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
         (await response.ReadJsonAsync()).GetProperty("status").GetString().Should().Be("active");
-        (await factory.Database.GetCodesAsync(user.Id)).Should().HaveCount(codesBefore.Count, "no new code is issued");
-        (await factory.Database.GetOutboxMessagesAsync(user.Id)).Should().HaveCount(outboxBefore.Count, "no email is sent");
+        (await Environment.Database.GetCodesAsync(user.Id)).Should().HaveCount(codesBefore.Count, "no new code is issued");
+        (await Environment.Database.GetOutboxMessagesAsync(user.Id)).Should().HaveCount(outboxBefore.Count, "no email is sent");
         await ShouldBeUnchangedAsync(user, "active");
     }
 
@@ -261,9 +256,9 @@ public sealed class UpdateCurrentUserTests(ApiFixture factory) : IClassFixture<A
     [InlineData("""{"unknown":"field"}""")]
     public async Task PatchMe_ReturnsValidationFailed_WhenTheBodyAsksForNoChange(string body)
     {
-        var user = await _client.RegisterUserAsync();
+        var user = await Client.RegisterUserAsync();
 
-        using var response = await _client.PatchMeRawAsync(user.Credentials, body);
+        using var response = await Client.PatchMeRawAsync(user.Credentials, body);
 
         await response.ShouldBeValidationProblemAsync("body");
     }
@@ -277,9 +272,9 @@ public sealed class UpdateCurrentUserTests(ApiFixture factory) : IClassFixture<A
     [InlineData("us er@example.com")]
     public async Task PatchMe_ReturnsValidationFailed_AndChangesNothing_WhenTheNewEmailBreaksARule(string email)
     {
-        var user = await _client.RegisterActiveUserAsync(factory.Database);
+        var user = await Client.RegisterActiveUserAsync(Environment.Database);
 
-        using var response = await _client.PatchMeAsync(user, new { email, password = NewPassword });
+        using var response = await Client.PatchMeAsync(user, new { email, password = NewPassword });
 
         await response.ShouldBeValidationProblemAsync("email");
         await ShouldBeUnchangedAsync(user, "active");
@@ -288,10 +283,10 @@ public sealed class UpdateCurrentUserTests(ApiFixture factory) : IClassFixture<A
     [Fact]
     public async Task PatchMe_ReturnsValidationFailed_ForAnEmailLongerThan254Characters()
     {
-        var user = await _client.RegisterUserAsync();
+        var user = await Client.RegisterUserAsync();
         var email = new string('a', 243) + "@example.com"; // 255
 
-        using var response = await _client.PatchMeAsync(user, new { email });
+        using var response = await Client.PatchMeAsync(user, new { email });
 
         await response.ShouldBeValidationProblemAsync("email");
     }
@@ -306,9 +301,9 @@ public sealed class UpdateCurrentUserTests(ApiFixture factory) : IClassFixture<A
     [InlineData("not json")]
     public async Task PatchMe_ReturnsValidationFailed_WhenTheBodyIsNotTheExpectedJson(string body)
     {
-        var user = await _client.RegisterUserAsync();
+        var user = await Client.RegisterUserAsync();
 
-        using var response = await _client.PatchMeRawAsync(user.Credentials, body);
+        using var response = await Client.PatchMeRawAsync(user.Credentials, body);
 
         await response.ShouldBeProblemAsync(HttpStatusCode.BadRequest, "/problems/validation-failed");
     }
@@ -316,9 +311,9 @@ public sealed class UpdateCurrentUserTests(ApiFixture factory) : IClassFixture<A
     [Fact]
     public async Task PatchMe_ReturnsUnauthorized_AndChangesNothing_WhenThePasswordIsWrong()
     {
-        var user = await _client.RegisterActiveUserAsync(factory.Database);
+        var user = await Client.RegisterActiveUserAsync(Environment.Database);
 
-        using var response = await _client.PatchMeAsync(BasicAuth.Header(user.Email, "not the password"), new { password = NewPassword });
+        using var response = await Client.PatchMeAsync(BasicAuth.Header(user.Email, "not the password"), new { password = NewPassword });
 
         await response.ShouldBeUnauthorizedAsync();
         await ShouldBeUnchangedAsync(user, "active");
@@ -330,19 +325,19 @@ public sealed class UpdateCurrentUserTests(ApiFixture factory) : IClassFixture<A
     [InlineData("application/xml")]
     public async Task PatchMe_ReturnsUnsupportedMediaType_WhenTheBodyIsNotJson(string contentType)
     {
-        var user = await _client.RegisterUserAsync();
+        var user = await Client.RegisterUserAsync();
 
-        using var response = await _client.PatchMeRawAsync(user.Credentials, $$"""{"password":"{{NewPassword}}"}""", contentType);
+        using var response = await Client.PatchMeRawAsync(user.Credentials, $$"""{"password":"{{NewPassword}}"}""", contentType);
 
         await response.ShouldBeProblemAsync(HttpStatusCode.UnsupportedMediaType, "/problems/unsupported-media-type");
-        using var withOld = await _client.GetMeAsync(user.Credentials);
+        using var withOld = await Client.GetMeAsync(user.Credentials);
         withOld.StatusCode.Should().Be(HttpStatusCode.OK);
     }
 
     /// <summary>The account still answers to its old credentials, with its old email and status.</summary>
     private async Task ShouldBeUnchangedAsync(TestUser user, string status)
     {
-        using var response = await _client.GetMeAsync(user.Credentials);
+        using var response = await Client.GetMeAsync(user.Credentials);
         response.StatusCode.Should().Be(HttpStatusCode.OK, "the old email and password still work");
         var body = await response.ReadJsonAsync();
         body.GetProperty("email").GetString().Should().Be(user.Email);
@@ -353,9 +348,8 @@ public sealed class UpdateCurrentUserTests(ApiFixture factory) : IClassFixture<A
     private async Task<string> MoveToANewAddressAsync(TestUser user)
     {
         var newEmail = ApiRequests.UniqueEmail("changed");
-        factory.Clock.Advance(ResendCooldown);
-        using var patch = await _client.PatchMeAsync(user, new { email = newEmail });
-        patch.StatusCode.Should().Be(HttpStatusCode.OK);
+        Environment.Clock.Advance(ActivationDefaults.ResendCooldown);
+        await Client.RequestEmailChangeAsync(user, newEmail, Environment.Database);
         return newEmail;
     }
 }

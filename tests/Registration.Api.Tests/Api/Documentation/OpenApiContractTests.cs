@@ -14,17 +14,15 @@ namespace Registration.Api.Tests.Api.Documentation;
 /// which problem types it carries, the headers a client needs are there, and what the document, the README
 /// and the API itself show all validate against the document's schemas.
 /// </summary>
-public sealed partial class OpenApiContractTests(ApiFixture factory) : IClassFixture<ApiFixture>
+public sealed partial class OpenApiContractTests(ApiFixture factory) : ApiTest(factory)
 {
-    private readonly HttpClient _client = factory.CreateClient();
-
     [Theory]
     [InlineData("post", "/v1/users", "email,password", "email,password")]
     [InlineData("post", "/v1/users/me/activation", "code", "code")]
     [InlineData("patch", "/v1/users/me", "email,password", "")]
     public async Task RequestBody_TypesEveryFieldAsAString_AndRequiresOnlyWhatTheRouteNeeds(string method, string path, string fields, string required)
     {
-        var contract = await OpenApiContract.GetAsync(_client);
+        var contract = await OpenApiContract.GetAsync(Client);
 
         var schema = contract.Resolve(contract.RequestSchema(method, path));
 
@@ -46,7 +44,7 @@ public sealed partial class OpenApiContractTests(ApiFixture factory) : IClassFix
     [InlineData("patch", "/v1/users/me", "{}")]
     public async Task RequestBody_ThatTheApiRefuses_DoesNotValidateEither(string method, string path, string body)
     {
-        var contract = await OpenApiContract.GetAsync(_client);
+        var contract = await OpenApiContract.GetAsync(Client);
 
         contract.Errors(contract.RequestSchema(method, path), JsonDocument.Parse(body).RootElement)
             .Should().NotBeEmpty("{0} is answered 400, so a generated client must not think it valid", body);
@@ -55,7 +53,7 @@ public sealed partial class OpenApiContractTests(ApiFixture factory) : IClassFix
     [Fact]
     public async Task Code_HasTheFourDigitPattern_AndStatusIsAnEnum()
     {
-        var contract = await OpenApiContract.GetAsync(_client);
+        var contract = await OpenApiContract.GetAsync(Client);
 
         var code = contract.Resolve(contract.RequestSchema("post", "/v1/users/me/activation"))["properties"]!["code"]!;
         var user = contract.Resolve(contract.ResponseSchema("get", "/v1/users/me", 200));
@@ -68,7 +66,7 @@ public sealed partial class OpenApiContractTests(ApiFixture factory) : IClassFix
     [Fact]
     public async Task Parameters_HaveTheirTypes()
     {
-        var contract = await OpenApiContract.GetAsync(_client);
+        var contract = await OpenApiContract.GetAsync(Client);
 
         var list = Parameters(contract.Operation("get", "/v1/users"));
         var byId = Parameters(contract.Operation("get", "/v1/users/{id}"));
@@ -83,7 +81,7 @@ public sealed partial class OpenApiContractTests(ApiFixture factory) : IClassFix
     [Fact]
     public async Task EveryProblemResponse_NamesTheProblemTypesItCarries_WithAnExampleOfEach()
     {
-        var contract = await OpenApiContract.GetAsync(_client);
+        var contract = await OpenApiContract.GetAsync(Client);
 
         foreach (var (method, path, operation) in contract.Operations())
         {
@@ -107,7 +105,7 @@ public sealed partial class OpenApiContractTests(ApiFixture factory) : IClassFix
     [Fact]
     public async Task ProblemSchema_HasAnIntegerStatus_AndDocumentsTheTraceId()
     {
-        var contract = await OpenApiContract.GetAsync(_client);
+        var contract = await OpenApiContract.GetAsync(Client);
 
         var problem = contract.Document.GetProperty("components").GetProperty("schemas").GetProperty("Problem");
 
@@ -125,7 +123,7 @@ public sealed partial class OpenApiContractTests(ApiFixture factory) : IClassFix
     [InlineData("get", "/v1/users", "401", "WWW-Authenticate")]
     public async Task Response_DocumentsTheHeaderAClientNeeds(string method, string path, string status, string header)
     {
-        var contract = await OpenApiContract.GetAsync(_client);
+        var contract = await OpenApiContract.GetAsync(Client);
 
         var response = contract.Operation(method, path).GetProperty("responses").GetProperty(status);
 
@@ -135,7 +133,7 @@ public sealed partial class OpenApiContractTests(ApiFixture factory) : IClassFix
     [Fact]
     public async Task Document_HasARelativeServer_ShortSummaries_AndSecurityOnEveryOperation()
     {
-        var contract = await OpenApiContract.GetAsync(_client);
+        var contract = await OpenApiContract.GetAsync(Client);
 
         contract.Document.GetProperty("servers").EnumerateArray().Select(server => server.GetProperty("url").GetString())
             .Should().Equal(["/"], "the API's own origin, whatever proxy it is reached through (and no trailing slash on a host)");
@@ -153,7 +151,7 @@ public sealed partial class OpenApiContractTests(ApiFixture factory) : IClassFix
     [Fact]
     public async Task EveryExampleInTheDocument_ValidatesAgainstItsSchema()
     {
-        var contract = await OpenApiContract.GetAsync(_client);
+        var contract = await OpenApiContract.GetAsync(Client);
         var checkedExamples = 0;
 
         foreach (var (method, path, operation) in contract.Operations())
@@ -202,7 +200,7 @@ public sealed partial class OpenApiContractTests(ApiFixture factory) : IClassFix
     [Fact]
     public async Task ReadmeCurlBodies_ValidateAgainstTheDocumentsRequestSchemas()
     {
-        var contract = await OpenApiContract.GetAsync(_client);
+        var contract = await OpenApiContract.GetAsync(Client);
 
         // Continued lines (a trailing backslash) read as one command.
         var bodies = CurlWithBody().Matches(Repository.ReadText("README.md").Replace("\\\n", " ", StringComparison.Ordinal))
@@ -221,25 +219,25 @@ public sealed partial class OpenApiContractTests(ApiFixture factory) : IClassFix
     [Fact]
     public async Task WhatTheApiAnswers_ValidatesAgainstTheDocumentedSchemaOfItsStatus()
     {
-        var contract = await OpenApiContract.GetAsync(_client);
+        var contract = await OpenApiContract.GetAsync(Client);
         var user = TestUser.New();
         var operatorCredentials = ApiRequests.OperatorCredentials;
 
         var exchanges = new List<(string Method, string Path, HttpResponseMessage Response)>
         {
-            ("post", "/v1/users", await _client.RegisterAsync(user)),
-            ("post", "/v1/users", await _client.RegisterAsync(user)),
-            ("post", "/v1/users", await _client.PostAsync("/v1/users", ApiRequests.Json("""{"email":"ada@example.com","password":"""))),
-            ("post", "/v1/users", await _client.PostAsync("/v1/users", new StringContent("{}", Encoding.UTF8, "text/plain"))),
-            ("get", "/v1/users/me", await _client.GetMeAsync(user)),
-            ("get", "/v1/users/me", await _client.GetMeAsync(credentials: null)),
-            ("post", "/v1/users/me/activation", await _client.ActivateAsync(user, "12")),
-            ("post", "/v1/users/me/activation", await _client.ActivateAsync(user, ApiRequests.OtherThan((await factory.Database.GetCurrentCodeAsync(user.Id)).Code))),
-            ("post", "/v1/users/me/activation-code", await _client.RequestNewCodeAsync(user)),
-            ("get", "/v1/users", await _client.SendAsync(HttpMethod.Get, "/v1/users?limit=2", operatorCredentials)),
-            ("get", "/v1/users", await _client.SendAsync(HttpMethod.Get, "/v1/users?limit=0", operatorCredentials)),
-            ("get", "/v1/users/{id}", await _client.SendAsync(HttpMethod.Get, $"/v1/users/{user.Id}", operatorCredentials)),
-            ("get", "/v1/users/{id}", await _client.SendAsync(HttpMethod.Get, $"/v1/users/{Guid.NewGuid()}", operatorCredentials)),
+            ("post", "/v1/users", await Client.RegisterAsync(user)),
+            ("post", "/v1/users", await Client.RegisterAsync(user)),
+            ("post", "/v1/users", await Client.PostAsync("/v1/users", ApiRequests.Json("""{"email":"ada@example.com","password":"""))),
+            ("post", "/v1/users", await Client.PostAsync("/v1/users", new StringContent("{}", Encoding.UTF8, "text/plain"))),
+            ("get", "/v1/users/me", await Client.GetMeAsync(user)),
+            ("get", "/v1/users/me", await Client.GetMeAsync(credentials: null)),
+            ("post", "/v1/users/me/activation", await Client.ActivateAsync(user, "12")),
+            ("post", "/v1/users/me/activation", await Client.ActivateAsync(user, ApiRequests.OtherThan((await Environment.Database.GetCurrentCodeAsync(user.Id)).Code))),
+            ("post", "/v1/users/me/activation-code", await Client.RequestNewCodeAsync(user)),
+            ("get", "/v1/users", await Client.SendAsync(HttpMethod.Get, "/v1/users?limit=2", operatorCredentials)),
+            ("get", "/v1/users", await Client.SendAsync(HttpMethod.Get, "/v1/users?limit=0", operatorCredentials)),
+            ("get", "/v1/users/{id}", await Client.SendAsync(HttpMethod.Get, $"/v1/users/{user.Id}", operatorCredentials)),
+            ("get", "/v1/users/{id}", await Client.SendAsync(HttpMethod.Get, $"/v1/users/{Guid.NewGuid()}", operatorCredentials)),
         };
 
         foreach (var (method, path, response) in exchanges)

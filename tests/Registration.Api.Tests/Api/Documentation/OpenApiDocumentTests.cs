@@ -3,10 +3,8 @@ using System.Text.Json;
 namespace Registration.Api.Tests.Api.Documentation;
 
 /// <summary>GET /openapi/v1.json: an OpenAPI 3 document describing every route of the design, its bodies, problems and security.</summary>
-public sealed class OpenApiDocumentTests(ApiFixture factory) : IClassFixture<ApiFixture>
+public sealed class OpenApiDocumentTests(ApiFixture factory) : ApiTest(factory)
 {
-    private readonly HttpClient _client = factory.CreateClient();
-
     public static TheoryData<string, string> DesignRoutes => new()
     {
         { "post", "/v1/users" },
@@ -24,7 +22,7 @@ public sealed class OpenApiDocumentTests(ApiFixture factory) : IClassFixture<Api
     [Fact]
     public async Task OpenApi_IsAnOpenApi3JsonDocument_ServedWithoutAuthentication()
     {
-        using var response = await _client.GetAsync("/openapi/v1.json");
+        using var response = await Client.GetAsync("/openapi/v1.json");
 
         response.StatusCode.Should().Be(HttpStatusCode.OK);
         (response.Content.Headers.ContentType?.MediaType).Should().Be("application/json");
@@ -36,7 +34,7 @@ public sealed class OpenApiDocumentTests(ApiFixture factory) : IClassFixture<Api
     [Fact]
     public async Task OpenApi_IsLeftInTestResults_ForTheLintOfScriptsTestSh()
     {
-        using var response = await _client.GetAsync("/openapi/v1.json");
+        using var response = await Client.GetAsync("/openapi/v1.json");
         var document = await response.Content.ReadAsStringAsync();
 
         // scripts/test.sh runs `redocly lint` (recommended rules) on it when Node.js is installed.
@@ -49,7 +47,7 @@ public sealed class OpenApiDocumentTests(ApiFixture factory) : IClassFixture<Api
     [MemberData(nameof(DesignRoutes))]
     public async Task OpenApi_DescribesEveryRouteOfTheDesign(string method, string path)
     {
-        var contract = await OpenApiContract.GetAsync(_client);
+        var contract = await OpenApiContract.GetAsync(Client);
 
         contract.Document.GetProperty("paths").TryGetProperty(path, out var pathItem).Should().BeTrue("{0} is documented", path);
         pathItem.TryGetProperty(method, out var operation).Should().BeTrue("{0} {1} is documented", method, path);
@@ -60,7 +58,7 @@ public sealed class OpenApiDocumentTests(ApiFixture factory) : IClassFixture<Api
     [Fact]
     public async Task OpenApi_ListsNoRouteOutsideTheDesign()
     {
-        var contract = await OpenApiContract.GetAsync(_client);
+        var contract = await OpenApiContract.GetAsync(Client);
 
         var documented = contract.Operations().Select(operation => $"{operation.Method} {operation.Path}");
         documented.Should().BeEquivalentTo(DesignRoutes.Select(row => $"{row[0]} {row[1]}"));
@@ -69,7 +67,7 @@ public sealed class OpenApiDocumentTests(ApiFixture factory) : IClassFixture<Api
     [Fact]
     public async Task OpenApi_DeclaresBasicAndBearerSecuritySchemes()
     {
-        var contract = await OpenApiContract.GetAsync(_client);
+        var contract = await OpenApiContract.GetAsync(Client);
 
         var schemes = contract.Document.GetProperty("components").GetProperty("securitySchemes").EnumerateObject()
             .Select(scheme => (Type: scheme.Value.GetProperty("type").GetString(), Scheme: scheme.Value.GetProperty("scheme").GetString()?.ToLowerInvariant()))
@@ -90,7 +88,7 @@ public sealed class OpenApiDocumentTests(ApiFixture factory) : IClassFixture<Api
     [InlineData("delete", "/v1/users/{id}", "bearer")]
     public async Task OpenApi_MarksEachProtectedRoute_WithItsSecurityScheme(string method, string path, string scheme)
     {
-        var contract = await OpenApiContract.GetAsync(_client);
+        var contract = await OpenApiContract.GetAsync(Client);
 
         var operation = contract.Operation(method, path);
         var required = operation.GetProperty("security").EnumerateArray().SelectMany(requirement => requirement.EnumerateObject()).Select(name => name.Name);
@@ -102,7 +100,7 @@ public sealed class OpenApiDocumentTests(ApiFixture factory) : IClassFixture<Api
     [Fact]
     public async Task OpenApi_LeavesRegistration_Unauthenticated()
     {
-        var contract = await OpenApiContract.GetAsync(_client);
+        var contract = await OpenApiContract.GetAsync(Client);
 
         var register = contract.Operation("post", "/v1/users");
         (!register.TryGetProperty("security", out var security) || security.GetArrayLength() == 0).Should().BeTrue();
@@ -121,7 +119,7 @@ public sealed class OpenApiDocumentTests(ApiFixture factory) : IClassFixture<Api
     [InlineData("delete", "/v1/users/{id}", "401,403,404,429")]
     public async Task OpenApi_DocumentsTheProblemResponsesOfTheDesign_AsProblemJson(string method, string path, string statuses)
     {
-        var contract = await OpenApiContract.GetAsync(_client);
+        var contract = await OpenApiContract.GetAsync(Client);
 
         var responses = contract.Operation(method, path).GetProperty("responses");
         foreach (var status in statuses.Split(','))
@@ -138,7 +136,7 @@ public sealed class OpenApiDocumentTests(ApiFixture factory) : IClassFixture<Api
     [InlineData("patch", "/v1/users/me", "email,password")]
     public async Task OpenApi_DescribesTheJsonRequestBody(string method, string path, string properties)
     {
-        var contract = await OpenApiContract.GetAsync(_client);
+        var contract = await OpenApiContract.GetAsync(Client);
 
         var schema = contract.Resolve(contract.RequestSchema(method, path));
         schema["properties"]!.AsObject().Select(property => property.Key)
@@ -154,7 +152,7 @@ public sealed class OpenApiDocumentTests(ApiFixture factory) : IClassFixture<Api
     [InlineData("get", "/v1/users/{id}", 200)]
     public async Task OpenApi_DescribesTheUserBody_WithoutAnyPasswordOrHash(string method, string path, int status)
     {
-        var contract = await OpenApiContract.GetAsync(_client);
+        var contract = await OpenApiContract.GetAsync(Client);
 
         var schema = contract.Resolve(contract.ResponseSchema(method, path, status));
         schema["properties"]!.AsObject().Select(property => property.Key)
@@ -164,7 +162,7 @@ public sealed class OpenApiDocumentTests(ApiFixture factory) : IClassFixture<Api
     [Fact]
     public async Task OpenApi_DescribesTheListPage_AndTheResendAnswer()
     {
-        var contract = await OpenApiContract.GetAsync(_client);
+        var contract = await OpenApiContract.GetAsync(Client);
 
         var page = contract.Resolve(contract.ResponseSchema("get", "/v1/users", 200));
         var resend = contract.Resolve(contract.ResponseSchema("post", "/v1/users/me/activation-code", 202));

@@ -6,11 +6,9 @@ namespace Registration.Api.Tests.Api.Operators;
 /// GET /v1/users keyset paging over (created_at, id): no duplicates, no gaps, even while users are being
 /// added. Each test starts from an empty users table (this class has a database of its own).
 /// </summary>
-public sealed class ListUsersPagingTests(ApiFixture factory) : IClassFixture<ApiFixture>
+public sealed class ListUsersPagingTests(ApiFixture factory) : ApiTest(factory)
 {
     private static readonly System.Net.Http.Headers.AuthenticationHeaderValue Operator = ApiRequests.OperatorCredentials;
-
-    private readonly HttpClient _client = factory.CreateClient();
 
     [Fact]
     public async Task ListUsers_Pages45UsersAs20And20And5_InCreationOrder_WithNextNullOnTheLastPage()
@@ -35,7 +33,7 @@ public sealed class ListUsersPagingTests(ApiFixture factory) : IClassFixture<Api
         await EmptyUsersTableAsync();
         await RegisterManyAsync(21);
 
-        using var response = await _client.ListUsersAsync(Operator);
+        using var response = await Client.ListUsersAsync(Operator);
 
         var page = await response.ReadPageAsync();
         page.Items.Should().HaveCount(20);
@@ -68,7 +66,7 @@ public sealed class ListUsersPagingTests(ApiFixture factory) : IClassFixture<Api
         {
             while (!stop.IsCancellationRequested)
             {
-                concurrent.Add((await _client.RegisterUserAsync(ApiRequests.UniqueEmail("concurrent"))).Id);
+                concurrent.Add((await Client.RegisterUserAsync(ApiRequests.UniqueEmail("concurrent"))).Id);
             }
         });
 
@@ -77,14 +75,14 @@ public sealed class ListUsersPagingTests(ApiFixture factory) : IClassFixture<Api
         do
         {
             var query = after is null ? "?limit=20" : $"?limit=20&after={after}";
-            using var response = await _client.ListUsersAsync(Operator, query);
+            using var response = await Client.ListUsersAsync(Operator, query);
             var page = await response.ReadPageAsync();
             pages.Add(page);
             after = page.Next;
 
             await RegisterManyAsync(5);
-            await InsertUserDatedAsync(factory.Clock.GetUtcNow().AddMinutes(-1));
-            await InsertUserDatedAsync(factory.Clock.GetUtcNow().AddMinutes(1));
+            await InsertUserDatedAsync(Environment.Clock.GetUtcNow().AddMinutes(-1));
+            await InsertUserDatedAsync(Environment.Clock.GetUtcNow().AddMinutes(1));
         }
         while (after is not null && pages.Count < 50);
 
@@ -110,7 +108,7 @@ public sealed class ListUsersPagingTests(ApiFixture factory) : IClassFixture<Api
         var active = new List<Guid>();
         for (var i = 0; i < 5; i++)
         {
-            active.Add((await _client.RegisterActiveUserAsync(factory.Database)).Id);
+            active.Add((await Client.RegisterActiveUserAsync(Environment.Database)).Id);
         }
 
         var pendingPages = await ReadAllPagesAsync("status=pending&limit=3");
@@ -131,7 +129,7 @@ public sealed class ListUsersPagingTests(ApiFixture factory) : IClassFixture<Api
     {
         await EmptyUsersTableAsync();
 
-        using var response = await _client.ListUsersAsync(Operator);
+        using var response = await Client.ListUsersAsync(Operator);
 
         response.StatusCode.Should().Be(HttpStatusCode.OK);
         var page = await response.ReadPageAsync();
@@ -145,7 +143,7 @@ public sealed class ListUsersPagingTests(ApiFixture factory) : IClassFixture<Api
         string? after = null;
         do
         {
-            using var response = await _client.ListUsersAsync(Operator, after is null ? $"?{query}" : $"?{query}&after={after}");
+            using var response = await Client.ListUsersAsync(Operator, after is null ? $"?{query}" : $"?{query}&after={after}");
             var page = await response.ReadPageAsync();
             pages.Add(page);
             after = page.Next;
@@ -164,18 +162,18 @@ public sealed class ListUsersPagingTests(ApiFixture factory) : IClassFixture<Api
         var ids = new List<Guid>();
         for (var registered = 0; registered < count; registered += 10)
         {
-            var batch = await Task.WhenAll(Enumerable.Range(0, Math.Min(10, count - registered)).Select(_ => _client.RegisterUserAsync()));
+            var batch = await Task.WhenAll(Enumerable.Range(0, Math.Min(10, count - registered)).Select(_ => Client.RegisterUserAsync()));
             ids.AddRange(batch.Select(user => user.Id));
-            factory.Clock.Advance(TimeSpan.FromSeconds(1));
+            Environment.Clock.Advance(TimeSpan.FromSeconds(1));
         }
 
         return ids;
     }
 
     private Task InsertUserDatedAsync(DateTimeOffset createdAt) =>
-        factory.Database.InsertPendingUserAsync(Guid.NewGuid(), ApiRequests.UniqueEmail("dated"), createdAt);
+        Environment.Database.InsertPendingUserAsync(Guid.NewGuid(), ApiRequests.UniqueEmail("dated"), createdAt);
 
-    private Task EmptyUsersTableAsync() => factory.Database.ExecuteAsync("TRUNCATE users CASCADE");
+    private Task EmptyUsersTableAsync() => Environment.Database.ExecuteAsync("TRUNCATE users CASCADE");
 
     private async Task<List<Guid>> IdsInKeysetOrderAsync()
     {
@@ -185,7 +183,7 @@ public sealed class ListUsersPagingTests(ApiFixture factory) : IClassFixture<Api
 
     private async Task<Dictionary<Guid, DateTime>> CreatedAtByIdAsync()
     {
-        await using var connection = await factory.Database.OpenAsync();
+        await using var connection = await Environment.Database.OpenAsync();
         var rows = await Dapper.SqlMapper.QueryAsync<(Guid Id, DateTime CreatedAt)>(connection, "SELECT id, created_at FROM users");
         return rows.ToDictionary(row => row.Id, row => row.CreatedAt);
     }

@@ -4,11 +4,9 @@ using System.Text;
 namespace Registration.Api.Tests.Api.Operators;
 
 /// <summary>The operator routes open only to <c>Authorization: Bearer {Admin:ApiKey}</c>: anything else is 401.</summary>
-public sealed class OperatorAuthenticationTests(ApiFixture factory) : IClassFixture<ApiFixture>
+public sealed class OperatorAuthenticationTests(ApiFixture factory) : ApiTest(factory)
 {
     private const string UnknownId = "3f2504e0-4f89-41d3-9a0c-0305e82c3301";
-
-    private readonly HttpClient _client = factory.CreateClient();
 
     public static TheoryData<string, string> OperatorRoutes => new()
     {
@@ -36,7 +34,7 @@ public sealed class OperatorAuthenticationTests(ApiFixture factory) : IClassFixt
     [MemberData(nameof(OperatorRoutes))]
     public async Task OperatorRoute_ReturnsUnauthorizedWithABearerChallenge_WithoutAnAuthorizationHeader(string method, string path)
     {
-        using var response = await _client.SendAsync(new HttpMethod(method), path, credentials: null);
+        using var response = await Client.SendAsync(new HttpMethod(method), path, credentials: null);
 
         await ShouldBeOperatorUnauthorizedAsync(response);
     }
@@ -45,7 +43,7 @@ public sealed class OperatorAuthenticationTests(ApiFixture factory) : IClassFixt
     [MemberData(nameof(WrongAuthorizations))]
     public async Task ListUsers_ReturnsUnauthorized_ForAnythingButTheOperatorKey(string authorization)
     {
-        using var response = await _client.SendWithRawAuthorizationAsync(HttpMethod.Get, "/v1/users", authorization);
+        using var response = await Client.SendWithRawAuthorizationAsync(HttpMethod.Get, "/v1/users", authorization);
 
         await ShouldBeOperatorUnauthorizedAsync(response);
     }
@@ -54,7 +52,7 @@ public sealed class OperatorAuthenticationTests(ApiFixture factory) : IClassFixt
     [MemberData(nameof(OperatorRoutes))]
     public async Task OperatorRoute_ReturnsUnauthorized_ForAWrongKey(string method, string path)
     {
-        using var response = await _client.SendAsync(new HttpMethod(method), path, new AuthenticationHeaderValue("Bearer", "not-the-key"));
+        using var response = await Client.SendAsync(new HttpMethod(method), path, new AuthenticationHeaderValue("Bearer", "not-the-key"));
 
         await ShouldBeOperatorUnauthorizedAsync(response);
     }
@@ -62,24 +60,24 @@ public sealed class OperatorAuthenticationTests(ApiFixture factory) : IClassFixt
     [Fact]
     public async Task OperatorRoutes_DoNotOpen_ToAUsersOwnValidBasicCredentials()
     {
-        var user = await _client.RegisterActiveUserAsync(factory.Database);
+        var user = await Client.RegisterActiveUserAsync(Environment.Database);
 
-        using var list = await _client.ListUsersAsync(user.Credentials);
-        using var get = await _client.GetUserAsync(user.Credentials, user.Id.ToString());
-        using var delete = await _client.DeleteUserAsync(user.Credentials, user.Id.ToString());
+        using var list = await Client.ListUsersAsync(user.Credentials);
+        using var get = await Client.GetUserAsync(user.Credentials, user.Id.ToString());
+        using var delete = await Client.DeleteUserAsync(user.Credentials, user.Id.ToString());
 
         await ShouldBeOperatorUnauthorizedAsync(list);
         await ShouldBeOperatorUnauthorizedAsync(get);
         await ShouldBeOperatorUnauthorizedAsync(delete);
-        (await factory.Database.GetUsersAsync(user.Email)).Should().ContainSingle("the user was not deleted");
+        (await Environment.Database.GetUsersAsync(user.Email)).Should().ContainSingle("the user was not deleted");
     }
 
     [Fact]
     public async Task OperatorRoutes_AcceptTheKey_WhateverTheCaseOfTheSchemeName()
     {
-        var user = await _client.RegisterUserAsync();
+        var user = await Client.RegisterUserAsync();
 
-        using var response = await _client.SendWithRawAuthorizationAsync(
+        using var response = await Client.SendWithRawAuthorizationAsync(
             HttpMethod.Get, $"/v1/users/{user.Id}", $"bearer {TestSettings.OperatorKey}");
 
         response.StatusCode.Should().Be(HttpStatusCode.OK);
@@ -88,7 +86,7 @@ public sealed class OperatorAuthenticationTests(ApiFixture factory) : IClassFixt
     [Fact]
     public async Task OperatorRoutes_DoNotAskForBasicCredentials()
     {
-        using var response = await _client.ListUsersAsync(credentials: null);
+        using var response = await Client.ListUsersAsync(credentials: null);
 
         response.Headers.WwwAuthenticate.Should().NotContain(challenge => challenge.Scheme == "Basic");
     }
@@ -101,11 +99,9 @@ public sealed class OperatorAuthenticationTests(ApiFixture factory) : IClassFixt
 }
 
 /// <summary>With no <c>Admin:ApiKey</c> configured the operator API is closed: 403 for everyone, never open.</summary>
-public sealed class OperatorApiWithoutKeyTests(OperatorApiWithoutKeyTests.ApiWithoutOperatorKey factory) : IClassFixture<OperatorApiWithoutKeyTests.ApiWithoutOperatorKey>
+public sealed class OperatorApiWithoutKeyTests(OperatorApiWithoutKeyTests.ApiWithoutOperatorKey factory) : ApiTest<OperatorApiWithoutKeyTests.ApiWithoutOperatorKey>(factory)
 {
     private const string UnknownId = "3f2504e0-4f89-41d3-9a0c-0305e82c3301";
-
-    private readonly HttpClient _client = factory.CreateClient();
 
     public sealed class ApiWithoutOperatorKey : ApiFixture
     {
@@ -145,7 +141,7 @@ public sealed class OperatorApiWithoutKeyTests(OperatorApiWithoutKeyTests.ApiWit
             request.Headers.TryAddWithoutValidation("Authorization", authorization);
         }
 
-        using var response = await _client.SendAsync(request);
+        using var response = await Client.SendAsync(request);
 
         await response.ShouldBeProblemAsync(HttpStatusCode.Forbidden, "/problems/forbidden");
     }
@@ -153,20 +149,20 @@ public sealed class OperatorApiWithoutKeyTests(OperatorApiWithoutKeyTests.ApiWit
     [Fact]
     public async Task DeleteUser_DeletesNothing_WhenNoKeyIsConfigured()
     {
-        var user = await _client.RegisterUserAsync();
+        var user = await Client.RegisterUserAsync();
 
-        using var response = await _client.DeleteUserAsync(user.Credentials, user.Id.ToString());
+        using var response = await Client.DeleteUserAsync(user.Credentials, user.Id.ToString());
 
         await response.ShouldBeProblemAsync(HttpStatusCode.Forbidden, "/problems/forbidden");
-        (await factory.Database.GetUsersAsync(user.Email)).Should().ContainSingle();
+        (await Environment.Database.GetUsersAsync(user.Email)).Should().ContainSingle();
     }
 
     [Fact]
     public async Task UserRoutes_StillWork_WhenNoOperatorKeyIsConfigured()
     {
-        var user = await _client.RegisterUserAsync();
+        var user = await Client.RegisterUserAsync();
 
-        using var response = await _client.GetMeAsync(user.Credentials);
+        using var response = await Client.GetMeAsync(user.Credentials);
 
         response.StatusCode.Should().Be(HttpStatusCode.OK);
     }

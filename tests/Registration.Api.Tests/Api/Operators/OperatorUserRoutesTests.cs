@@ -4,11 +4,9 @@ using Microsoft.AspNetCore.WebUtilities;
 namespace Registration.Api.Tests.Api.Operators;
 
 /// <summary>GET and DELETE /v1/users/{id}, and the 400s of GET /v1/users, for an operator.</summary>
-public sealed class OperatorUserRoutesTests(ApiFixture factory) : IClassFixture<ApiFixture>
+public sealed class OperatorUserRoutesTests(ApiFixture factory) : ApiTest(factory)
 {
     private static readonly System.Net.Http.Headers.AuthenticationHeaderValue Operator = ApiRequests.OperatorCredentials;
-
-    private readonly HttpClient _client = factory.CreateClient();
 
     public static TheoryData<string> MalformedIds => new()
     {
@@ -26,9 +24,9 @@ public sealed class OperatorUserRoutesTests(ApiFixture factory) : IClassFixture<
     [Fact]
     public async Task GetUser_ReturnsTheUserBody_WithoutTheHash()
     {
-        var user = await _client.RegisterActiveUserAsync(factory.Database);
+        var user = await Client.RegisterActiveUserAsync(Environment.Database);
 
-        using var response = await _client.GetUserAsync(Operator, user.Id.ToString());
+        using var response = await Client.GetUserAsync(Operator, user.Id.ToString());
 
         response.StatusCode.Should().Be(HttpStatusCode.OK);
         var body = await response.ReadJsonAsync();
@@ -43,9 +41,9 @@ public sealed class OperatorUserRoutesTests(ApiFixture factory) : IClassFixture<
     [Fact]
     public async Task GetUser_AcceptsTheIdInUpperCase()
     {
-        var user = await _client.RegisterUserAsync();
+        var user = await Client.RegisterUserAsync();
 
-        using var response = await _client.GetUserAsync(Operator, user.Id.ToString().ToUpperInvariant());
+        using var response = await Client.GetUserAsync(Operator, user.Id.ToString().ToUpperInvariant());
 
         response.StatusCode.Should().Be(HttpStatusCode.OK);
     }
@@ -53,7 +51,7 @@ public sealed class OperatorUserRoutesTests(ApiFixture factory) : IClassFixture<
     [Fact]
     public async Task GetUser_ReturnsNotFound_ForAnUnknownId()
     {
-        using var response = await _client.GetUserAsync(Operator, Guid.NewGuid().ToString());
+        using var response = await Client.GetUserAsync(Operator, Guid.NewGuid().ToString());
 
         await response.ShouldBeProblemAsync(HttpStatusCode.NotFound, "/problems/not-found");
     }
@@ -62,7 +60,7 @@ public sealed class OperatorUserRoutesTests(ApiFixture factory) : IClassFixture<
     [MemberData(nameof(MalformedIds))]
     public async Task GetUser_ReturnsValidationFailed_ForAMalformedId(string id)
     {
-        using var response = await _client.GetUserAsync(Operator, id);
+        using var response = await Client.GetUserAsync(Operator, id);
 
         await response.ShouldBeValidationProblemAsync("id");
     }
@@ -70,29 +68,29 @@ public sealed class OperatorUserRoutesTests(ApiFixture factory) : IClassFixture<
     [Fact]
     public async Task DeleteUser_ReturnsNoContent_AndTheAccountItsCodesAndItsAddressAreGone()
     {
-        var user = await _client.RegisterUserAsync();
+        var user = await Client.RegisterUserAsync();
 
-        using var response = await _client.DeleteUserAsync(Operator, user.Id.ToString());
+        using var response = await Client.DeleteUserAsync(Operator, user.Id.ToString());
 
         response.StatusCode.Should().Be(HttpStatusCode.NoContent);
-        using var get = await _client.GetUserAsync(Operator, user.Id.ToString());
+        using var get = await Client.GetUserAsync(Operator, user.Id.ToString());
         await get.ShouldBeProblemAsync(HttpStatusCode.NotFound, "/problems/not-found");
-        using var me = await _client.GetMeAsync(user.Credentials);
+        using var me = await Client.GetMeAsync(user.Credentials);
         await me.ShouldBeUnauthorizedAsync();
-        (await factory.Database.GetCodesAsync(user.Id)).Should().BeEmpty();
-        using var again = await _client.RegisterAsync(user.Email, ApiRequests.DefaultPassword);
+        (await Environment.Database.GetCodesAsync(user.Id)).Should().BeEmpty();
+        using var again = await Client.RegisterAsync(user.Email, ApiRequests.DefaultPassword);
         again.StatusCode.Should().Be(HttpStatusCode.Created);
     }
 
     [Fact]
     public async Task DeleteUser_ReturnsNotFound_ForAnUnknownId_AndOnASecondDelete()
     {
-        var user = await _client.RegisterUserAsync();
-        using var first = await _client.DeleteUserAsync(Operator, user.Id.ToString());
+        var user = await Client.RegisterUserAsync();
+        using var first = await Client.DeleteUserAsync(Operator, user.Id.ToString());
         first.StatusCode.Should().Be(HttpStatusCode.NoContent);
 
-        using var second = await _client.DeleteUserAsync(Operator, user.Id.ToString());
-        using var unknown = await _client.DeleteUserAsync(Operator, Guid.NewGuid().ToString());
+        using var second = await Client.DeleteUserAsync(Operator, user.Id.ToString());
+        using var unknown = await Client.DeleteUserAsync(Operator, Guid.NewGuid().ToString());
 
         await second.ShouldBeProblemAsync(HttpStatusCode.NotFound, "/problems/not-found");
         await unknown.ShouldBeProblemAsync(HttpStatusCode.NotFound, "/problems/not-found");
@@ -102,7 +100,7 @@ public sealed class OperatorUserRoutesTests(ApiFixture factory) : IClassFixture<
     [MemberData(nameof(MalformedIds))]
     public async Task DeleteUser_ReturnsValidationFailed_ForAMalformedId(string id)
     {
-        using var response = await _client.DeleteUserAsync(Operator, id);
+        using var response = await Client.DeleteUserAsync(Operator, id);
 
         await response.ShouldBeValidationProblemAsync("id");
     }
@@ -119,7 +117,7 @@ public sealed class OperatorUserRoutesTests(ApiFixture factory) : IClassFixture<
     [InlineData("")]
     public async Task ListUsers_ReturnsValidationFailed_ForALimitOutside1To100(string limit)
     {
-        using var response = await _client.ListUsersAsync(Operator, $"?limit={limit}");
+        using var response = await Client.ListUsersAsync(Operator, $"?limit={limit}");
 
         await response.ShouldBeValidationProblemAsync("limit");
     }
@@ -129,7 +127,7 @@ public sealed class OperatorUserRoutesTests(ApiFixture factory) : IClassFixture<
     [InlineData("100")]
     public async Task ListUsers_AcceptsALimitAtTheBounds(string limit)
     {
-        using var response = await _client.ListUsersAsync(Operator, $"?limit={limit}");
+        using var response = await Client.ListUsersAsync(Operator, $"?limit={limit}");
 
         response.StatusCode.Should().Be(HttpStatusCode.OK);
     }
@@ -141,7 +139,7 @@ public sealed class OperatorUserRoutesTests(ApiFixture factory) : IClassFixture<
     [InlineData("pending,active")]
     public async Task ListUsers_ReturnsValidationFailed_ForAnUnknownStatus(string status)
     {
-        using var response = await _client.ListUsersAsync(Operator, $"?status={status}");
+        using var response = await Client.ListUsersAsync(Operator, $"?status={status}");
 
         await response.ShouldBeValidationProblemAsync("status");
     }
@@ -158,7 +156,7 @@ public sealed class OperatorUserRoutesTests(ApiFixture factory) : IClassFixture<
     [InlineData("")]
     public async Task ListUsers_ReturnsValidationFailed_ForACursorThatIsNotOne(string after)
     {
-        using var response = await _client.ListUsersAsync(Operator, $"?after={after}");
+        using var response = await Client.ListUsersAsync(Operator, $"?after={after}");
 
         await response.ShouldBeValidationProblemAsync("after");
     }
@@ -172,7 +170,7 @@ public sealed class OperatorUserRoutesTests(ApiFixture factory) : IClassFixture<
             var bytes = new byte[length];
             random.NextBytes(bytes);
 
-            using var response = await _client.ListUsersAsync(Operator, $"?after={WebEncoders.Base64UrlEncode(bytes)}");
+            using var response = await Client.ListUsersAsync(Operator, $"?after={WebEncoders.Base64UrlEncode(bytes)}");
 
             await response.ShouldBeValidationProblemAsync("after");
         }
@@ -181,15 +179,15 @@ public sealed class OperatorUserRoutesTests(ApiFixture factory) : IClassFixture<
     [Fact]
     public async Task ListUsers_ReturnsValidationFailed_ForATruncatedOrAlteredCursor()
     {
-        await _client.RegisterUserAsync();
-        await _client.RegisterUserAsync();
-        using var first = await _client.ListUsersAsync(Operator, "?limit=1");
+        await Client.RegisterUserAsync();
+        await Client.RegisterUserAsync();
+        using var first = await Client.ListUsersAsync(Operator, "?limit=1");
         var cursor = (await first.ReadPageAsync()).Next;
         cursor.Should().NotBeNullOrEmpty();
 
         foreach (var broken in new[] { cursor![..^1], cursor[..^4], cursor[..8], cursor + "AAAA", cursor + "=", "*" + cursor[1..] })
         {
-            using var response = await _client.ListUsersAsync(Operator, $"?after={Uri.EscapeDataString(broken)}");
+            using var response = await Client.ListUsersAsync(Operator, $"?after={Uri.EscapeDataString(broken)}");
 
             await response.ShouldBeValidationProblemAsync("after");
         }
@@ -209,7 +207,7 @@ public sealed class OperatorUserRoutesTests(ApiFixture factory) : IClassFixture<
                 bytes[0] = 0x7F; // far past DateTime.MaxValue
             }
 
-            using var response = await _client.ListUsersAsync(Operator, $"?after={WebEncoders.Base64UrlEncode(bytes)}");
+            using var response = await Client.ListUsersAsync(Operator, $"?after={WebEncoders.Base64UrlEncode(bytes)}");
 
             ((int)response.StatusCode).Should().BeOneOf([200, 400], await response.Content.ReadAsStringAsync());
         }
@@ -218,7 +216,7 @@ public sealed class OperatorUserRoutesTests(ApiFixture factory) : IClassFixture<
     [Fact]
     public async Task ListUsers_ReportsEveryInvalidParameter_AtOnce()
     {
-        using var response = await _client.ListUsersAsync(Operator, "?status=foo&limit=0&after=garbage");
+        using var response = await Client.ListUsersAsync(Operator, "?status=foo&limit=0&after=garbage");
 
         var problem = await response.ShouldBeValidationProblemAsync("status");
         problem.GetProperty("errors").EnumerateObject().Select(error => error.Name).Should().BeEquivalentTo("status", "limit", "after");
@@ -227,9 +225,9 @@ public sealed class OperatorUserRoutesTests(ApiFixture factory) : IClassFixture<
     [Fact]
     public async Task ListUsers_ReturnsItemsAndNext_InTheDocumentedShape()
     {
-        await _client.RegisterUserAsync();
+        await Client.RegisterUserAsync();
 
-        using var response = await _client.ListUsersAsync(Operator, "?limit=1");
+        using var response = await Client.ListUsersAsync(Operator, "?limit=1");
 
         response.StatusCode.Should().Be(HttpStatusCode.OK);
         var body = await response.ReadJsonAsync();

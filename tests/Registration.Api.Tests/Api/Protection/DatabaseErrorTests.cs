@@ -7,10 +7,8 @@ namespace Registration.Api.Tests.Api.Protection;
 /// The errors are real ones, raised by PostgreSQL itself: a trigger on <c>users</c> raises the SQLSTATE
 /// named in the registering address (<c>sqlstate-40001-...@example.com</c>).
 /// </summary>
-public sealed class DatabaseErrorTests(DatabaseErrorTests.Fixture factory) : IClassFixture<DatabaseErrorTests.Fixture>
+public sealed class DatabaseErrorTests(DatabaseErrorTests.Fixture factory) : ApiTest<DatabaseErrorTests.Fixture>(factory)
 {
-    private readonly HttpClient _client = factory.CreateClient();
-
     public sealed class Fixture : ApiFixture
     {
         public override async Task InitializeAsync()
@@ -39,7 +37,7 @@ public sealed class DatabaseErrorTests(DatabaseErrorTests.Fixture factory) : ICl
     [InlineData("57014")] // query_canceled (statement_timeout)
     public async Task Register_ReturnsUnavailable_WithRetryAfter_WhenTheDatabaseErrorIsTransient(string sqlState)
     {
-        using var response = await _client.RegisterAsync($"sqlstate-{sqlState}-{Guid.NewGuid():N}@example.com", ApiRequests.DefaultPassword);
+        using var response = await Client.RegisterAsync($"sqlstate-{sqlState}-{Guid.NewGuid():N}@example.com", ApiRequests.DefaultPassword);
 
         await response.ShouldBeProblemAsync(HttpStatusCode.ServiceUnavailable, "/problems/unavailable");
         response.Headers.RetryAfter.Should().NotBeNull("a client may try again shortly");
@@ -55,7 +53,7 @@ public sealed class DatabaseErrorTests(DatabaseErrorTests.Fixture factory) : ICl
     {
         var email = $"sqlstate-{sqlState}-{Guid.NewGuid():N}@example.com";
 
-        using var response = await _client.RegisterAsync(email, ApiRequests.DefaultPassword);
+        using var response = await Client.RegisterAsync(email, ApiRequests.DefaultPassword);
 
         var problem = await response.ShouldBeProblemAsync(HttpStatusCode.InternalServerError, "/problems/internal");
         response.Headers.RetryAfter.Should().BeNull("a defect does not pass by waiting");
@@ -64,7 +62,7 @@ public sealed class DatabaseErrorTests(DatabaseErrorTests.Fixture factory) : ICl
         problem.TryGetProperty("detail", out _).Should().BeFalse();
 
         await Eventually.HoldsAsync(
-            () => factory.Api.Logs.Lines.Any(line => line is { Level: Microsoft.Extensions.Logging.LogLevel.Error, EventName: "RequestFailed" }),
+            () => Environment.Api.Logs.Lines.Any(line => line is { Level: Microsoft.Extensions.Logging.LogLevel.Error, EventName: "RequestFailed" }),
             "the defect is logged at Error");
     }
 }

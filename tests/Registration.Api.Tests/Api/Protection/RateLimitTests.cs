@@ -8,7 +8,6 @@ namespace Registration.Api.Tests.Api.Protection;
 /// </summary>
 public sealed class RateLimitTests(RateLimitTests.RateLimitedKestrelApi factory) : IClassFixture<RateLimitTests.RateLimitedKestrelApi>
 {
-    private static readonly TimeSpan ResendCooldown = TimeSpan.FromSeconds(30);
 
     /// <summary>
     /// Kestrel with the per-IP rate limits on and low (a window long enough never to roll over during a run),
@@ -88,12 +87,12 @@ public sealed class RateLimitTests(RateLimitTests.RateLimitedKestrelApi factory)
         var client = ClientAt(ClientAddresses.Next());
         for (var i = 0; i < RateLimitedKestrelApi.ResendsPerWindow; i++)
         {
-            factory.Clock.Advance(ResendCooldown);
+            factory.Clock.Advance(ActivationDefaults.ResendCooldown);
             using var accepted = await client.RequestNewCodeAsync(user);
             accepted.StatusCode.Should().Be(HttpStatusCode.Accepted);
         }
 
-        factory.Clock.Advance(ResendCooldown);
+        factory.Clock.Advance(ActivationDefaults.ResendCooldown);
         using var response = await client.RequestNewCodeAsync(user);
 
         await ShouldBeRateLimitedAsync(response);
@@ -207,7 +206,7 @@ public sealed class RateLimitTests(RateLimitTests.RateLimitedKestrelApi factory)
 /// With no reverse proxy configured (the default), X-Forwarded-For is the client's own claim and must not
 /// choose its rate-limit bucket: otherwise a new made-up address per request escapes every limit.
 /// </summary>
-public sealed class ForwardedHeadersTests(ForwardedHeadersTests.RateLimitedApi factory) : IClassFixture<ForwardedHeadersTests.RateLimitedApi>
+public sealed class ForwardedHeadersTests(ForwardedHeadersTests.RateLimitedApi factory) : ApiTest<ForwardedHeadersTests.RateLimitedApi>(factory)
 {
     /// <summary>The in-memory API with its per-IP rate limits on, and low, and no proxy trusted.</summary>
     public sealed class RateLimitedApi : ApiFixture
@@ -216,8 +215,6 @@ public sealed class ForwardedHeadersTests(ForwardedHeadersTests.RateLimitedApi f
 
         protected override void Configure(TestSettings settings) => settings.RateLimits(TimeSpan.FromMinutes(10), RegistrationsPerWindow);
     }
-
-    private readonly HttpClient _client = factory.CreateClient();
 
     [Fact]
     public async Task Register_IsLimitedPerConnection_WhenAClientForgesADifferentXForwardedForEachTime()
@@ -230,7 +227,7 @@ public sealed class ForwardedHeadersTests(ForwardedHeadersTests.RateLimitedApi f
                 Content = System.Net.Http.Json.JsonContent.Create(new { email = ApiRequests.UniqueEmail(), password = ApiRequests.DefaultPassword }),
             };
             request.Headers.Add("X-Forwarded-For", $"198.51.100.{i + 1}");
-            using var response = await _client.SendAsync(request);
+            using var response = await Client.SendAsync(request);
             statuses.Add(response.StatusCode);
         }
 

@@ -9,10 +9,8 @@ namespace Registration.Api.Tests.Api.Protection;
 /// authentication challenge) are problems like the handlers' own: application/problem+json, a status
 /// member, and a <c>type</c> from the design.
 /// </summary>
-public sealed class UniformErrorTests(ApiFixture factory) : IClassFixture<ApiFixture>
+public sealed class UniformErrorTests(ApiFixture factory) : ApiTest(factory)
 {
-    private readonly HttpClient _client = factory.CreateClient();
-
     [Theory]
     [InlineData("GET", "/nowhere")]
     [InlineData("GET", "/v1")]
@@ -23,7 +21,7 @@ public sealed class UniformErrorTests(ApiFixture factory) : IClassFixture<ApiFix
     [InlineData("GET", "/problems/not-found")]
     public async Task UnknownRoute_ReturnsNotFoundProblem(string method, string path)
     {
-        using var response = await _client.SendAsync(new HttpMethod(method), path, credentials: null);
+        using var response = await Client.SendAsync(new HttpMethod(method), path, credentials: null);
 
         await response.ShouldBeProblemAsync(HttpStatusCode.NotFound, "/problems/not-found");
     }
@@ -40,7 +38,7 @@ public sealed class UniformErrorTests(ApiFixture factory) : IClassFixture<ApiFix
     [InlineData("PATCH", "/v1/users/3f2504e0-4f89-41d3-9a0c-0305e82c3301")]
     public async Task WrongMethod_ReturnsMethodNotAllowedProblem_WithAllow(string method, string path)
     {
-        using var response = await _client.SendAsync(new HttpMethod(method), path, credentials: null, JsonContent.Create(new { }));
+        using var response = await Client.SendAsync(new HttpMethod(method), path, credentials: null, JsonContent.Create(new { }));
 
         var problem = await response.ShouldBeProblemAsync(HttpStatusCode.MethodNotAllowed, "/problems/method-not-allowed");
         var allow = response.Content.Headers.Allow;
@@ -59,11 +57,11 @@ public sealed class UniformErrorTests(ApiFixture factory) : IClassFixture<ApiFix
         using var content = new StringContent($$"""{"email":"{{email}}","password":"{{ApiRequests.DefaultPassword}}"}""", Encoding.UTF8);
         content.Headers.ContentType = MediaTypeHeaderValue.Parse(contentType);
 
-        using var response = await _client.PostAsync("/v1/users", content);
+        using var response = await Client.PostAsync("/v1/users", content);
 
         var problem = await response.ShouldBeProblemAsync(HttpStatusCode.UnsupportedMediaType, "/problems/unsupported-media-type");
         problem.GetProperty("title").GetString().Should().Contain("application/json", "the answer says what to send instead");
-        (await factory.Database.GetUsersAsync(email)).Should().BeEmpty();
+        (await Environment.Database.GetUsersAsync(email)).Should().BeEmpty();
     }
 
     [Theory]
@@ -72,15 +70,15 @@ public sealed class UniformErrorTests(ApiFixture factory) : IClassFixture<ApiFix
     [InlineData("PATCH", "/v1/users/me")]
     public async Task JsonWithACharsetNobodyKnows_ReturnsUnsupportedMediaTypeProblem_NotAServerError(string method, string path)
     {
-        var user = await _client.RegisterUserAsync();
+        var user = await Client.RegisterUserAsync();
         var email = ApiRequests.UniqueEmail();
         using var content = new StringContent($$"""{"email":"{{email}}","password":"{{ApiRequests.DefaultPassword}}","code":"0427"}""", Encoding.UTF8);
         content.Headers.ContentType = MediaTypeHeaderValue.Parse("application/json; charset=bogus");
 
-        using var response = await _client.SendAsync(new HttpMethod(method), path, user.Credentials, content);
+        using var response = await Client.SendAsync(new HttpMethod(method), path, user.Credentials, content);
 
         await response.ShouldBeProblemAsync(HttpStatusCode.UnsupportedMediaType, "/problems/unsupported-media-type");
-        (await factory.Database.GetUsersAsync(email)).Should().BeEmpty();
+        (await Environment.Database.GetUsersAsync(email)).Should().BeEmpty();
     }
 
     [Fact]
@@ -90,7 +88,7 @@ public sealed class UniformErrorTests(ApiFixture factory) : IClassFixture<ApiFix
         using var content = new ByteArrayContent(Encoding.UTF8.GetBytes($$"""{"email":"{{ApiRequests.UniqueEmail()}}","password":"{{ApiRequests.DefaultPassword}}"}"""));
         content.Headers.TryAddWithoutValidation("Content-Type", "application/json; charset=\"utf-8\"").Should().BeTrue();
 
-        using var response = await _client.PostAsync("/v1/users", content);
+        using var response = await Client.PostAsync("/v1/users", content);
 
         ((int)response.StatusCode).Should().BeOneOf([201, 415], await response.Content.ReadAsStringAsync());
     }
@@ -105,7 +103,7 @@ public sealed class UniformErrorTests(ApiFixture factory) : IClassFixture<ApiFix
         using var content = new ByteArrayContent(encoding.GetBytes($$"""{"email":"{{email}}","password":"{{ApiRequests.DefaultPassword}}"}"""));
         content.Headers.TryAddWithoutValidation("Content-Type", $"application/json; charset={charset}").Should().BeTrue();
 
-        using var response = await _client.PostAsync("/v1/users", content);
+        using var response = await Client.PostAsync("/v1/users", content);
 
         response.StatusCode.Should().Be(HttpStatusCode.Created, await response.Content.ReadAsStringAsync());
     }
@@ -119,7 +117,7 @@ public sealed class UniformErrorTests(ApiFixture factory) : IClassFixture<ApiFix
     [InlineData("POST", "/v1/users/me/email-confirmation")]
     public async Task UserRoute_ReturnsUnauthorizedProblemWithBasicChallenge_WithoutCredentials(string method, string path)
     {
-        using var response = await _client.SendAsync(new HttpMethod(method), path, credentials: null, JsonContent.Create(new { code = "0427" }));
+        using var response = await Client.SendAsync(new HttpMethod(method), path, credentials: null, JsonContent.Create(new { code = "0427" }));
 
         await response.ShouldBeUnauthorizedAsync();
     }
@@ -142,35 +140,35 @@ public sealed class UniformErrorTests(ApiFixture factory) : IClassFixture<ApiFix
         using var wrongMethod = new HttpRequestMessage(HttpMethod.Put, "/v1/users/me");
         wrongMethod.Headers.TryAddWithoutValidation("Accept", accept);
 
-        using var notFound = await _client.SendAsync(unknownRoute);
-        using var challenge = await _client.SendAsync(unauthorized);
-        using var notAllowed = await _client.SendAsync(wrongMethod);
+        using var notFound = await Client.SendAsync(unknownRoute);
+        using var challenge = await Client.SendAsync(unauthorized);
+        using var notAllowed = await Client.SendAsync(wrongMethod);
 
         await notFound.ShouldBeProblemAsync(HttpStatusCode.NotFound, "/problems/not-found");
         await challenge.ShouldBeUnauthorizedAsync();
         await notAllowed.ShouldBeProblemAsync(HttpStatusCode.MethodNotAllowed, "/problems/method-not-allowed");
-        using var unsupported = await _client.SendAsync(WithAccept(new HttpRequestMessage(HttpMethod.Post, "/v1/users") { Content = new StringContent("{}", Encoding.UTF8, "text/plain") }, accept));
+        using var unsupported = await Client.SendAsync(WithAccept(new HttpRequestMessage(HttpMethod.Post, "/v1/users") { Content = new StringContent("{}", Encoding.UTF8, "text/plain") }, accept));
         await unsupported.ShouldBeProblemAsync(HttpStatusCode.UnsupportedMediaType, "/problems/unsupported-media-type");
     }
 
     [Fact]
     public async Task EveryProblemType_IsOneTheDesignNames()
     {
-        var user = await _client.RegisterUserAsync();
+        var user = await Client.RegisterUserAsync();
         var requests = new List<Func<Task<HttpResponseMessage>>>
         {
-            () => _client.GetAsync("/nowhere"),
-            () => _client.PutAsync("/v1/users/me", JsonContent.Create(new { })),
-            () => _client.PostAsync("/v1/users", new StringContent("{}", Encoding.UTF8, "text/plain")),
-            () => _client.PostAsync("/v1/users", new StringContent("{", Encoding.UTF8, "application/json")),
-            () => _client.RegisterAsync(user.Email, ApiRequests.DefaultPassword),
-            () => _client.GetMeAsync(credentials: null),
-            () => _client.ListUsersAsync(credentials: null),
-            () => _client.GetUserAsync(ApiRequests.OperatorCredentials, "not-a-uuid"),
-            () => _client.GetUserAsync(ApiRequests.OperatorCredentials, Guid.NewGuid().ToString()),
-            () => _client.ActivateAsync(user, "12"),
-            () => _client.RequestNewCodeAsync(user),
-            () => _client.ConfirmEmailChangeAsync(user, "1234"),
+            () => Client.GetAsync("/nowhere"),
+            () => Client.PutAsync("/v1/users/me", JsonContent.Create(new { })),
+            () => Client.PostAsync("/v1/users", new StringContent("{}", Encoding.UTF8, "text/plain")),
+            () => Client.PostAsync("/v1/users", new StringContent("{", Encoding.UTF8, "application/json")),
+            () => Client.RegisterAsync(user.Email, ApiRequests.DefaultPassword),
+            () => Client.GetMeAsync(credentials: null),
+            () => Client.ListUsersAsync(credentials: null),
+            () => Client.GetUserAsync(ApiRequests.OperatorCredentials, "not-a-uuid"),
+            () => Client.GetUserAsync(ApiRequests.OperatorCredentials, Guid.NewGuid().ToString()),
+            () => Client.ActivateAsync(user, "12"),
+            () => Client.RequestNewCodeAsync(user),
+            () => Client.ConfirmEmailChangeAsync(user, "1234"),
         };
 
         foreach (var send in requests)
