@@ -217,21 +217,27 @@ public sealed class ConcurrencyRaceTests(TestEnvironment environment, ITestOutpu
     public async Task AnEmailConfirmation_RacingTheAccountsDeletion_LeavesNoHalfState()
     {
         const int Rounds = 20;
-        var outcomes = new List<(HttpStatusCode Confirm, HttpStatusCode Delete)>();
+        var outcomes = new List<(HttpStatusCode Confirm, HttpStatusCode Delete, int LeftToTheDispatcher)>();
         for (var round = 0; round < Rounds; round++)
         {
             var (user, code, newEmail) = await RequestEmailChangeAsync("race-delete");
             var statuses = await Race.StatusesAsync(() => _client.ConfirmEmailChangeAsync(user, code), () => _client.DeleteMeAsync(user.Credentials));
-            outcomes.Add((statuses[0], statuses[1]));
 
             var status = await environment.Database.GetStatusAsync(user.Id);
+            var leftToTheDispatcher = 0;
             if (statuses[1] == HttpStatusCode.NoContent)
             {
                 status.Should().BeNull("the account is gone");
                 (await environment.Database.GetUsersAsync(newEmail)).Should().BeEmpty("a deleted account holds no address");
                 (await environment.Database.GetUsersAsync(user.Email)).Should().BeEmpty();
-                (await environment.Database.GetOutboxMessagesAsync(user.Id)).Should().NotContain(row => row.DispatchedAt == null, "nothing unsent is left of it");
                 statuses[0].Should().BeOneOf(HttpStatusCode.OK, HttpStatusCode.Unauthorized);
+                // No queue is bound here, so the dispatcher retries every message, the broker returning each: the
+                // deletion skips a row such a publish holds (docs/reliability.md, known limits), and the publish may
+                // end before this look. The dispatcher's next claim finds the row's user gone and deletes it.
+                leftToTheDispatcher = (await environment.Database.GetOutboxMessagesAsync(user.Id)).Count(row => row.DispatchedAt == null);
+                await Eventually.HoldsAsync(
+                    async () => !(await environment.Database.GetOutboxMessagesAsync(user.Id)).Any(row => row.DispatchedAt == null),
+                    "the dispatcher drops what the deletion left of the deleted account: nothing unsent is left of it");
             }
             else
             {
@@ -239,9 +245,11 @@ public sealed class ConcurrencyRaceTests(TestEnvironment environment, ITestOutpu
                 statuses.Should().Equal(HttpStatusCode.OK, HttpStatusCode.Unauthorized);
                 (await environment.Database.GetUsersAsync(newEmail)).Should().ContainSingle().Which.Id.Should().Be(user.Id);
             }
+
+            outcomes.Add((statuses[0], statuses[1], leftToTheDispatcher));
         }
 
-        output.WriteLine($"{Rounds} rounds of an email confirmation racing DELETE /me (confirm/delete): {Tally.Of(outcomes, o => $"{(int)o.Confirm}/{(int)o.Delete}")}.");
+        output.WriteLine($"{Rounds} rounds of an email confirmation racing DELETE /me (confirm/delete/unsent rows left to the dispatcher): {Tally.Of(outcomes, o => $"{(int)o.Confirm}/{(int)o.Delete}/{o.LeftToTheDispatcher}")}.");
     }
 
     /// <summary>An active account past the resend cooldown of its registration code.</summary>

@@ -44,7 +44,10 @@ public sealed partial class RetentionPurger(
             LIMIT @BatchSize
             FOR UPDATE SKIP LOCKED),
         unpublished AS (
-            DELETE FROM outbox_messages o USING doomed d WHERE o.user_id = d.id AND o.dispatched_at IS NULL)
+            DELETE FROM outbox_messages WHERE id IN (
+                SELECT o.id FROM outbox_messages o JOIN doomed d ON o.user_id = d.id
+                WHERE o.dispatched_at IS NULL
+                FOR UPDATE OF o SKIP LOCKED))
         DELETE FROM users u USING doomed d WHERE u.id = d.id
         """;
 

@@ -13,7 +13,9 @@ namespace Registration.Api.Outbox;
 /// Publishes outbox rows to RabbitMQ and marks them dispatched only after the broker confirmed.
 /// Rows are claimed with <c>FOR UPDATE SKIP LOCKED</c>, so several API instances share the work without
 /// publishing a row twice. It wakes on the NOTIFY the insert trigger sends, and polls as a fallback.
-/// A failed publish is retried with a growing delay; the registration that wrote it never waits for this.
+/// A failed publish is retried with a growing delay; the registration that wrote it never waits for this, and
+/// neither does an account deletion (it skips the rows a publish holds; a claimed row whose user is gone is
+/// deleted instead of published).
 /// <para>
 /// Poison rows are parked, not retried: a payload that cannot be read as its type fails the same way every
 /// time, so it is parked at once (<c>parked_at</c>, <c>parked_reason</c>, the <c>registration.outbox.parked</c>
@@ -47,14 +49,24 @@ public sealed partial class OutboxDispatcher(
 
     internal static readonly ActivitySource ActivitySource = new("Registration.Api.Outbox");
 
+    // A claimed row whose user is gone is deleted, not published: an account deletion skips the rows a publish
+    // holds (it does not wait for the broker), and a row whose publish then failed is left to this statement.
+    // Dropped rows come back too (orphaned), so that a batch of nothing else still commits their deletion.
     private const string ClaimSql = """
-        SELECT id, message_type, payload::text AS payload, trace_parent, attempts
-        FROM outbox_messages
-        WHERE dispatched_at IS NULL AND parked_at IS NULL AND message_type = ANY(@KnownTypes)
-          AND (next_attempt_at IS NULL OR next_attempt_at <= now())
+        WITH claimed AS (
+            SELECT o.id, o.message_type, o.payload, o.trace_parent, o.attempts, o.created_at,
+                   o.user_id IS NOT NULL AND NOT EXISTS (SELECT FROM users u WHERE u.id = o.user_id) AS orphaned
+            FROM outbox_messages o
+            WHERE o.dispatched_at IS NULL AND o.parked_at IS NULL AND o.message_type = ANY(@KnownTypes)
+              AND (o.next_attempt_at IS NULL OR o.next_attempt_at <= now())
+            ORDER BY o.created_at
+            LIMIT @BatchSize
+            FOR UPDATE OF o SKIP LOCKED),
+        dropped AS (
+            DELETE FROM outbox_messages o USING claimed c WHERE o.id = c.id AND c.orphaned)
+        SELECT id, message_type, payload::text AS payload, trace_parent, attempts, orphaned
+        FROM claimed
         ORDER BY created_at
-        LIMIT @BatchSize
-        FOR UPDATE SKIP LOCKED
         """;
 
     private const string MarkDispatchedSql = """
@@ -139,11 +151,19 @@ public sealed partial class OutboxDispatcher(
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        var rows = (await connection.QueryAsync<OutboxRow>(new CommandDefinition(
+        var claimed = (await connection.QueryAsync<OutboxRow>(new CommandDefinition(
             ClaimSql, new { settings.BatchSize, KnownTypes = OutboxMessageTypes.Names }, transaction, cancellationToken: cancellationToken))).AsList();
+        var rows = claimed.FindAll(row => !row.Orphaned);
         if (rows.Count == 0)
         {
-            return 0;
+            if (claimed.Count > 0)
+            {
+                // Only rows of deleted accounts, which the claim deleted: without this commit the disposal would
+                // roll their deletion back, and they would come back at every claim, never published, never gone.
+                await transaction.CommitAsync(CancellationToken.None);
+            }
+
+            return claimed.Count;
         }
 
         var outcomes = await Task.WhenAll(rows.Select(row => PublishAsync(row, settings.PublishTimeout, cancellationToken)));
@@ -188,10 +208,10 @@ public sealed partial class OutboxDispatcher(
         {
             LogPublishFailures(logger, retried, rows.Count);
             // Every row failed: the broker is likely down. Report "nothing claimed" so the loop waits.
-            return retried == rows.Count ? 0 : rows.Count;
+            return retried == rows.Count ? 0 : claimed.Count;
         }
 
-        return rows.Count;
+        return claimed.Count;
     }
 
     /// <summary>
@@ -355,7 +375,7 @@ public sealed partial class OutboxDispatcher(
     /// <summary>A publish that did not happen: retried later, or parked when <see cref="ParkReason"/> is set.</summary>
     private sealed record Failure(string Error, string? ParkReason = null);
 
-    private sealed record OutboxRow(Guid Id, string MessageType, string Payload, string? TraceParent, int Attempts);
+    private sealed record OutboxRow(Guid Id, string MessageType, string Payload, string? TraceParent, int Attempts, bool Orphaned);
 
     [LoggerMessage(EventId = 1200, EventName = "OutboxDispatchFailed", Level = LogLevel.Warning, Message = "Outbox dispatch pass failed")]
     private static partial void LogDispatchFailed(ILogger logger, Exception exception);

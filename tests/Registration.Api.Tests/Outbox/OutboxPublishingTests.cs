@@ -69,6 +69,35 @@ public sealed class OutboxPublishingTests(ApiFixture factory) : ApiTest(factory)
         (await tap.WithMessageIdAsync(row.Id)).Should().ContainSingle();
     }
 
+    [Fact]
+    public async Task AMessageOfADeletedAccount_ClaimedAfterTheDeletion_IsDroppedNotPublished()
+    {
+        // No tap yet: the row is refused (no queue bound) and retried, so it is still unsent when the test holds it.
+        var user = await Client.RegisterUserAsync();
+        var row = (await Environment.Database.GetOutboxMessagesAsync(user.Id)).Should().ContainSingle().Subject;
+        await Eventually.GetAsync(() => GetRowAsync(row.Id), stored => stored.Attempts >= 1, "the dispatcher tries the row");
+
+        ExchangeTap tap;
+        // As the dispatcher holds a row while it publishes it: the deletion skips the row and leaves it behind.
+        await using (await Environment.Database.HoldUnpublishedAsync(user.Id, afterAPublishUnderWay: true))
+        {
+            using var deletion = await Client.DeleteMeAsync(user.Credentials);
+            deletion.StatusCode.Should().Be(HttpStatusCode.NoContent);
+            (await GetRowAsync(row.Id)).DispatchedAt.Should().BeNull("the deletion skipped the held row, which was not published");
+            // From here the broker would take the message: a publish of it now would be confirmed and tapped.
+            tap = await ExchangeTap.BindAsync(Environment.VirtualHost, Broker.ExchangeOf<UserRegistered>());
+        }
+
+        await using (tap)
+        {
+            // The dispatcher claims the row again, finds its user gone and deletes it (a published row would stay,
+            // marked dispatched: a row is only deleted unpublished).
+            await Eventually.HoldsAsync(
+                async () => (await Environment.Database.GetOutboxMessagesByIdAsync([row.Id])).Count == 0, "the dispatcher drops the deleted account's row");
+            (await tap.WithMessageIdAsync(row.Id)).Should().BeEmpty("a message claimed after its account's deletion is never published");
+        }
+    }
+
     private async Task<StoredOutboxMessage> WaitUntilDispatchedAsync(Guid rowId) =>
         await Eventually.GetAsync(() => GetRowAsync(rowId), row => row.DispatchedAt is not null, "the row is marked dispatched");
 

@@ -62,12 +62,33 @@ public sealed class UnpublishedMessagesTests(UnpublishedMessagesTests.BrokerCutA
             var user = await _client.RegisterUserAsync();
             factory.Clock.Advance(TimeSpan.FromSeconds(30)); // past the resend cooldown
             var statuses = await Race.StatusesAsync(() => _client.DeleteMeAsync(user.Credentials), () => _client.RequestNewCodeAsync(user));
-            outcomes.Add((statuses[0], statuses[1], await factory.Database.GetStatusAsync(user.Id) is null ? await UnpublishedOfAsync(user.Id) : 0));
+            // A row the dispatcher is publishing may outlive the deletion (docs/reliability.md, known limits): it is
+            // sent if that publish succeeds, dropped by the dispatcher if not. Every other row must be gone.
+            outcomes.Add((statuses[0], statuses[1], await factory.Database.GetStatusAsync(user.Id) is null ? await factory.Database.CountUnpublishedUnheldAsync(user.Id) : 0));
         }
 
         output.WriteLine($"{Rounds} rounds of DELETE /me racing a resend (delete/resend, messages left behind): {Tally.Of(outcomes, o => $"{(int)o.Delete}/{(int)o.Resend}/{o.LeftBehind}")}");
         outcomes.Should().OnlyContain(o => o.Delete == HttpStatusCode.NoContent);
         outcomes.Should().OnlyContain(o => o.LeftBehind == 0, "a deleted account gets no email, also one a concurrent resend queued");
+    }
+
+    [Fact]
+    public async Task DeletingAnAccount_WhileItsMessageIsBeingPublished_DoesNotWaitForThePublish()
+    {
+        var user = await _client.RegisterUserAsync();
+
+        HttpStatusCode status;
+        // As the dispatcher holds a row while the broker takes it: with the broker away, up to Outbox:PublishTimeout
+        // (here minutes). Before, the deletion waited for it under the user's lock and answered 503 at the command timeout.
+        await using (await factory.Database.HoldUnpublishedAsync(user.Id))
+        {
+            using var response = await _client.DeleteMeAsync(user.Credentials);
+            status = response.StatusCode;
+        }
+
+        status.Should().Be(HttpStatusCode.NoContent);
+        (await factory.Database.GetStatusAsync(user.Id)).Should().BeNull();
+        (await UnpublishedOfAsync(user.Id)).Should().Be(1, "the row was held throughout the deletion, which skipped it");
     }
 
     private async Task<int> UnpublishedOfAsync(Guid userId) =>

@@ -147,6 +147,49 @@ public sealed class TestDatabase(string connectionString)
     }
 
     /// <summary>
+    /// The user's unpublished outbox rows that no transaction holds, i.e. not under a publish at this moment (the
+    /// dispatcher holds a row's lock while it publishes it): the rows that would still be published later.
+    /// </summary>
+    public async Task<int> CountUnpublishedUnheldAsync(Guid userId)
+    {
+        await using var connection = await OpenAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+        return await connection.ExecuteScalarAsync<int>(
+            """
+            SELECT count(*) FROM (
+                SELECT id FROM outbox_messages WHERE payload->>'userId' = @UserId AND dispatched_at IS NULL
+                FOR UPDATE SKIP LOCKED) unheld
+            """,
+            new { UserId = userId.ToString() }, transaction);
+    }
+
+    /// <summary>
+    /// Holds the user's unpublished outbox rows locked, as the dispatcher does while it publishes them, until the
+    /// returned object is disposed. A row the dispatcher already holds (a publish under way) is left to it: either
+    /// way every row is held until then, or was published. With <paramref name="afterAPublishUnderWay"/>, such a
+    /// row is waited for instead (for a dispatcher whose publishes end at once): then this holds every row the
+    /// publish left unpublished.
+    /// </summary>
+    public async Task<IAsyncDisposable> HoldUnpublishedAsync(Guid userId, bool afterAPublishUnderWay = false)
+    {
+        var connection = await OpenAsync();
+        var transaction = await connection.BeginTransactionAsync();
+        await connection.ExecuteAsync(
+            $"SELECT id FROM outbox_messages WHERE payload->>'userId' = @UserId AND dispatched_at IS NULL FOR UPDATE{(afterAPublishUnderWay ? string.Empty : " SKIP LOCKED")}",
+            new { UserId = userId.ToString() }, transaction);
+        return new HeldRows(connection, transaction);
+    }
+
+    private sealed class HeldRows(NpgsqlConnection connection, NpgsqlTransaction transaction) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            await transaction.DisposeAsync();
+            await connection.DisposeAsync();
+        }
+    }
+
+    /// <summary>
     /// Outbox rows whose email goes to <paramref name="email"/>, however its case: a code (<c>email</c> of
     /// UserRegistered and ActivationCodeReissued, <c>newEmail</c> of EmailChangeRequested) or the notice of a
     /// change (<c>oldEmail</c> of EmailChanged).
