@@ -44,7 +44,7 @@ public sealed class MessageClaims
     // The claims waiting when the statement is written, in one; no MessageId twice (see WriteClaimsAsync):
     // - newer: has a code issued after the row's already been handled for the same user and address, or is
     //   one in this very statement? (null for a notice: it carries no code, it neither supersedes nor is
-    //   superseded);
+    //   superseded). Materialized, so that it is worked out once per row, not once per CASE that reads it;
     // - claim: insert the rows, or take over claims whose lease ran out, in MessageId order, so that two
     //   workers' statements lock their common rows in one order and never deadlock. ON CONFLICT makes two
     //   workers' inserts of one MessageId wait for each other: exactly one of them claims it;
@@ -56,7 +56,7 @@ public sealed class MessageClaims
             SELECT * FROM unnest(@MessageIds, @UserIds, @RecipientHashes, @CodeIssuedAts, @Tokens, @Nows, @LeaseUntils)
                 AS i(message_id, user_id, recipient_hash, code_issued_at, token, now, lease_until)
         ),
-        decided AS (
+        decided AS MATERIALIZED (
             SELECT i.*,
                    EXISTS (
                        SELECT FROM notification.processed_messages p
