@@ -294,6 +294,7 @@ public sealed class Scenarios(BenchEnvironment environment, BenchOptions options
         var warmUp = Enumerable.Range(0, Math.Clamp(options.PipelineMessages / 2, 500, 10_000)).Select(i => $"pw{Interlocked.Increment(ref _runId)}-{i}@bench.local").ToList();
         await InsertOutboxRowsAsync(warmUp);
         await WaitForDeliveryAsync(warmUp.Count, TimeSpan.FromMinutes(2));
+        await AnalyzeAsync();
         environment.Provider.Reset();
         environment.Provider.Accept(TimeSpan.FromMilliseconds(delayMs));
         var run = Interlocked.Increment(ref _runId);
@@ -317,6 +318,19 @@ public sealed class Scenarios(BenchEnvironment environment, BenchOptions options
         var cpu = CpuMeter.Since(cpuBefore);
         var wall = Stopwatch.GetElapsedTime(start).TotalSeconds;
         return new PipelineRun(latency.Count / seconds, latency, maxLag, environment.Provider.RequestCount - environment.Provider.DistinctRecipients, cpu, wall);
+    }
+
+    /// <summary>
+    /// Brings the statistics of the database, created empty for this run, to what a service in production has: its
+    /// tables analysed. Without it the worker's prepared statements keep the plans made for an empty table (a
+    /// sequential scan of <c>processed_messages</c> per statement, 8.4 million rows read in the first 20 s of a run)
+    /// until autovacuum gets to it; ANALYZE invalidates those plans.
+    /// </summary>
+    private async Task AnalyzeAsync()
+    {
+        await using var connection = await environment.OpenAsync();
+        // The command type is said: Dapper takes a text without a space for the name of a stored procedure.
+        await connection.ExecuteAsync(new CommandDefinition("ANALYZE", commandType: System.Data.CommandType.Text));
     }
 
     /// <summary>Registrations at 50% of the bound; time from the 201 to the provider receiving the email.</summary>
