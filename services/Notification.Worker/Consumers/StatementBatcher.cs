@@ -34,20 +34,17 @@ internal sealed class StatementBatcher<TItem, TResult>(
     private async Task WritePendingAsync()
     {
         var batch = new List<Pending>(maxPerWrite);
-        var items = new List<TItem>(maxPerWrite);
         while (true)
         {
             while (batch.Count < maxPerWrite && _queue.TryDequeue(out var pending))
             {
                 batch.Add(pending);
-                items.Add(pending.Item);
             }
 
             if (batch.Count > 0)
             {
-                await WriteAsync(batch, items);
+                await WriteAsync(batch);
                 batch.Clear();
-                items.Clear();
                 continue;
             }
 
@@ -61,12 +58,12 @@ internal sealed class StatementBatcher<TItem, TResult>(
         }
     }
 
-    private async Task WriteAsync(List<Pending> batch, List<TItem> items)
+    private async Task WriteAsync(List<Pending> batch)
     {
         try
         {
             using var expiry = new CancellationTokenSource(timeout);
-            var results = await write(items, expiry.Token);
+            var results = await write(batch.ConvertAll(pending => pending.Item), expiry.Token);
             if (results.Count != batch.Count)
             {
                 throw new InvalidOperationException($"A write of {batch.Count} items answered {results.Count} results.");
